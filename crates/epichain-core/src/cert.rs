@@ -228,6 +228,7 @@ fn rcgen_key(key: &KeyPair) -> Result<rcgen::KeyPair, CertError> {
 }
 
 fn params_for(
+    subject_key: &PublicKey,
     common_name: &str,
     claims: Claims,
     validity: Validity,
@@ -239,6 +240,20 @@ fn params_for(
     let mut params = rcgen::CertificateParams::default();
     params.not_before = time(validity.not_before_seconds)?;
     params.not_after = time(validity.not_after_seconds)?;
+    // Unique per issuer for each key, claim and validity window; deterministic, so the same
+    // request gives the same certificate (RFC 5280: at most 20 octets, positive).
+    let digest = crate::encoding::hash_tagged_parts(
+        crate::encoding::tag::CERTIFICATE,
+        &[
+            &subject_key.0,
+            &claims.to_der(),
+            &validity.not_before_seconds.to_le_bytes(),
+            &validity.not_after_seconds.to_le_bytes(),
+        ],
+    );
+    let mut serial = digest.0[..20].to_vec();
+    serial[0] &= 0x7F;
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     let mut name = rcgen::DistinguishedName::new();
     name.push(rcgen::DnType::CommonName, common_name);
     name.push(rcgen::DnType::OrganizationName, "epichain");
@@ -280,7 +295,7 @@ pub fn create_root(
         role: Role::CertificateAuthority,
         region: RegionCode::NATIONAL,
     };
-    let params = params_for(common_name, claims, validity)?;
+    let params = params_for(&key.public_key(), common_name, claims, validity)?;
     let certificate = params
         .self_signed(&rcgen_key(key)?)
         .map_err(|error| CertError::Generate(error.to_string()))?;
@@ -319,7 +334,12 @@ pub fn issue(
         ));
     }
     check_issuance(&ca.claims, &request.claims)?;
-    let params = params_for(request.common_name, request.claims, request.validity)?;
+    let params = params_for(
+        &request.subject_key,
+        request.common_name,
+        request.claims,
+        request.validity,
+    )?;
     let issuer = rcgen::Issuer::from_ca_cert_der(
         &CertificateDer::from(ca_certificate_der.to_vec()),
         rcgen_key(ca_key)?,
@@ -373,8 +393,8 @@ pub fn check_issuance(issuer: &Claims, subject: &Claims) -> Result<(), CertError
 pub struct VerifiedIdentity {
     /// The leaf.
     pub leaf: ParsedCertificate,
-    /// Keys of the issuing CAs, from the leaf's issuer up to and including the root.
-    pub issuer_keys: Vec<PublicKey>,
+    /// The issuing CAs, from the leaf's issuer up to and including the root.
+    pub issuers: Vec<ParsedCertificate>,
     /// Latest `not_before` over the chain, Unix seconds.
     pub valid_from_seconds: i64,
     /// Earliest `not_after` over the chain, Unix seconds.
@@ -466,7 +486,7 @@ pub fn verify_identity_chain(
         .map(|issuer| issuer.not_after_seconds)
         .fold(leaf.not_after_seconds, i64::min);
     Ok(VerifiedIdentity {
-        issuer_keys: issuers.iter().map(|issuer| issuer.key).collect(),
+        issuers,
         leaf,
         valid_from_seconds,
         valid_until_seconds,
@@ -617,7 +637,11 @@ mod tests {
         assert_eq!(verified.leaf.claims.region, code("440304"));
         assert_eq!(verified.leaf.key, KeyPair::from_seed([9; 32]).public_key());
         assert_eq!(
-            verified.issuer_keys,
+            verified
+                .issuers
+                .iter()
+                .map(|issuer| issuer.key)
+                .collect::<Vec<_>>(),
             vec![
                 h.city_key.public_key(),
                 h.province_key.public_key(),
@@ -687,6 +711,7 @@ mod tests {
         // A rogue city CA that signs outside its region with a hand-built certificate.
         let h = hierarchy();
         let params = params_for(
+            &KeyPair::from_seed([7; 32]).public_key(),
             "Out-of-region hospital",
             Claims {
                 role: Role::Hospital,

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod merkle;
 pub mod region;
 pub mod role;
+pub mod signer;
 pub mod transaction;
 
 pub use block::{Block, BlockHeader, Receipt, TransactionOutcome};
@@ -28,6 +29,7 @@ pub use governance::{Approval, Governance, GovernanceAction, GovernanceProposal}
 pub use keys::{KeyPair, PublicKey, Signature};
 pub use region::{Level, RegionCode, RegionInfo, RegionSet};
 pub use role::Role;
+pub use signer::Signer;
 pub use transaction::{
     EnrollIdentity, Payload, RevocationReason, RevokeIdentity, SignedTransaction, Transaction,
 };

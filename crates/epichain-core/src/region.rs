@@ -285,6 +285,21 @@ impl RegionSet {
         }
     }
 
+    /// True if some region of the set lies directly below `code`. Cases are reported in regions
+    /// without children (districts, and cities such as Dongguan that have none).
+    pub fn has_children(&self, code: RegionCode) -> bool {
+        let (low, high) = match code.level() {
+            Level::National => return !self.regions.is_empty(),
+            Level::Province => (code.0 + 100, code.0 + 9_999),
+            Level::City => (code.0 + 1, code.0 + 99),
+            Level::District => return false,
+        };
+        self.regions
+            .range(RegionCode(low)..=RegionCode(high))
+            .next()
+            .is_some()
+    }
+
     /// Information about a region.
     pub fn get(&self, code: RegionCode) -> Option<&RegionInfo> {
         self.regions.get(&code)
@@ -500,6 +515,13 @@ mod tests {
         let count = |level| set.iter().filter(|r| r.code.level() == level).count();
         assert_eq!(count(Level::City), 21);
         assert_eq!(count(Level::District), 122);
+        assert!(set.has_children(code("440300")));
+        assert!(
+            !set.has_children(code("441900")),
+            "Dongguan has no districts"
+        );
+        assert!(set.has_children(code("440000")));
+        assert!(!set.has_children(code("440304")));
         // Nan'ao County, an island, has no neighbours.
         assert!(set.neighbours(code("440523")).is_empty());
         assert!(set.neighbours(code("440304")).contains(&code("440303")));

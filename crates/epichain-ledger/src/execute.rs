@@ -1,0 +1,836 @@
+//! The deterministic state machine: executes a block's transactions against a read-only view of
+//! the state and returns the writes, receipts, events and case versions. It reads no clock, no
+//! randomness and no hash-map order; the only time is the block's.
+//!
+//! Every transaction is atomic. A transaction from an authenticated signer (enrolled, not revoked,
+//! valid signature, fresh nonce) consumes its nonce even if a business rule then rejects it, so a
+//! rejected transaction can never be replayed into a later state where it would apply.
+
+use crate::StorageError;
+use crate::rules::{Action, Rejection, require_role, require_within};
+use crate::state::{
+    AuthorityCertificate, CaseRecord, CaseState, CaseVersion, ChainConfig, IdentityRecord,
+    RevocationRecord, StateKey, StateValue, VersionChange,
+};
+use epichain_core::case::{AGE_BAND_MAX, SEALED_BYTES_MAX, case_id};
+use epichain_core::cert;
+use epichain_core::disease::{Disease, DiseaseError};
+use epichain_core::encoding::{Hash, hash_tagged, tag};
+use epichain_core::governance::{APPROVALS_MAX, PROPOSAL_ACTIONS_MAX};
+use epichain_core::transaction::verify_signatures;
+use epichain_core::{
+    CaseChange, CaseReport, CaseStatus, CaseUpdate, Day, EnrollIdentity, Governance,
+    GovernanceAction, Level, PatientRef, Payload, PublicKey, Receipt, RegionCode, RevokeIdentity,
+    Role, SignedTransaction, TransactionOutcome,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Read access to the committed state.
+pub trait StateRead {
+    /// The value under a key, if any.
+    fn read(&self, key: &StateKey) -> Result<Option<StateValue>, StorageError>;
+}
+
+/// What a block execution needs besides the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Height of the block.
+    pub height: u64,
+    /// Block time, Unix milliseconds.
+    pub time_ms: u64,
+}
+
+impl BlockContext {
+    fn day(&self) -> Day {
+        Day::from_unix_ms(self.time_ms)
+    }
+
+    fn time_seconds(&self) -> i64 {
+        (self.time_ms / 1000) as i64
+    }
+}
+
+/// Something that happened, for contracts, indexes and subscribers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    /// A key enrolled (or renewed its certificate).
+    IdentityEnrolled {
+        /// Key.
+        key: PublicKey,
+        /// Role.
+        role: Role,
+        /// Region.
+        region: RegionCode,
+    },
+    /// A key was revoked.
+    KeyRevoked {
+        /// Key.
+        key: PublicKey,
+        /// By whom.
+        by: PublicKey,
+    },
+    /// A case was reported.
+    CaseReported {
+        /// Case.
+        case_id: Hash,
+        /// Disease.
+        disease: epichain_core::DiseaseCode,
+        /// Region.
+        region: RegionCode,
+        /// Initial status.
+        status: CaseStatus,
+    },
+    /// A case changed.
+    CaseUpdated {
+        /// Case.
+        case_id: Hash,
+        /// New version number.
+        version: u32,
+        /// Status before.
+        from: CaseStatus,
+        /// Status after.
+        to: CaseStatus,
+    },
+    /// A governance proposal applied.
+    GovernanceApplied {
+        /// Its sequence number.
+        sequence: u64,
+    },
+}
+
+/// The result of executing a block.
+#[derive(Clone, Debug, Default)]
+pub struct Execution {
+    /// State writes, in key order.
+    pub writes: BTreeMap<StateKey, StateValue>,
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// Events of applied transactions, in order.
+    pub events: Vec<Event>,
+    /// New case versions, in order.
+    pub versions: Vec<CaseVersion>,
+}
+
+/// Executes `transactions` on top of `state` for the block described by `context`.
+pub fn execute_block(
+    state: &impl StateRead,
+    context: BlockContext,
+    transactions: &[SignedTransaction],
+) -> Result<Execution, StorageError> {
+    let signatures_valid = verify_signatures(transactions);
+    let config = match state.read(&StateKey::Config)? {
+        Some(StateValue::Config(config)) => *config,
+        _ => {
+            return Err(StorageError::Corrupt(
+                "state has no chain configuration".into(),
+            ));
+        }
+    };
+    let mut executor = Executor {
+        overlay: Overlay::new(state),
+        config,
+        config_changed: false,
+        context,
+        output: Execution::default(),
+        pending_events: Vec::new(),
+        pending_versions: Vec::new(),
+    };
+    for (transaction, signature_valid) in transactions.iter().zip(signatures_valid) {
+        let outcome = if signature_valid {
+            executor.apply_transaction(transaction)?
+        } else {
+            Err(Rejection::BadSignature)
+        };
+        let outcome = match outcome {
+            Ok(()) => TransactionOutcome::Applied,
+            Err(rejection) => TransactionOutcome::Rejected {
+                code: rejection.code().to_string(),
+                message: rejection.to_string(),
+            },
+        };
+        executor.output.receipts.push(Receipt {
+            transaction_id: transaction.id(),
+            outcome,
+        });
+    }
+    if executor.config_changed {
+        executor.overlay.block.insert(
+            StateKey::Config,
+            StateValue::Config(Box::new(executor.config)),
+        );
+    }
+    executor.output.writes = executor.overlay.block;
+    Ok(executor.output)
+}
+
+/// Block-level writes over the committed state, with a transaction-level layer on top.
+struct Overlay<'a, S> {
+    base: &'a S,
+    block: BTreeMap<StateKey, StateValue>,
+    transaction: BTreeMap<StateKey, StateValue>,
+}
+
+impl<'a, S: StateRead> Overlay<'a, S> {
+    fn new(base: &'a S) -> Self {
+        Overlay {
+            base,
+            block: BTreeMap::new(),
+            transaction: BTreeMap::new(),
+        }
+    }
+
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, StorageError> {
+        if let Some(value) = self.transaction.get(key).or_else(|| self.block.get(key)) {
+            return Ok(Some(value.clone()));
+        }
+        self.base.read(key)
+    }
+
+    fn put(&mut self, key: StateKey, value: StateValue) {
+        self.transaction.insert(key, value);
+    }
+
+    fn commit_transaction(&mut self) {
+        let writes = std::mem::take(&mut self.transaction);
+        self.block.extend(writes);
+    }
+
+    fn discard_transaction(&mut self) {
+        self.transaction.clear();
+    }
+
+    fn identity(&self, key: &PublicKey) -> Result<Option<IdentityRecord>, StorageError> {
+        match self.get(&StateKey::Identity(*key))? {
+            Some(StateValue::Identity(record)) => Ok(Some(record)),
+            _ => Ok(None),
+        }
+    }
+
+    fn is_revoked(&self, key: &PublicKey) -> Result<bool, StorageError> {
+        Ok(self.get(&StateKey::Revocation(*key))?.is_some())
+    }
+
+    fn case(&self, id: &Hash) -> Result<Option<CaseRecord>, StorageError> {
+        match self.get(&StateKey::Case(*id))? {
+            Some(StateValue::Case(record)) => Ok(Some(*record)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Rejections are the transaction's business; storage failures abort the block.
+type Step<T> = Result<Result<T, Rejection>, StorageError>;
+
+struct Executor<'a, S> {
+    overlay: Overlay<'a, S>,
+    config: ChainConfig,
+    config_changed: bool,
+    context: BlockContext,
+    output: Execution,
+    pending_events: Vec<Event>,
+    pending_versions: Vec<CaseVersion>,
+}
+
+impl<S: StateRead> Executor<'_, S> {
+    fn apply_transaction(&mut self, signed: &SignedTransaction) -> Step<()> {
+        let transaction = &signed.transaction;
+        if transaction.chain_id != self.config.chain_id {
+            return Ok(Err(Rejection::WrongChain {
+                expected: self.config.chain_id,
+                found: transaction.chain_id,
+            }));
+        }
+        let result = if let Payload::EnrollIdentity(enroll) = &transaction.payload {
+            self.enroll(signed, enroll)?
+        } else {
+            match self.authenticate(&transaction.signer, transaction.nonce)? {
+                Err(rejection) => return Ok(Err(rejection)),
+                Ok(mut signer) => {
+                    // The nonce is consumed whatever the payload's fate.
+                    signer.nonce = transaction.nonce;
+                    self.overlay.put(
+                        StateKey::Identity(signer.key),
+                        StateValue::Identity(signer.clone()),
+                    );
+                    self.overlay.commit_transaction();
+                    self.dispatch(signed, &signer)?
+                }
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.overlay.commit_transaction();
+                self.output.events.append(&mut self.pending_events);
+                self.output.versions.append(&mut self.pending_versions);
+            }
+            Err(_) => {
+                self.overlay.discard_transaction();
+                self.pending_events.clear();
+                self.pending_versions.clear();
+            }
+        }
+        Ok(result)
+    }
+
+    fn dispatch(&mut self, signed: &SignedTransaction, signer: &IdentityRecord) -> Step<()> {
+        match &signed.transaction.payload {
+            Payload::EnrollIdentity(_) => Ok(Ok(())),
+            Payload::RevokeIdentity(revoke) => self.revoke(signer, revoke),
+            Payload::ReportCase(report) => self.report(signed, signer, report),
+            Payload::UpdateCase(update) => self.update(signed, signer, update),
+            Payload::Governance(governance) => self.govern(signer, governance),
+        }
+    }
+
+    /// An enrolled, unrevoked signer whose chain is valid at block time and whose nonce is fresh.
+    fn authenticate(&self, key: &PublicKey, nonce: u64) -> Step<IdentityRecord> {
+        let Some(identity) = self.overlay.identity(key)? else {
+            return Ok(Err(Rejection::UnknownSigner(*key)));
+        };
+        if let Err(rejection) = self.check_standing(&identity)? {
+            return Ok(Err(rejection));
+        }
+        if nonce <= identity.nonce {
+            return Ok(Err(Rejection::StaleNonce {
+                nonce,
+                last: identity.nonce,
+            }));
+        }
+        Ok(Ok(identity))
+    }
+
+    /// Not revoked, no revoked CA above, certificate chain valid at block time.
+    fn check_standing(&self, identity: &IdentityRecord) -> Step<()> {
+        if identity.revoked.is_some() || self.overlay.is_revoked(&identity.key)? {
+            return Ok(Err(Rejection::RevokedSigner(identity.key)));
+        }
+        for issuer in &identity.issuer_keys {
+            if self.overlay.is_revoked(issuer)? {
+                return Ok(Err(Rejection::RevokedIssuer(*issuer)));
+            }
+        }
+        let now = self.context.time_seconds();
+        if now < identity.valid_from_seconds || now > identity.valid_until_seconds {
+            return Ok(Err(Rejection::CertificateNotValid));
+        }
+        Ok(Ok(()))
+    }
+
+    fn enroll(&mut self, signed: &SignedTransaction, enroll: &EnrollIdentity) -> Step<()> {
+        let transaction = &signed.transaction;
+        let intermediates: Vec<Vec<u8>> = enroll
+            .intermediates
+            .iter()
+            .map(|bytes| bytes.0.clone())
+            .collect();
+        let verified = match cert::verify_identity_chain(
+            &enroll.certificate,
+            &intermediates,
+            &self.config.root_certificates,
+            self.context.time_seconds().max(0) as u64,
+        ) {
+            Ok(verified) => verified,
+            Err(error) => return Ok(Err(Rejection::Certificate(error.to_string()))),
+        };
+        let leaf = &verified.leaf;
+        if leaf.key != transaction.signer {
+            return Ok(Err(Rejection::Certificate(
+                "the certificate is for another key than the signer's".to_string(),
+            )));
+        }
+        if !self.config.regions.contains(leaf.claims.region) {
+            return Ok(Err(Rejection::UnknownRegion(leaf.claims.region)));
+        }
+        if self.overlay.is_revoked(&leaf.key)? {
+            return Ok(Err(Rejection::RevokedSigner(leaf.key)));
+        }
+        for issuer in &verified.issuers {
+            if self.overlay.is_revoked(&issuer.key)? {
+                return Ok(Err(Rejection::RevokedIssuer(issuer.key)));
+            }
+        }
+        let last_nonce = self
+            .overlay
+            .identity(&leaf.key)?
+            .map_or(0, |existing| existing.nonce);
+        if transaction.nonce <= last_nonce {
+            return Ok(Err(Rejection::StaleNonce {
+                nonce: transaction.nonce,
+                last: last_nonce,
+            }));
+        }
+        let certificate_hash = hash_tagged(tag::CERTIFICATE, &enroll.certificate);
+        self.overlay.put(
+            StateKey::Certificate(certificate_hash),
+            StateValue::Certificate(enroll.certificate.clone()),
+        );
+        for issuer in &verified.issuers {
+            let key = StateKey::CertificateAuthority(issuer.key);
+            if self.overlay.get(&key)?.is_none() {
+                self.overlay.put(
+                    key,
+                    StateValue::CertificateAuthority(AuthorityCertificate {
+                        key: issuer.key,
+                        region: issuer.claims.region,
+                        name: issuer.common_name.clone(),
+                    }),
+                );
+            }
+        }
+        let record = IdentityRecord {
+            key: leaf.key,
+            role: leaf.claims.role,
+            region: leaf.claims.region,
+            name: leaf.common_name.clone(),
+            certificate: certificate_hash,
+            issuer_keys: verified.issuers.iter().map(|issuer| issuer.key).collect(),
+            valid_from_seconds: verified.valid_from_seconds,
+            valid_until_seconds: verified.valid_until_seconds,
+            enrolled_height: self.context.height,
+            nonce: transaction.nonce,
+            revoked: None,
+        };
+        self.pending_events.push(Event::IdentityEnrolled {
+            key: record.key,
+            role: record.role,
+            region: record.region,
+        });
+        self.overlay
+            .put(StateKey::Identity(record.key), StateValue::Identity(record));
+        Ok(Ok(()))
+    }
+
+    fn revoke(&mut self, signer: &IdentityRecord, revoke: &RevokeIdentity) -> Step<()> {
+        let target = revoke.key;
+        if self.overlay.is_revoked(&target)? {
+            return Ok(Err(Rejection::AlreadyRevoked(target)));
+        }
+        let identity = self.overlay.identity(&target)?;
+        if target != signer.key {
+            if let Err(rejection) = require_role(signer.role, Action::RevokeOther) {
+                return Ok(Err(rejection));
+            }
+            // Peers and superiors cannot be revoked: authorities and CAs only from above.
+            let (region, needs_strictly_below) = match (
+                &identity,
+                self.overlay.get(&StateKey::CertificateAuthority(target))?,
+            ) {
+                (Some(identity), _) => (identity.region, identity.role == Role::Authority),
+                (None, Some(StateValue::CertificateAuthority(authority))) => {
+                    (authority.region, true)
+                }
+                _ => return Ok(Err(Rejection::UnknownKey(target))),
+            };
+            if let Err(rejection) = require_within(region, signer.region) {
+                return Ok(Err(rejection));
+            }
+            if needs_strictly_below && region == signer.region {
+                return Ok(Err(Rejection::OutsideJurisdiction {
+                    region,
+                    jurisdiction: signer.region,
+                }));
+            }
+        }
+        let record = RevocationRecord {
+            height: self.context.height,
+            by: signer.key,
+            reason: revoke.reason,
+        };
+        self.overlay
+            .put(StateKey::Revocation(target), StateValue::Revocation(record));
+        if let Some(mut identity) = identity {
+            identity.revoked = Some(record);
+            self.overlay
+                .put(StateKey::Identity(target), StateValue::Identity(identity));
+        }
+        self.pending_events.push(Event::KeyRevoked {
+            key: target,
+            by: signer.key,
+        });
+        Ok(Ok(()))
+    }
+
+    fn report(
+        &mut self,
+        signed: &SignedTransaction,
+        signer: &IdentityRecord,
+        report: &CaseReport,
+    ) -> Step<()> {
+        if let Err(rejection) = self.validate_report(signer, report)? {
+            return Ok(Err(rejection));
+        }
+        let transaction = &signed.transaction;
+        let id = case_id(&transaction.signer, transaction.nonce);
+        if self.overlay.case(&id)?.is_some() {
+            return Ok(Err(Rejection::InvalidReport(
+                "case already exists".to_string(),
+            )));
+        }
+        let state = CaseState {
+            status: report.status,
+            outcome: None,
+            closed: false,
+        };
+        let version = CaseVersion {
+            case_id: id,
+            version: 0,
+            replaces: Hash::ZERO,
+            transaction_id: signed.id(),
+            signer: transaction.signer,
+            height: self.context.height,
+            time_ms: self.context.time_ms,
+            change: VersionChange::Report(report.clone()),
+            state,
+        };
+        let record = CaseRecord {
+            case_id: id,
+            disease: report.disease.clone(),
+            region: report.region,
+            patient: report.patient,
+            onset_day: report.onset_day,
+            diagnosis_day: report.diagnosis_day,
+            report_day: self.context.day(),
+            age_band: report.age_band,
+            sex: report.sex,
+            reporter: transaction.signer,
+            state,
+            sealed: report.sealed.clone(),
+            version: 0,
+            head: version.hash(),
+        };
+        self.pending_events.push(Event::CaseReported {
+            case_id: id,
+            disease: report.disease.clone(),
+            region: report.region,
+            status: report.status,
+        });
+        self.pending_versions.push(version);
+        self.overlay
+            .put(StateKey::Case(id), StateValue::Case(Box::new(record)));
+        Ok(Ok(()))
+    }
+
+    fn validate_report(&self, signer: &IdentityRecord, report: &CaseReport) -> Step<()> {
+        let check = || -> Result<(), Rejection> {
+            require_role(signer.role, Action::ReportCase)?;
+            if !matches!(
+                report.status,
+                CaseStatus::Suspected | CaseStatus::ClinicallyDiagnosed
+            ) {
+                return Err(Rejection::InvalidReport(format!(
+                    "a new report is suspected or clinically-diagnosed, not {}",
+                    report.status
+                )));
+            }
+            match self.config.catalogue.require_active(&report.disease) {
+                Ok(_) => {}
+                Err(DiseaseError::Retired(code)) => return Err(Rejection::RetiredDisease(code)),
+                Err(_) => return Err(Rejection::UnknownDisease(report.disease.clone())),
+            }
+            let regions = &self.config.regions;
+            if !regions.contains(report.region) || report.region.level() < Level::City {
+                return Err(Rejection::UnknownRegion(report.region));
+            }
+            if regions.has_children(report.region) {
+                return Err(Rejection::InvalidReport(format!(
+                    "region {} has districts: report in the district",
+                    report.region
+                )));
+            }
+            require_within(report.region, signer.region)?;
+            let today = self.context.day();
+            if report.onset_day > report.diagnosis_day || report.diagnosis_day > today {
+                return Err(Rejection::InvalidReport(format!(
+                    "dates must satisfy onset ({}) ≤ diagnosis ({}) ≤ block day ({today})",
+                    report.onset_day, report.diagnosis_day
+                )));
+            }
+            if report.age_band > AGE_BAND_MAX {
+                return Err(Rejection::InvalidReport(format!(
+                    "age band {} exceeds {AGE_BAND_MAX}",
+                    report.age_band
+                )));
+            }
+            check_sealed_size(&report.sealed)
+        };
+        if let Err(rejection) = check() {
+            return Ok(Err(rejection));
+        }
+        if let PatientRef::Key(patient) = report.patient {
+            let enrolled = self.overlay.identity(&patient)?.is_some_and(|identity| {
+                identity.role == Role::Patient && identity.revoked.is_none()
+            });
+            if !enrolled {
+                return Ok(Err(Rejection::UnknownPatient(patient)));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn update(
+        &mut self,
+        signed: &SignedTransaction,
+        signer: &IdentityRecord,
+        update: &CaseUpdate,
+    ) -> Step<()> {
+        let Some(mut record) = self.overlay.case(&update.case_id)? else {
+            return Ok(Err(Rejection::UnknownCase(update.case_id)));
+        };
+        let new_state = match validate_update(signer, &record, update) {
+            Ok(state) => state,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        let version = CaseVersion {
+            case_id: record.case_id,
+            version: record.version + 1,
+            replaces: record.head,
+            transaction_id: signed.id(),
+            signer: signer.key,
+            height: self.context.height,
+            time_ms: self.context.time_ms,
+            change: VersionChange::Update {
+                change: update.change.clone(),
+                sealed: update.sealed.clone(),
+            },
+            state: new_state,
+        };
+        self.pending_events.push(Event::CaseUpdated {
+            case_id: record.case_id,
+            version: version.version,
+            from: record.state.status,
+            to: new_state.status,
+        });
+        record.state = new_state;
+        record.version = version.version;
+        record.head = version.hash();
+        if !update.sealed.is_empty() {
+            record.sealed = update.sealed.clone();
+        }
+        self.pending_versions.push(version);
+        self.overlay.put(
+            StateKey::Case(record.case_id),
+            StateValue::Case(Box::new(record)),
+        );
+        Ok(Ok(()))
+    }
+
+    fn govern(&mut self, signer: &IdentityRecord, governance: &Governance) -> Step<()> {
+        if let Err(rejection) = require_role(signer.role, Action::Govern) {
+            return Ok(Err(rejection));
+        }
+        if signer.region != RegionCode::NATIONAL {
+            return Ok(Err(Rejection::Governance(
+                "only a national authority can submit proposals".to_string(),
+            )));
+        }
+        let proposal = &governance.proposal;
+        let expected = self.config.governance_sequence + 1;
+        if proposal.sequence != expected {
+            return Ok(Err(Rejection::Governance(format!(
+                "proposal sequence {} is not the next sequence {expected}",
+                proposal.sequence
+            ))));
+        }
+        if proposal.actions.is_empty() || proposal.actions.len() > PROPOSAL_ACTIONS_MAX {
+            return Ok(Err(Rejection::Governance(format!(
+                "a proposal has 1 to {PROPOSAL_ACTIONS_MAX} actions"
+            ))));
+        }
+        if let Err(rejection) = self.check_approvals(governance)? {
+            return Ok(Err(rejection));
+        }
+        let mut config = self.config.clone();
+        for action in &proposal.actions {
+            if let Err(message) = apply_governance_action(&mut config, action) {
+                return Ok(Err(Rejection::Governance(message)));
+            }
+        }
+        config.governance_sequence = proposal.sequence;
+        self.config = config;
+        self.config_changed = true;
+        self.pending_events.push(Event::GovernanceApplied {
+            sequence: proposal.sequence,
+        });
+        Ok(Ok(()))
+    }
+
+    /// At least `approval_threshold` distinct national authorities in good standing signed.
+    fn check_approvals(&self, governance: &Governance) -> Step<()> {
+        let approvals = &governance.approvals;
+        if approvals.len() > APPROVALS_MAX {
+            return Ok(Err(Rejection::Governance(format!(
+                "more than {APPROVALS_MAX} approvals"
+            ))));
+        }
+        let message = governance.proposal.approval_bytes(&self.config.chain_id);
+        let mut approvers = std::collections::BTreeSet::new();
+        for approval in approvals {
+            if !approvers.insert(approval.approver) {
+                return Ok(Err(Rejection::Governance(format!(
+                    "approver {} appears twice",
+                    approval.approver
+                ))));
+            }
+            let Some(identity) = self.overlay.identity(&approval.approver)? else {
+                return Ok(Err(Rejection::Governance(format!(
+                    "approver {} is not enrolled",
+                    approval.approver
+                ))));
+            };
+            if identity.role != Role::Authority || identity.region != RegionCode::NATIONAL {
+                return Ok(Err(Rejection::Governance(format!(
+                    "approver {} is not a national authority",
+                    approval.approver
+                ))));
+            }
+            if let Err(rejection) = self.check_standing(&identity)? {
+                return Ok(Err(Rejection::Governance(format!(
+                    "approver {}: {rejection}",
+                    approval.approver
+                ))));
+            }
+            if approval
+                .approver
+                .verify(&message, &approval.signature)
+                .is_err()
+            {
+                return Ok(Err(Rejection::Governance(format!(
+                    "approval by {} does not verify",
+                    approval.approver
+                ))));
+            }
+        }
+        let threshold = usize::from(self.config.approval_threshold);
+        if approvers.len() < threshold {
+            return Ok(Err(Rejection::Governance(format!(
+                "{} approvals, {threshold} required",
+                approvers.len()
+            ))));
+        }
+        Ok(Ok(()))
+    }
+}
+
+fn check_sealed_size(sealed: &[u8]) -> Result<(), Rejection> {
+    if sealed.len() > SEALED_BYTES_MAX {
+        return Err(Rejection::InvalidReport(format!(
+            "sealed details of {} bytes exceed {SEALED_BYTES_MAX}",
+            sealed.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an update against the record and the role table; returns the state after it.
+fn validate_update(
+    signer: &IdentityRecord,
+    record: &CaseRecord,
+    update: &CaseUpdate,
+) -> Result<CaseState, Rejection> {
+    require_role(signer.role, Action::for_change(&update.change))?;
+    require_within(record.region, signer.region)?;
+    if record.state.closed {
+        return Err(Rejection::CaseClosed);
+    }
+    if update.replaces != record.head {
+        return Err(Rejection::StaleVersion {
+            expected: record.head,
+            found: update.replaces,
+        });
+    }
+    check_sealed_size(&update.sealed)?;
+    let mut state = record.state;
+    match &update.change {
+        CaseChange::Status(next) => {
+            if !state.status.can_become(*next) {
+                return Err(Rejection::InvalidTransition {
+                    from: state.status,
+                    to: *next,
+                });
+            }
+            state.status = *next;
+        }
+        CaseChange::Outcome(outcome) => {
+            if state.status == CaseStatus::Excluded {
+                return Err(Rejection::CaseExcluded);
+            }
+            state.outcome = Some(*outcome);
+        }
+        CaseChange::Close => state.closed = true,
+        CaseChange::Amend => {
+            if update.sealed.is_empty() {
+                return Err(Rejection::InvalidReport(
+                    "an amendment must carry new sealed details".to_string(),
+                ));
+            }
+        }
+    }
+    Ok(state)
+}
+
+/// Applies one governance action to a configuration.
+fn apply_governance_action(
+    config: &mut ChainConfig,
+    action: &GovernanceAction,
+) -> Result<(), String> {
+    match action {
+        GovernanceAction::UpsertDisease(disease) => {
+            let statutory = Disease::statutory_deadline_hours(disease.class, disease.managed_as_a);
+            if disease.report_deadline_hours != statutory {
+                return Err(format!(
+                    "disease {}: reporting deadline must be the statutory {statutory} h",
+                    disease.code
+                ));
+            }
+            config.catalogue.insert(disease.clone());
+        }
+        GovernanceAction::RetireDisease(code) => {
+            config
+                .catalogue
+                .retire(code)
+                .map_err(|error| error.to_string())?;
+        }
+        GovernanceAction::UpsertRegion(region) => {
+            config
+                .regions
+                .insert(region.clone())
+                .map_err(|error| error.to_string())?;
+        }
+        GovernanceAction::SetAdjacency { a, b, adjacent } => {
+            config
+                .regions
+                .set_adjacent(*a, *b, *adjacent)
+                .map_err(|error| error.to_string())?;
+        }
+        GovernanceAction::AddRootCertificate(der) => {
+            let root = cert::parse_certificate(der).map_err(|error| error.to_string())?;
+            if !root.is_ca || root.claims.region != RegionCode::NATIONAL {
+                return Err("a root must be a national CA certificate".to_string());
+            }
+            if !config.root_certificates.contains(der) {
+                config.root_certificates.push(der.clone());
+            }
+        }
+        GovernanceAction::RemoveRootCertificate(key) => {
+            let before = config.root_certificates.len();
+            config
+                .root_certificates
+                .retain(|der| cert::parse_certificate(der).map_or(true, |root| root.key != *key));
+            if config.root_certificates.len() == before {
+                return Err(format!("no root certificate with key {key}"));
+            }
+            if config.root_certificates.is_empty() {
+                return Err("the last root certificate cannot be removed".to_string());
+            }
+        }
+        GovernanceAction::SetApprovalThreshold(threshold) => {
+            if *threshold == 0 {
+                return Err("the approval threshold must be at least 1".to_string());
+            }
+            config.approval_threshold = *threshold;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The ledger: genesis, block building and application, and queries over committed state.
+
+use crate::execute::{BlockContext, Event, Execution, StateRead, execute_block};
+use crate::state::{CaseRecord, CaseVersion, ChainConfig, IdentityRecord, StateKey, StateValue};
+use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
+use crate::{LedgerError, StorageError};
+use epichain_core::block::{
+    BLOCK_TRANSACTIONS_MAX, HEADER_FORMAT_VERSION, receipts_root, transactions_root,
+};
+use epichain_core::encoding::{self, Hash};
+use epichain_core::{Block, BlockHeader, Genesis, PublicKey, Receipt, SignedTransaction};
+use std::path::Path;
+
+/// What applying a block produced.
+#[derive(Clone, Debug)]
+pub struct BlockOutcome {
+    /// The block's header.
+    pub header: BlockHeader,
+    /// One receipt per transaction.
+    pub receipts: Vec<Receipt>,
+    /// Events of the applied transactions.
+    pub events: Vec<Event>,
+}
+
+/// A block executed against the current tip but not yet committed.
+pub struct PreparedBlock {
+    /// The block with a complete header.
+    pub block: Block,
+    execution: Execution,
+    tree: jmt::storage::TreeUpdateBatch,
+}
+
+/// The ledger over its store.
+pub struct Ledger {
+    store: Store,
+    genesis: Genesis,
+    chain_id: Hash,
+    tip: Tip,
+}
+
+impl Ledger {
+    /// Opens the ledger at `path`, writing genesis on first use. Refuses a store that belongs to
+    /// another chain.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Self, LedgerError> {
+        genesis
+            .validate()
+            .map_err(|error| LedgerError::Genesis(error.to_string()))?;
+        let store = Store::open(path)?;
+        let chain_id = genesis.chain_id();
+        let genesis_bytes = encoding::encode(genesis);
+        let reader = store.reader()?;
+        let tip = match (reader.tip()?, reader.genesis_bytes()?) {
+            (Some(tip), Some(stored)) => {
+                if stored != genesis_bytes {
+                    return Err(LedgerError::Genesis(
+                        "the store at this path belongs to a different genesis".to_string(),
+                    ));
+                }
+                if tip.format_version != STORAGE_FORMAT_VERSION {
+                    return Err(LedgerError::Storage(StorageError::Corrupt(format!(
+                        "storage format {} is not the supported {STORAGE_FORMAT_VERSION}",
+                        tip.format_version
+                    ))));
+                }
+                tip
+            }
+            _ => {
+                drop(reader);
+                Self::write_genesis(&store, genesis, &genesis_bytes)?
+            }
+        };
+        Ok(Ledger {
+            store,
+            genesis: genesis.clone(),
+            chain_id,
+            tip,
+        })
+    }
+
+    fn write_genesis(
+        store: &Store,
+        genesis: &Genesis,
+        genesis_bytes: &[u8],
+    ) -> Result<Tip, LedgerError> {
+        let config = ChainConfig::from_genesis(genesis);
+        let writes = vec![(StateKey::Config, StateValue::Config(Box::new(config)))];
+        let reader = store.reader()?;
+        let (root, tree) = reader
+            .tree()
+            .put_value_set(
+                writes
+                    .iter()
+                    .map(|(key, value)| (jmt::KeyHash(key.tree_key()), Some(value.to_bytes()))),
+                0,
+            )
+            .map_err(|error| StorageError::Tree(error.to_string()))?;
+        drop(reader);
+        let tip = Tip {
+            format_version: STORAGE_FORMAT_VERSION,
+            height: 0,
+            hash: genesis.chain_id(),
+            state_root: Hash(root.0),
+            time_ms: genesis.time_ms,
+        };
+        store.write_genesis(genesis_bytes, &writes, &tree, tip)?;
+        Ok(tip)
+    }
+
+    /// Chain id.
+    pub fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    /// The genesis this ledger was opened with.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Latest committed block.
+    pub fn tip(&self) -> Tip {
+        self.tip
+    }
+
+    /// Executes transactions as the next block at `time_ms`, without committing.
+    pub fn prepare(
+        &self,
+        time_ms: u64,
+        transactions: Vec<SignedTransaction>,
+    ) -> Result<PreparedBlock, LedgerError> {
+        let height = self.tip.height + 1;
+        if time_ms <= self.tip.time_ms {
+            return Err(LedgerError::InvalidBlock(format!(
+                "block time {time_ms} is not after the previous block time {}",
+                self.tip.time_ms
+            )));
+        }
+        if transactions.len() > BLOCK_TRANSACTIONS_MAX {
+            return Err(LedgerError::InvalidBlock(format!(
+                "{} transactions exceed the block limit of {BLOCK_TRANSACTIONS_MAX}",
+                transactions.len()
+            )));
+        }
+        let reader = self.store.reader()?;
+        let execution = execute_block(&reader, BlockContext { height, time_ms }, &transactions)?;
+        let (root, tree) = reader
+            .tree()
+            .put_value_set(
+                execution
+                    .writes
+                    .iter()
+                    .map(|(key, value)| (jmt::KeyHash(key.tree_key()), Some(value.to_bytes()))),
+                height,
+            )
+            .map_err(|error| StorageError::Tree(error.to_string()))?;
+        let header = BlockHeader {
+            format_version: HEADER_FORMAT_VERSION,
+            chain_id: self.chain_id,
+            height,
+            time_ms,
+            parent: self.tip.hash,
+            transactions_root: transactions_root(&transactions),
+            receipts_root: receipts_root(&execution.receipts),
+            state_root: Hash(root.0),
+            transaction_count: transactions.len() as u32,
+        };
+        Ok(PreparedBlock {
+            block: Block {
+                header,
+                transactions,
+            },
+            execution,
+            tree,
+        })
+    }
+
+    /// Commits a prepared block. It must have been prepared on the current tip.
+    pub fn commit(&mut self, prepared: PreparedBlock) -> Result<BlockOutcome, LedgerError> {
+        let header = &prepared.block.header;
+        if header.parent != self.tip.hash || header.height != self.tip.height + 1 {
+            return Err(LedgerError::InvalidBlock(
+                "prepared on a different tip".to_string(),
+            ));
+        }
+        let tip = Tip {
+            format_version: STORAGE_FORMAT_VERSION,
+            height: header.height,
+            hash: header.hash(),
+            state_root: header.state_root,
+            time_ms: header.time_ms,
+        };
+        self.store.write_block(
+            &BlockWrite {
+                block: &prepared.block,
+                execution: &prepared.execution,
+                tree: &prepared.tree,
+            },
+            tip,
+        )?;
+        self.tip = tip;
+        Ok(BlockOutcome {
+            header: prepared.block.header,
+            receipts: prepared.execution.receipts,
+            events: prepared.execution.events,
+        })
+    }
+
+    /// Builds the next block from transactions at `time_ms` and commits it (a single-node chain:
+    /// the demo, tests and benchmarks).
+    pub fn append(
+        &mut self,
+        time_ms: u64,
+        transactions: Vec<SignedTransaction>,
+    ) -> Result<BlockOutcome, LedgerError> {
+        let prepared = self.prepare(time_ms, transactions)?;
+        self.commit(prepared)
+    }
+
+    /// Validates a block received from elsewhere against the current tip, re-executes it, checks
+    /// every root in its header, and commits it. Nothing is written if any check fails.
+    pub fn apply_block(&mut self, block: Block) -> Result<BlockOutcome, LedgerError> {
+        let header = block.header.clone();
+        let invalid = |message: String| Err(LedgerError::InvalidBlock(message));
+        if header.format_version != HEADER_FORMAT_VERSION {
+            return invalid(format!(
+                "header format {} unsupported",
+                header.format_version
+            ));
+        }
+        if header.chain_id != self.chain_id {
+            return invalid("block is for another chain".to_string());
+        }
+        if header.height != self.tip.height + 1 {
+            return invalid(format!(
+                "block height {} does not follow the tip {}",
+                header.height, self.tip.height
+            ));
+        }
+        if header.parent != self.tip.hash {
+            return invalid("block does not extend the tip".to_string());
+        }
+        if header.transaction_count as usize != block.transactions.len() {
+            return invalid("transaction count does not match".to_string());
+        }
+        if header.transactions_root != transactions_root(&block.transactions) {
+            return invalid("transactions root does not match".to_string());
+        }
+        let prepared = self.prepare(header.time_ms, block.transactions)?;
+        let computed = &prepared.block.header;
+        if computed.receipts_root != header.receipts_root {
+            return invalid("receipts root does not match re-execution".to_string());
+        }
+        if computed.state_root != header.state_root {
+            return invalid("state root does not match re-execution".to_string());
+        }
+        self.commit(prepared)
+    }
+
+    /// A read snapshot for queries.
+    pub fn reader(&self) -> Result<LedgerReader, LedgerError> {
+        Ok(LedgerReader {
+            reader: self.store.reader()?,
+        })
+    }
+}
+
+/// Typed queries over one consistent snapshot.
+pub struct LedgerReader {
+    reader: StoreReader,
+}
+
+impl LedgerReader {
+    /// The underlying store snapshot (blocks, receipts, indexes).
+    pub fn store(&self) -> &StoreReader {
+        &self.reader
+    }
+
+    /// Chain configuration.
+    pub fn config(&self) -> Result<ChainConfig, LedgerError> {
+        match self.reader.read(&StateKey::Config)? {
+            Some(StateValue::Config(config)) => Ok(*config),
+            _ => Err(StorageError::Corrupt("no chain configuration".into()).into()),
+        }
+    }
+
+    /// An identity.
+    pub fn identity(&self, key: &PublicKey) -> Result<Option<IdentityRecord>, LedgerError> {
+        match self.reader.read(&StateKey::Identity(*key))? {
+            Some(StateValue::Identity(record)) => Ok(Some(record)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A case's head record.
+    pub fn case(&self, id: &Hash) -> Result<Option<CaseRecord>, LedgerError> {
+        match self.reader.read(&StateKey::Case(*id))? {
+            Some(StateValue::Case(record)) => Ok(Some(*record)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A case's full version history, oldest first.
+    pub fn case_history(&self, id: &Hash) -> Result<Vec<CaseVersion>, LedgerError> {
+        Ok(self.reader.case_versions(id)?)
+    }
+
+    /// The receipt of a transaction and where it landed.
+    pub fn receipt(&self, id: &Hash) -> Result<Option<(u64, Receipt)>, LedgerError> {
+        let Some(location) = self.reader.transaction_location(id)? else {
+            return Ok(None);
+        };
+        let receipts = self
+            .reader
+            .receipts(location.height)?
+            .ok_or_else(|| StorageError::Corrupt("receipts missing".into()))?;
+        let receipt = receipts
+            .into_iter()
+            .nth(location.index as usize)
+            .ok_or_else(|| StorageError::Corrupt("receipt index".into()))?;
+        Ok(Some((location.height, receipt)))
+    }
+
+    /// The state root recomputed from the stored tree (checks what was written at commit).
+    pub fn state_root(&self, height: u64) -> Result<Hash, LedgerError> {
+        let root = self
+            .reader
+            .tree()
+            .get_root_hash(height)
+            .map_err(|error| StorageError::Tree(error.to_string()))?;
+        Ok(Hash(root.0))
+    }
+}

@@ -1,0 +1,274 @@
+//! The authenticated state: its keys, its records, and how a key maps into the Merkle tree.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use epichain_core::case::{CaseChange, CaseReport};
+use epichain_core::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
+use epichain_core::transaction::RevocationReason;
+use epichain_core::{
+    CaseStatus, Catalogue, Day, DiseaseCode, Genesis, Outcome, PatientRef, PublicKey, RegionCode,
+    RegionSet, Role, Sex,
+};
+use serde::Serialize;
+
+/// A key of the authenticated state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub enum StateKey {
+    /// Chain configuration (catalogue, regions, roots, governance).
+    Config,
+    /// An enrolled identity.
+    Identity(PublicKey),
+    /// A revoked key (identity or CA).
+    Revocation(PublicKey),
+    /// A certificate authority seen in an enrolled chain.
+    CertificateAuthority(PublicKey),
+    /// A certificate by content hash.
+    Certificate(Hash),
+    /// The current head of a case record.
+    Case(Hash),
+}
+
+impl StateKey {
+    /// Position of this key in the Merkle tree: a domain-tagged hash of its encoding.
+    pub fn tree_key(&self) -> [u8; 32] {
+        hash_tagged(tag::STATE_KEY, &encoding::encode(self)).0
+    }
+}
+
+/// Chain configuration: genesis settings as changed by governance.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ChainConfig {
+    /// Chain id (genesis hash).
+    pub chain_id: Hash,
+    /// Chain name.
+    pub chain_name: String,
+    /// Trusted root CA certificates (DER).
+    pub root_certificates: Vec<Vec<u8>>,
+    /// Notifiable-disease catalogue.
+    pub catalogue: Catalogue,
+    /// Regions and adjacency.
+    pub regions: RegionSet,
+    /// National-authority approvals a governance proposal needs.
+    pub approval_threshold: u16,
+    /// Sequence number of the last applied governance proposal.
+    pub governance_sequence: u64,
+}
+
+impl ChainConfig {
+    /// The configuration at genesis.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        ChainConfig {
+            chain_id: genesis.chain_id(),
+            chain_name: genesis.chain_name.clone(),
+            root_certificates: genesis.root_certificates.clone(),
+            catalogue: genesis.catalogue.clone(),
+            regions: genesis.regions.clone(),
+            approval_threshold: genesis.approval_threshold,
+            governance_sequence: 0,
+        }
+    }
+}
+
+/// An enrolled identity.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct IdentityRecord {
+    /// The key.
+    pub key: PublicKey,
+    /// Role from the certificate.
+    pub role: Role,
+    /// Home region from the certificate.
+    pub region: RegionCode,
+    /// Subject common name.
+    pub name: String,
+    /// Hash of the leaf certificate (stored under [`StateKey::Certificate`]).
+    pub certificate: Hash,
+    /// Keys of the issuing CAs, leaf's issuer first, root last.
+    pub issuer_keys: Vec<PublicKey>,
+    /// Chain validity window, Unix seconds.
+    pub valid_from_seconds: i64,
+    /// Chain validity window, Unix seconds.
+    pub valid_until_seconds: i64,
+    /// Height of (re-)enrolment.
+    pub enrolled_height: u64,
+    /// Last nonce used.
+    pub nonce: u64,
+    /// Set once revoked.
+    pub revoked: Option<RevocationRecord>,
+}
+
+/// A revocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct RevocationRecord {
+    /// Height of the revoking block.
+    pub height: u64,
+    /// Who revoked.
+    pub by: PublicKey,
+    /// Why.
+    pub reason: RevocationReason,
+}
+
+/// A certificate authority seen in an enrolled chain.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct AuthorityCertificate {
+    /// CA key.
+    pub key: PublicKey,
+    /// Region it issues in.
+    pub region: RegionCode,
+    /// CA name.
+    pub name: String,
+}
+
+/// Diagnostic and clinical state of a case after a version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct CaseState {
+    /// Status.
+    pub status: CaseStatus,
+    /// Outcome, once known.
+    pub outcome: Option<Outcome>,
+    /// Closed records take no further updates.
+    pub closed: bool,
+}
+
+/// The head of a case record: public metadata, current state, latest sealed details and the hash
+/// of the latest version.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct CaseRecord {
+    /// Case id.
+    pub case_id: Hash,
+    /// Disease.
+    pub disease: DiseaseCode,
+    /// Region of report.
+    pub region: RegionCode,
+    /// Patient key or pseudonym.
+    pub patient: PatientRef,
+    /// Onset date.
+    pub onset_day: Day,
+    /// Diagnosis date.
+    pub diagnosis_day: Day,
+    /// Report date (CST day of the reporting block).
+    pub report_day: Day,
+    /// Age band.
+    pub age_band: u8,
+    /// Sex.
+    pub sex: Sex,
+    /// Reporter's key.
+    pub reporter: PublicKey,
+    /// Current state.
+    pub state: CaseState,
+    /// Latest sealed details (ciphertext).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub sealed: Vec<u8>,
+    /// Number of the latest version (the report is version 0).
+    pub version: u32,
+    /// Hash of the latest version.
+    pub head: Hash,
+}
+
+/// What a version did.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum VersionChange {
+    /// The original report.
+    Report(CaseReport),
+    /// An update and the sealed details it carried.
+    Update {
+        /// The change.
+        change: CaseChange,
+        /// Sealed details (empty if unchanged).
+        #[serde(with = "epichain_core::encoding::hex_bytes")]
+        sealed: Vec<u8>,
+    },
+}
+
+/// One version of a case record. Versions form a hash chain: each names the hash of the one it
+/// replaces, and the head record names the latest.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct CaseVersion {
+    /// Case id.
+    pub case_id: Hash,
+    /// Version number (0 for the report).
+    pub version: u32,
+    /// Hash of the previous version ([`Hash::ZERO`] for the report).
+    pub replaces: Hash,
+    /// Transaction that made it.
+    pub transaction_id: Hash,
+    /// Its signer.
+    pub signer: PublicKey,
+    /// Block height.
+    pub height: u64,
+    /// Block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// The change.
+    pub change: VersionChange,
+    /// State after this version.
+    pub state: CaseState,
+}
+
+impl CaseVersion {
+    /// Hash of this version: what the next version and the head name.
+    pub fn hash(&self) -> Hash {
+        hash_value(tag::CASE_VERSION, self)
+    }
+}
+
+/// Checks that versions, oldest first, form an unbroken hash chain ending at `head`.
+pub fn verify_version_chain(versions: &[CaseVersion], head: &Hash) -> Result<(), String> {
+    let mut previous = Hash::ZERO;
+    for (index, version) in versions.iter().enumerate() {
+        if version.version as usize != index {
+            return Err(format!("version {index} is numbered {}", version.version));
+        }
+        if version.replaces != previous {
+            return Err(format!("version {index} does not name its predecessor"));
+        }
+        previous = version.hash();
+    }
+    if previous != *head {
+        return Err("the latest version is not the record's head".to_string());
+    }
+    Ok(())
+}
+
+/// A value of the authenticated state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateValue {
+    /// Chain configuration.
+    Config(Box<ChainConfig>),
+    /// Identity.
+    Identity(IdentityRecord),
+    /// Revocation.
+    Revocation(RevocationRecord),
+    /// Certificate authority.
+    CertificateAuthority(AuthorityCertificate),
+    /// Certificate DER.
+    Certificate(Vec<u8>),
+    /// Case head.
+    Case(Box<CaseRecord>),
+}
+
+impl StateValue {
+    /// Canonical bytes of the value alone (the key says its type).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            StateValue::Config(value) => encoding::encode(value.as_ref()),
+            StateValue::Identity(value) => encoding::encode(value),
+            StateValue::Revocation(value) => encoding::encode(value),
+            StateValue::CertificateAuthority(value) => encoding::encode(value),
+            StateValue::Certificate(value) => encoding::encode(value),
+            StateValue::Case(value) => encoding::encode(value.as_ref()),
+        }
+    }
+
+    /// Decodes the bytes stored under `key`.
+    pub fn from_bytes(key: &StateKey, bytes: &[u8]) -> Result<Self, DecodeError> {
+        Ok(match key {
+            StateKey::Config => StateValue::Config(Box::new(encoding::decode(bytes)?)),
+            StateKey::Identity(_) => StateValue::Identity(encoding::decode(bytes)?),
+            StateKey::Revocation(_) => StateValue::Revocation(encoding::decode(bytes)?),
+            StateKey::CertificateAuthority(_) => {
+                StateValue::CertificateAuthority(encoding::decode(bytes)?)
+            }
+            StateKey::Certificate(_) => StateValue::Certificate(encoding::decode(bytes)?),
+            StateKey::Case(_) => StateValue::Case(Box::new(encoding::decode(bytes)?)),
+        })
+    }
+}

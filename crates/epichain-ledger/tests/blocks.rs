@@ -1,0 +1,209 @@
+//! Block validation, replication by re-execution, and persistence.
+
+mod common;
+
+use common::*;
+use epichain_core::{CaseChange, CaseStatus, Hash};
+use epichain_ledger::{Ledger, LedgerError};
+
+/// A world with a few dozen reports and updates spread over several blocks.
+fn busy_world() -> World {
+    let mut world = World::new();
+    for round in 0..5 {
+        let mut transactions = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            let (transaction, id) = world
+                .futian_hospital
+                .report(world.report("DENGUE", "440304"));
+            transactions.push(transaction);
+            ids.push(id);
+        }
+        let (transaction, _) = world
+            .yuexiu_hospital
+            .report(world.report("INFLUENZA", "440104"));
+        transactions.push(transaction);
+        world.block(transactions);
+        let reader = world.ledger.reader().expect("reader");
+        let heads: Vec<Hash> = ids
+            .iter()
+            .map(|id| reader.case(id).expect("read").expect("case").head)
+            .collect();
+        drop(reader);
+        let mut updates = Vec::new();
+        for (index, (id, head)) in ids.iter().zip(heads).enumerate() {
+            let status = if (index + round) % 3 == 0 {
+                CaseStatus::Excluded
+            } else {
+                CaseStatus::LabConfirmed
+            };
+            let signer = if status == CaseStatus::Excluded {
+                &mut world.futian_cdc
+            } else {
+                &mut world.shenzhen_lab
+            };
+            updates.push(signer.update(*id, head, CaseChange::Status(status), vec![]));
+        }
+        world.block(updates);
+    }
+    world
+}
+
+#[test]
+fn a_replica_reexecuting_the_blocks_reaches_the_same_state_roots() {
+    let world = busy_world();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let mut replica =
+        Ledger::open(&directory.path().join("replica.redb"), &world.genesis).expect("open");
+    for block in world.blocks() {
+        let expected = block.header.clone();
+        let outcome = replica.apply_block(block).expect("valid block");
+        assert_eq!(outcome.header, expected);
+        let reader = replica.reader().expect("reader");
+        assert_eq!(
+            reader.state_root(expected.height).expect("root"),
+            expected.state_root
+        );
+    }
+    assert_eq!(replica.tip(), world.ledger.tip());
+}
+
+#[test]
+fn a_block_with_a_wrong_state_root_is_refused_and_changes_nothing() {
+    let world = busy_world();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let mut replica =
+        Ledger::open(&directory.path().join("replica.redb"), &world.genesis).expect("open");
+    let blocks = world.blocks();
+    replica.apply_block(blocks[0].clone()).expect("first block");
+    let tip = replica.tip();
+
+    let mut wrong_root = blocks[1].clone();
+    wrong_root.header.state_root = Hash([1; 32]);
+    assert!(matches!(
+        replica.apply_block(wrong_root),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+
+    let mut wrong_receipts = blocks[1].clone();
+    wrong_receipts.header.receipts_root = Hash([1; 32]);
+    assert!(matches!(
+        replica.apply_block(wrong_receipts),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+
+    let mut dropped_transaction = blocks[1].clone();
+    dropped_transaction.transactions.pop();
+    assert!(matches!(
+        replica.apply_block(dropped_transaction),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+
+    let mut reordered = blocks[1].clone();
+    reordered.transactions.swap(0, 1);
+    assert!(matches!(
+        replica.apply_block(reordered),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+
+    let mut wrong_parent = blocks[1].clone();
+    wrong_parent.header.parent = Hash([2; 32]);
+    assert!(matches!(
+        replica.apply_block(wrong_parent),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+
+    let mut earlier = blocks[1].clone();
+    earlier.header.time_ms = blocks[0].header.time_ms;
+    assert!(matches!(
+        replica.apply_block(earlier),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+
+    assert!(matches!(
+        replica.apply_block(blocks[2].clone()),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+    assert_eq!(replica.tip(), tip, "nothing was written");
+    replica
+        .apply_block(blocks[1].clone())
+        .expect("the genuine block still applies");
+}
+
+#[test]
+fn reopening_restores_the_tip_and_the_state_root() {
+    let world = busy_world();
+    let tip = world.ledger.tip();
+    let path = world.directory.path().join("ledger.redb");
+    let genesis = world.genesis.clone();
+    let directory = world.directory;
+    drop(world.ledger);
+    let reopened = Ledger::open(&path, &genesis).expect("reopen");
+    assert_eq!(reopened.tip(), tip);
+    let reader = reopened.reader().expect("reader");
+    assert_eq!(reader.state_root(tip.height).expect("root"), tip.state_root);
+    drop(reader);
+    drop(reopened);
+    // Another genesis cannot open this store.
+    let mut other = genesis.clone();
+    other.chain_name = "another chain".to_string();
+    assert!(matches!(
+        Ledger::open(&path, &other),
+        Err(LedgerError::Genesis(_))
+    ));
+    drop(directory);
+}
+
+#[test]
+fn every_header_commits_to_its_parent() {
+    let world = busy_world();
+    let blocks = world.blocks();
+    assert_eq!(blocks[0].header.parent, world.chain_id());
+    for pair in blocks.windows(2) {
+        assert_eq!(pair[1].header.parent, pair[0].header.hash());
+        assert_eq!(pair[1].header.height, pair[0].header.height + 1);
+    }
+}
+
+#[test]
+fn indexes_find_cases_by_jurisdiction_disease_reporter_and_patient() {
+    let world = busy_world();
+    let reader = world.ledger.reader().expect("reader");
+    let store = reader.store();
+    let dengue = disease("DENGUE");
+    let everything = (0, u32::MAX);
+    let in_shenzhen = store
+        .cases_by_disease(&dengue, code("440300"), everything.0, everything.1, 1000)
+        .expect("query");
+    let in_guangdong = store
+        .cases_by_disease(&dengue, code("440000"), everything.0, everything.1, 1000)
+        .expect("query");
+    let in_guangzhou = store
+        .cases_by_disease(&dengue, code("440100"), everything.0, everything.1, 1000)
+        .expect("query");
+    assert_eq!(in_shenzhen.len(), 30);
+    assert_eq!(in_guangdong.len(), 30);
+    assert!(in_guangzhou.is_empty());
+    let influenza = store
+        .cases_by_disease(
+            &disease("INFLUENZA"),
+            code("440104"),
+            everything.0,
+            everything.1,
+            1000,
+        )
+        .expect("query");
+    assert_eq!(influenza.len(), 5);
+    let by_reporter = store
+        .cases_by_reporter(&world.futian_hospital.public_key(), 1000)
+        .expect("query");
+    assert_eq!(by_reporter.len(), 30);
+    let by_patient = store
+        .cases_by_patient(&epichain_core::PatientRef::Pseudonym(Hash([7; 32])), 1000)
+        .expect("query");
+    assert_eq!(by_patient.len(), 35);
+    let limited = store
+        .cases_by_disease(&dengue, code("440300"), everything.0, everything.1, 7)
+        .expect("query");
+    assert_eq!(limited.len(), 7);
+}

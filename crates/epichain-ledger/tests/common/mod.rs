@@ -1,0 +1,250 @@
+//! A small four-level world for ledger tests: national root → Guangdong CA → Shenzhen and
+//! Guangzhou CAs, with hospitals, a doctor, a lab, authorities at every level and a patient.
+#![allow(dead_code)]
+
+use epichain_core::cert::{self, Claims, IssueRequest, Validity};
+use epichain_core::{
+    Block, CaseReport, CaseStatus, Catalogue, Day, DiseaseCode, Genesis, KeyPair, PatientRef,
+    RegionCode, RegionSet, Role, Sex, SignedTransaction, Signer, TransactionOutcome,
+};
+use epichain_ledger::{BlockOutcome, Ledger};
+
+/// 2026-11-01T00:00:00+08:00.
+pub const GENESIS_MS: u64 = 1_793_462_400_000;
+pub const DAY_MS: u64 = 86_400_000;
+
+pub fn code(text: &str) -> RegionCode {
+    text.parse().expect("valid region code")
+}
+
+pub fn disease(text: &str) -> DiseaseCode {
+    DiseaseCode::new(text).expect("valid disease code")
+}
+
+/// A certificate authority: key, certificate, and the chain a leaf it issues must carry (its
+/// own certificate and those above it, without the root, which genesis holds).
+#[derive(Clone)]
+pub struct Authority {
+    pub key: KeyPair,
+    pub certificate: Vec<u8>,
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl Authority {
+    pub fn issue_ca(&self, seed: u8, region: &str, name: &str) -> Authority {
+        let key = KeyPair::from_seed([seed; 32]);
+        let certificate = cert::issue(
+            &self.certificate,
+            &self.key,
+            &IssueRequest {
+                subject_key: key.public_key(),
+                claims: Claims {
+                    role: Role::CertificateAuthority,
+                    region: code(region),
+                },
+                common_name: name,
+                validity: validity(),
+            },
+        )
+        .expect("CA issuance");
+        let mut chain = vec![certificate.clone()];
+        chain.extend(self.chain.iter().cloned());
+        Authority {
+            key,
+            certificate,
+            chain,
+        }
+    }
+
+    /// Issues a leaf certificate and returns a signer with its enrolment transaction.
+    pub fn issue_leaf(
+        &self,
+        chain_id: epichain_core::Hash,
+        seed: u8,
+        role: Role,
+        region: &str,
+        validity: Validity,
+    ) -> (Signer, SignedTransaction) {
+        let key = KeyPair::from_seed([seed; 32]);
+        let certificate = cert::issue(
+            &self.certificate,
+            &self.key,
+            &IssueRequest {
+                subject_key: key.public_key(),
+                claims: Claims {
+                    role,
+                    region: code(region),
+                },
+                common_name: &format!("{role} {region} #{seed}"),
+                validity,
+            },
+        )
+        .expect("leaf issuance");
+        let mut signer = Signer::new(key, chain_id, 0);
+        let enroll = signer.enroll(certificate, self.chain.clone());
+        (signer, enroll)
+    }
+}
+
+pub fn validity() -> Validity {
+    Validity::days_from((GENESIS_MS / 1000) as i64 - 86_400, 3 * 365)
+}
+
+pub struct World {
+    pub directory: tempfile::TempDir,
+    pub genesis: Genesis,
+    pub ledger: Ledger,
+    pub time_ms: u64,
+    pub root: Authority,
+    pub guangdong: Authority,
+    pub shenzhen: Authority,
+    pub guangzhou: Authority,
+    pub futian_hospital: Signer,
+    pub futian_doctor: Signer,
+    pub shenzhen_lab: Signer,
+    pub futian_cdc: Signer,
+    pub shenzhen_cdc: Signer,
+    pub guangdong_cdc: Signer,
+    pub national_cdc: Vec<Signer>,
+    pub yuexiu_hospital: Signer,
+    pub patient: Signer,
+}
+
+pub fn genesis_with_root(root_certificate: Vec<u8>) -> Genesis {
+    Genesis {
+        format_version: epichain_core::genesis::GENESIS_FORMAT_VERSION,
+        chain_name: "epichain-test".to_string(),
+        time_ms: GENESIS_MS,
+        root_certificates: vec![root_certificate],
+        catalogue: Catalogue::shipped().expect("catalogue"),
+        regions: RegionSet::shipped_guangdong().expect("regions"),
+        approval_threshold: 2,
+    }
+}
+
+impl World {
+    pub fn new() -> World {
+        let root_key = KeyPair::from_seed([1; 32]);
+        let root_certificate =
+            cert::create_root(&root_key, "National Root CA", validity()).expect("root");
+        let genesis = genesis_with_root(root_certificate.clone());
+        let chain_id = genesis.chain_id();
+        let directory = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open(&directory.path().join("ledger.redb"), &genesis).expect("open");
+        let root = Authority {
+            key: root_key,
+            certificate: root_certificate,
+            chain: vec![],
+        };
+        let guangdong = root.issue_ca(2, "440000", "Guangdong CA");
+        let shenzhen = guangdong.issue_ca(3, "440300", "Shenzhen CA");
+        let guangzhou = guangdong.issue_ca(4, "440100", "Guangzhou CA");
+        let mut enrolments = Vec::new();
+        let mut leaf = |authority: &Authority, seed: u8, role: Role, region: &str| {
+            let (signer, enroll) = authority.issue_leaf(chain_id, seed, role, region, validity());
+            enrolments.push(enroll);
+            signer
+        };
+        let futian_hospital = leaf(&shenzhen, 10, Role::Hospital, "440304");
+        let futian_doctor = leaf(&shenzhen, 11, Role::Doctor, "440304");
+        let shenzhen_lab = leaf(&shenzhen, 12, Role::Lab, "440300");
+        let futian_cdc = leaf(&shenzhen, 13, Role::Authority, "440304");
+        let shenzhen_cdc = leaf(&shenzhen, 14, Role::Authority, "440300");
+        let guangdong_cdc = leaf(&guangdong, 15, Role::Authority, "440000");
+        let national_cdc = (0..3)
+            .map(|index| leaf(&root, 20 + index, Role::Authority, "000000"))
+            .collect();
+        let yuexiu_hospital = leaf(&guangzhou, 16, Role::Hospital, "440104");
+        let patient = leaf(&shenzhen, 17, Role::Patient, "440304");
+        let mut world = World {
+            directory,
+            genesis,
+            ledger,
+            time_ms: GENESIS_MS + 9 * 3_600_000,
+            root,
+            guangdong,
+            shenzhen,
+            guangzhou,
+            futian_hospital,
+            futian_doctor,
+            shenzhen_lab,
+            futian_cdc,
+            shenzhen_cdc,
+            guangdong_cdc,
+            national_cdc,
+            yuexiu_hospital,
+            patient,
+        };
+        let outcome = world.block(enrolments);
+        for receipt in &outcome.receipts {
+            assert_eq!(
+                receipt.outcome,
+                TransactionOutcome::Applied,
+                "enrolment failed"
+            );
+        }
+        world
+    }
+
+    pub fn chain_id(&self) -> epichain_core::Hash {
+        self.genesis.chain_id()
+    }
+
+    /// Appends a block one minute after the previous one.
+    pub fn block(&mut self, transactions: Vec<SignedTransaction>) -> BlockOutcome {
+        self.time_ms += 60_000;
+        self.ledger
+            .append(self.time_ms, transactions)
+            .expect("block")
+    }
+
+    /// Appends a block with one transaction and returns its outcome.
+    pub fn submit(&mut self, transaction: SignedTransaction) -> TransactionOutcome {
+        let outcome = self.block(vec![transaction]);
+        outcome.receipts[0].outcome.clone()
+    }
+
+    pub fn today(&self) -> Day {
+        Day::from_unix_ms(self.time_ms)
+    }
+
+    pub fn report(&self, disease_code: &str, region: &str) -> CaseReport {
+        CaseReport {
+            disease: disease(disease_code),
+            region: code(region),
+            status: CaseStatus::Suspected,
+            patient: PatientRef::Pseudonym(epichain_core::Hash([7; 32])),
+            onset_day: self.today(),
+            diagnosis_day: self.today(),
+            age_band: 6,
+            sex: Sex::Female,
+            sealed: vec![1, 2, 3],
+        }
+    }
+
+    pub fn blocks(&self) -> Vec<Block> {
+        let reader = self.ledger.reader().expect("reader");
+        (1..=self.ledger.tip().height)
+            .map(|height| {
+                reader
+                    .store()
+                    .block(height)
+                    .expect("read")
+                    .expect("block present")
+            })
+            .collect()
+    }
+}
+
+/// Asserts a rejection with the given code.
+pub fn assert_rejected(outcome: &TransactionOutcome, expected_code: &str) {
+    match outcome {
+        TransactionOutcome::Rejected { code, message } => {
+            assert_eq!(
+                code, expected_code,
+                "rejected for another reason: {message}"
+            )
+        }
+        TransactionOutcome::Applied => panic!("applied, expected rejection {expected_code}"),
+    }
+}

@@ -1,0 +1,543 @@
+//! One test per ledger rule: each fails if the rule is removed.
+
+mod common;
+
+use common::*;
+use epichain_core::governance::{GovernanceAction, GovernanceProposal};
+use epichain_core::{
+    CaseChange, CaseStatus, Disease, DiseaseClass, Hash, KeyPair, Outcome, PatientRef, Payload,
+    RevocationReason, Role, Signer, Transaction, TransactionOutcome,
+};
+use epichain_ledger::state::verify_version_chain;
+
+fn applied(outcome: &TransactionOutcome) {
+    assert_eq!(outcome, &TransactionOutcome::Applied);
+}
+
+/// Reports a suspected dengue case from the Futian hospital and returns its id and head.
+fn reported_case(world: &mut World) -> (Hash, Hash) {
+    let report = world.report("DENGUE", "440304");
+    let (transaction, id) = world.futian_hospital.report(report);
+    applied(&world.submit(transaction));
+    let head = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .case(&id)
+        .expect("read")
+        .expect("case exists")
+        .head;
+    (id, head)
+}
+
+#[test]
+fn enrolled_signer_reports_and_the_case_is_recorded() {
+    let mut world = World::new();
+    let (id, _) = reported_case(&mut world);
+    let record = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .case(&id)
+        .expect("read")
+        .expect("case");
+    assert_eq!(record.state.status, CaseStatus::Suspected);
+    assert_eq!(record.region, code("440304"));
+    assert_eq!(record.reporter, world.futian_hospital.public_key());
+}
+
+#[test]
+fn unenrolled_signer_is_rejected() {
+    let mut world = World::new();
+    let mut stranger = Signer::new(KeyPair::from_seed([99; 32]), world.chain_id(), 0);
+    let (transaction, _) = stranger.report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "unknown_signer");
+}
+
+#[test]
+fn bad_signature_is_rejected() {
+    let mut world = World::new();
+    let (mut transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    transaction.signature.0[10] ^= 1;
+    assert_rejected(&world.submit(transaction), "bad_signature");
+}
+
+#[test]
+fn transaction_for_another_chain_is_rejected() {
+    let mut world = World::new();
+    let mut other = Signer::new(
+        world.futian_hospital.key().clone(),
+        Hash([9; 32]),
+        world.futian_hospital.next_nonce() - 1,
+    );
+    let (transaction, _) = other.report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "wrong_chain");
+}
+
+#[test]
+fn replayed_or_stale_nonce_is_rejected() {
+    let mut world = World::new();
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    applied(&world.submit(transaction.clone()));
+    assert_rejected(&world.submit(transaction.clone()), "stale_nonce");
+    // The same transaction twice in one block: the second is a replay.
+    let (fresh, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    let outcome = world.block(vec![fresh.clone(), fresh]);
+    applied(&outcome.receipts[0].outcome);
+    assert_rejected(&outcome.receipts[1].outcome, "stale_nonce");
+}
+
+#[test]
+fn rejected_transaction_consumes_its_nonce_and_cannot_be_replayed_later() {
+    let mut world = World::new();
+    let mut report = world.report("DENGUE", "440304");
+    report.disease = disease("NEW_FEVER");
+    let (transaction, _) = world.futian_hospital.report(report);
+    assert_rejected(&world.submit(transaction.clone()), "unknown_disease");
+    // Governance adds the disease; the old transaction must still not apply.
+    add_disease(&mut world, "NEW_FEVER", 1);
+    assert_rejected(&world.submit(transaction), "stale_nonce");
+}
+
+#[test]
+fn roles_are_enforced() {
+    let mut world = World::new();
+    let (transaction, _) = world.shenzhen_lab.report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "role_not_permitted");
+    let (transaction, _) = world.patient.report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "role_not_permitted");
+
+    let (id, head) = reported_case(&mut world);
+    let confirm = CaseChange::Status(CaseStatus::LabConfirmed);
+    let by_doctor = world
+        .futian_doctor
+        .update(id, head, confirm.clone(), vec![]);
+    assert_rejected(&world.submit(by_doctor), "role_not_permitted");
+    let exclude = CaseChange::Status(CaseStatus::Excluded);
+    let by_hospital = world
+        .futian_hospital
+        .update(id, head, exclude.clone(), vec![]);
+    assert_rejected(&world.submit(by_hospital), "role_not_permitted");
+    let close_by_lab = world
+        .shenzhen_lab
+        .update(id, head, CaseChange::Close, vec![]);
+    assert_rejected(&world.submit(close_by_lab), "role_not_permitted");
+
+    let by_lab = world.shenzhen_lab.update(id, head, confirm, vec![]);
+    applied(&world.submit(by_lab));
+}
+
+#[test]
+fn jurisdiction_is_enforced() {
+    let mut world = World::new();
+    // A Futian (Shenzhen) hospital cannot report a case in Yuexiu (Guangzhou).
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440104"));
+    assert_rejected(&world.submit(transaction), "outside_jurisdiction");
+    // Nor can a Guangzhou hospital report in Futian.
+    let (transaction, _) = world
+        .yuexiu_hospital
+        .report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "outside_jurisdiction");
+    // The Shenzhen lab cannot confirm a Guangzhou case.
+    let (transaction, id) = world
+        .yuexiu_hospital
+        .report(world.report("DENGUE", "440104"));
+    applied(&world.submit(transaction));
+    let head = world
+        .ledger
+        .reader()
+        .expect("r")
+        .case(&id)
+        .expect("r")
+        .expect("c")
+        .head;
+    let confirm = world.shenzhen_lab.update(
+        id,
+        head,
+        CaseChange::Status(CaseStatus::LabConfirmed),
+        vec![],
+    );
+    assert_rejected(&world.submit(confirm), "outside_jurisdiction");
+    // The province authority can exclude it.
+    let exclude =
+        world
+            .guangdong_cdc
+            .update(id, head, CaseChange::Status(CaseStatus::Excluded), vec![]);
+    applied(&world.submit(exclude));
+}
+
+#[test]
+fn updates_form_a_hash_chain_and_stale_versions_are_rejected() {
+    let mut world = World::new();
+    let (id, head0) = reported_case(&mut world);
+    let diagnose = world.futian_doctor.update(
+        id,
+        head0,
+        CaseChange::Status(CaseStatus::ClinicallyDiagnosed),
+        vec![4, 5],
+    );
+    applied(&world.submit(diagnose));
+    // A lab working from the original version is told it is stale.
+    let stale = world.shenzhen_lab.update(
+        id,
+        head0,
+        CaseChange::Status(CaseStatus::LabConfirmed),
+        vec![],
+    );
+    assert_rejected(&world.submit(stale), "stale_version");
+    let reader = world.ledger.reader().expect("reader");
+    let record = reader.case(&id).expect("read").expect("case");
+    let history = reader.case_history(&id).expect("history");
+    drop(reader);
+    assert_eq!(history.len(), 2);
+    assert_eq!(record.version, 1);
+    assert_eq!(record.sealed, vec![4, 5]);
+    verify_version_chain(&history, &record.head).expect("unbroken chain");
+    // Any edit of an old version breaks the chain.
+    let mut tampered = history.clone();
+    tampered[0].time_ms += 1;
+    assert!(verify_version_chain(&tampered, &record.head).is_err());
+    // Dropping the latest version is detected against the head.
+    assert!(verify_version_chain(&history[..1], &record.head).is_err());
+
+    let confirm = world.shenzhen_lab.update(
+        id,
+        record.head,
+        CaseChange::Status(CaseStatus::LabConfirmed),
+        vec![],
+    );
+    applied(&world.submit(confirm));
+}
+
+#[test]
+fn status_transitions_and_closing() {
+    let mut world = World::new();
+    let (id, head) = reported_case(&mut world);
+    let back =
+        world
+            .futian_doctor
+            .update(id, head, CaseChange::Status(CaseStatus::Suspected), vec![]);
+    assert_rejected(&world.submit(back), "invalid_transition");
+    let exclude =
+        world
+            .futian_cdc
+            .update(id, head, CaseChange::Status(CaseStatus::Excluded), vec![]);
+    applied(&world.submit(exclude));
+    let head = world
+        .ledger
+        .reader()
+        .expect("r")
+        .case(&id)
+        .expect("r")
+        .expect("c")
+        .head;
+    let outcome =
+        world
+            .futian_doctor
+            .update(id, head, CaseChange::Outcome(Outcome::Recovered), vec![]);
+    assert_rejected(&world.submit(outcome), "case_excluded");
+    let close = world.futian_cdc.update(id, head, CaseChange::Close, vec![]);
+    applied(&world.submit(close));
+    let head = world
+        .ledger
+        .reader()
+        .expect("r")
+        .case(&id)
+        .expect("r")
+        .expect("c")
+        .head;
+    let amend = world
+        .futian_doctor
+        .update(id, head, CaseChange::Amend, vec![1]);
+    assert_rejected(&world.submit(amend), "case_closed");
+}
+
+#[test]
+fn report_contents_are_validated() {
+    let mut world = World::new();
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("NOT_A_DISEASE", "440304"));
+    assert_rejected(&world.submit(transaction), "unknown_disease");
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440399"));
+    assert_rejected(&world.submit(transaction), "unknown_region");
+    let mut confirmed = world.report("DENGUE", "440304");
+    confirmed.status = CaseStatus::LabConfirmed;
+    let (transaction, _) = world.futian_hospital.report(confirmed);
+    assert_rejected(&world.submit(transaction), "invalid_report");
+    let mut future = world.report("DENGUE", "440304");
+    future.diagnosis_day = epichain_core::Day(future.diagnosis_day.0 + 2);
+    let (transaction, _) = world.futian_hospital.report(future);
+    assert_rejected(&world.submit(transaction), "invalid_report");
+    // A city with districts is not a reporting unit.
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440300"));
+    assert_rejected(&world.submit(transaction), "invalid_report");
+    // Patient keys must belong to enrolled patients.
+    let mut by_key = world.report("DENGUE", "440304");
+    by_key.patient = PatientRef::Key(world.futian_doctor.public_key());
+    let (transaction, _) = world.futian_hospital.report(by_key.clone());
+    assert_rejected(&world.submit(transaction), "unknown_patient");
+    by_key.patient = PatientRef::Key(world.patient.public_key());
+    let (transaction, _) = world.futian_hospital.report(by_key);
+    applied(&world.submit(transaction));
+}
+
+#[test]
+fn revoked_identity_cannot_sign_but_its_history_stays() {
+    let mut world = World::new();
+    let (id, _) = reported_case(&mut world);
+    let hospital = world.futian_hospital.public_key();
+    // A hospital cannot revoke others; the district CDC can.
+    let by_doctor = world
+        .futian_doctor
+        .revoke(hospital, RevocationReason::KeyCompromise);
+    assert_rejected(&world.submit(by_doctor), "role_not_permitted");
+    let revoke = world
+        .futian_cdc
+        .revoke(hospital, RevocationReason::KeyCompromise);
+    applied(&world.submit(revoke));
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "revoked_signer");
+    let reader = world.ledger.reader().expect("reader");
+    assert!(
+        reader.case(&id).expect("read").is_some(),
+        "earlier case stays"
+    );
+    assert!(
+        reader
+            .identity(&hospital)
+            .expect("read")
+            .expect("identity")
+            .revoked
+            .is_some()
+    );
+}
+
+#[test]
+fn peers_cannot_revoke_each_other_and_self_revocation_works() {
+    let mut world = World::new();
+    let shenzhen_cdc = world.shenzhen_cdc.public_key();
+    let by_district = world
+        .futian_cdc
+        .revoke(shenzhen_cdc, RevocationReason::Unspecified);
+    assert_rejected(&world.submit(by_district), "outside_jurisdiction");
+    let doctor = world.futian_doctor.public_key();
+    let itself = world
+        .futian_doctor
+        .revoke(doctor, RevocationReason::Superseded);
+    applied(&world.submit(itself));
+}
+
+#[test]
+fn revoking_a_ca_revokes_everything_below_it() {
+    let mut world = World::new();
+    let shenzhen_ca = world.shenzhen.key.public_key();
+    // The Shenzhen CDC is at the CA's level: not allowed. The province CDC is above it.
+    let too_low = world
+        .shenzhen_cdc
+        .revoke(shenzhen_ca, RevocationReason::CaCompromise);
+    assert_rejected(&world.submit(too_low), "outside_jurisdiction");
+    let revoke = world
+        .guangdong_cdc
+        .revoke(shenzhen_ca, RevocationReason::CaCompromise);
+    applied(&world.submit(revoke));
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "revoked_issuer");
+    // New enrolments under the revoked CA fail too.
+    let (_, enroll) =
+        world
+            .shenzhen
+            .issue_leaf(world.chain_id(), 40, Role::Doctor, "440304", validity());
+    assert_rejected(&world.submit(enroll), "revoked_issuer");
+    // Guangzhou is unaffected.
+    let (transaction, _) = world
+        .yuexiu_hospital
+        .report(world.report("DENGUE", "440104"));
+    applied(&world.submit(transaction));
+}
+
+#[test]
+fn certificate_validity_is_enforced_against_block_time() {
+    let mut world = World::new();
+    let short = epichain_core::cert::Validity::days_from((GENESIS_MS / 1000) as i64, 2);
+    let (mut doctor, enroll) =
+        world
+            .shenzhen
+            .issue_leaf(world.chain_id(), 41, Role::Doctor, "440304", short);
+    applied(&world.submit(enroll));
+    let (transaction, _) = doctor.report(world.report("DENGUE", "440304"));
+    applied(&world.submit(transaction));
+    // Three days later the certificate has expired.
+    world.time_ms += 3 * DAY_MS;
+    let (transaction, _) = doctor.report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "certificate_not_valid");
+    // Enrolling an expired certificate fails as well.
+    let (_, enroll) =
+        world
+            .shenzhen
+            .issue_leaf(world.chain_id(), 42, Role::Doctor, "440304", short);
+    assert_rejected(&world.submit(enroll), "certificate_rejected");
+}
+
+#[test]
+fn enrolment_needs_a_chain_to_a_genesis_root_and_proof_of_possession() {
+    let mut world = World::new();
+    // A rogue root not in genesis.
+    let rogue_key = KeyPair::from_seed([77; 32]);
+    let rogue_root = Authority {
+        certificate: epichain_core::cert::create_root(&rogue_key, "Rogue", validity())
+            .expect("root"),
+        key: rogue_key,
+        chain: vec![],
+    };
+    let (_, enroll) =
+        rogue_root.issue_leaf(world.chain_id(), 43, Role::Hospital, "440304", validity());
+    assert_rejected(&world.submit(enroll), "certificate_rejected");
+    // Missing intermediates.
+    let (mut signer, _) =
+        world
+            .shenzhen
+            .issue_leaf(world.chain_id(), 44, Role::Hospital, "440304", validity());
+    let Payload::EnrollIdentity(enroll) = world
+        .shenzhen
+        .issue_leaf(world.chain_id(), 44, Role::Hospital, "440304", validity())
+        .1
+        .transaction
+        .payload
+    else {
+        unreachable!()
+    };
+    let bare = signer.enroll(enroll.certificate.clone(), vec![]);
+    assert_rejected(&world.submit(bare), "certificate_rejected");
+    // Someone else's certificate: the signer is not the certificate's key.
+    let mut thief = Signer::new(KeyPair::from_seed([45; 32]), world.chain_id(), 0);
+    let chain: Vec<Vec<u8>> = enroll
+        .intermediates
+        .iter()
+        .map(|bytes| bytes.0.clone())
+        .collect();
+    let stolen = thief.enroll(enroll.certificate.clone(), chain.clone());
+    assert_rejected(&world.submit(stolen), "certificate_rejected");
+    let genuine = signer.enroll(enroll.certificate, chain);
+    applied(&world.submit(genuine));
+}
+
+fn national_approvals(
+    world: &World,
+    proposal: &GovernanceProposal,
+    count: usize,
+) -> Vec<epichain_core::Approval> {
+    world.national_cdc[..count]
+        .iter()
+        .map(|signer| proposal.approve(&world.chain_id(), signer.key()))
+        .collect()
+}
+
+fn add_disease(world: &mut World, code_text: &str, sequence: u64) {
+    let proposal = GovernanceProposal {
+        sequence,
+        actions: vec![GovernanceAction::UpsertDisease(Disease {
+            code: disease(code_text),
+            name_en: "New fever".to_string(),
+            name_zh: "新发热".to_string(),
+            class: DiseaseClass::B,
+            managed_as_a: false,
+            report_deadline_hours: 24,
+            icd10: vec![],
+            retired: false,
+        })],
+    };
+    let approvals = national_approvals(world, &proposal, 2);
+    let transaction = world.national_cdc[0].govern(proposal, approvals);
+    applied(&world.submit(transaction));
+}
+
+#[test]
+fn governance_needs_k_of_n_national_approvals_and_cannot_be_replayed() {
+    let mut world = World::new();
+    let proposal = GovernanceProposal {
+        sequence: 1,
+        actions: vec![GovernanceAction::RetireDisease(disease("DENGUE"))],
+    };
+    // One approval of the two required.
+    let approvals = national_approvals(&world, &proposal, 1);
+    let transaction = world.national_cdc[0].govern(proposal.clone(), approvals);
+    assert_rejected(&world.submit(transaction), "governance_rejected");
+    // The same approver twice does not count twice.
+    let mut doubled = national_approvals(&world, &proposal, 1);
+    doubled.push(doubled[0].clone());
+    let transaction = world.national_cdc[0].govern(proposal.clone(), doubled);
+    assert_rejected(&world.submit(transaction), "governance_rejected");
+    // A provincial authority's approval does not count.
+    let mut with_province = national_approvals(&world, &proposal, 1);
+    with_province.push(proposal.approve(&world.chain_id(), world.guangdong_cdc.key()));
+    let transaction = world.national_cdc[0].govern(proposal.clone(), with_province);
+    assert_rejected(&world.submit(transaction), "governance_rejected");
+    // A provincial authority cannot submit.
+    let approvals = national_approvals(&world, &proposal, 2);
+    let transaction = world
+        .guangdong_cdc
+        .govern(proposal.clone(), approvals.clone());
+    assert_rejected(&world.submit(transaction), "governance_rejected");
+    // Two national approvals apply it.
+    let transaction = world.national_cdc[1].govern(proposal.clone(), approvals.clone());
+    applied(&world.submit(transaction));
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(transaction), "retired_disease");
+    // Replaying the same approvals is rejected by the sequence number.
+    let transaction = world.national_cdc[2].govern(proposal, approvals);
+    assert_rejected(&world.submit(transaction), "governance_rejected");
+}
+
+#[test]
+fn governance_changes_adjacency_and_is_all_or_nothing() {
+    let mut world = World::new();
+    let proposal = GovernanceProposal {
+        sequence: 1,
+        actions: vec![
+            GovernanceAction::SetAdjacency {
+                a: code("440304"),
+                b: code("440104"),
+                adjacent: true,
+            },
+            GovernanceAction::SetApprovalThreshold(0),
+        ],
+    };
+    let approvals = national_approvals(&world, &proposal, 2);
+    let transaction = world.national_cdc[0].govern(proposal, approvals);
+    assert_rejected(&world.submit(transaction), "governance_rejected");
+    let config = world.ledger.reader().expect("r").config().expect("config");
+    assert!(!config.regions.are_adjacent(code("440304"), code("440104")));
+    assert_eq!(config.governance_sequence, 0);
+}
+
+#[test]
+fn a_transaction_signed_with_a_wrong_key_never_applies() {
+    let mut world = World::new();
+    let transaction = Transaction {
+        chain_id: world.chain_id(),
+        signer: world.futian_hospital.public_key(),
+        nonce: 1_000,
+        payload: Payload::ReportCase(world.report("DENGUE", "440304")),
+    }
+    .sign(&KeyPair::from_seed([98; 32]));
+    assert_rejected(&world.submit(transaction), "bad_signature");
+}
