@@ -160,9 +160,7 @@ impl fmt::Debug for KeyPair {
 impl KeyPair {
     /// A fresh key pair from the operating system's random source.
     pub fn generate() -> Result<Self, KeyError> {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|error| KeyError::Random(error.to_string()))?;
-        Ok(Self::from_seed(seed))
+        Ok(Self::from_seed(random_secret()?))
     }
 
     /// A key pair from a 32-byte seed (tests, benchmarks and deterministic fixtures only).
@@ -234,6 +232,13 @@ impl KeyPair {
             other => other,
         })
     }
+}
+
+/// 32 bytes from the operating system's random source.
+pub fn random_secret() -> Result<[u8; 32], KeyError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|error| KeyError::Random(error.to_string()))?;
+    Ok(secret)
 }
 
 /// Creates a new file readable only by its owner (0600 on Unix) and writes `bytes`.

@@ -30,6 +30,18 @@ pub struct PreparedBlock {
     tree: jmt::storage::TreeUpdateBatch,
 }
 
+impl PreparedBlock {
+    /// Receipts the block would commit.
+    pub fn receipts(&self) -> &[Receipt] {
+        &self.execution.receipts
+    }
+
+    /// Events the block would emit.
+    pub fn events(&self) -> &[Event] {
+        &self.execution.events
+    }
+}
+
 /// The ledger over its store.
 pub struct Ledger {
     store: Store,

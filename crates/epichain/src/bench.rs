@@ -1,0 +1,240 @@
+//! `epichain bench ledger`: the ledger's throughput against the physical bound of Ed25519
+//! signature verification, measured in the same run on the same machine and core.
+
+use crate::table::Table;
+use crate::world::DemoWorld;
+use anyhow::{Context, Result, ensure};
+use epichain_core::keys::{SignedMessage, verify_batch};
+use epichain_core::{Day, RegionCode, Role, SignedTransaction, Signer, TransactionOutcome};
+use epichain_ledger::Ledger;
+use std::time::{Duration, Instant};
+
+/// Settings of the ledger benchmark.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerBenchConfig {
+    /// Measured blocks.
+    pub blocks: usize,
+    /// Transactions per block.
+    pub block_size: usize,
+    /// Distinct reporting hospitals.
+    pub hospitals: usize,
+}
+
+impl Default for LedgerBenchConfig {
+    fn default() -> Self {
+        LedgerBenchConfig {
+            blocks: 20,
+            block_size: 1_000,
+            hospitals: 64,
+        }
+    }
+}
+
+/// Results of the ledger benchmark.
+#[derive(Clone, Debug)]
+pub struct LedgerBenchReport {
+    /// Settings used.
+    pub config: LedgerBenchConfig,
+    /// Ed25519 single verifications per second.
+    pub single_verify_per_second: f64,
+    /// Ed25519 batch verifications per second (batches of one block).
+    pub batch_verify_per_second: f64,
+    /// Executing blocks (verify, execute, state root) per second, in transactions.
+    pub prepare_per_second: f64,
+    /// Committing blocks (one durable redb transaction each) per second, in transactions.
+    pub commit_per_second: f64,
+    /// End-to-end apply + commit, transactions per second.
+    pub ledger_per_second: f64,
+}
+
+impl LedgerBenchReport {
+    /// Ledger throughput as a share of the batch-verification bound.
+    pub fn ratio_to_batch_bound(&self) -> f64 {
+        self.ledger_per_second / self.batch_verify_per_second
+    }
+
+    /// The printed table.
+    pub fn table(&self) -> Table {
+        let mut table = Table::new(&["measurement (one core)", "per second", "vs batch verify"]);
+        let row = |table: &mut Table, name: &str, value: f64| {
+            table.row(vec![
+                name.to_string(),
+                format!("{value:.0}"),
+                format!("{:.2}x", value / self.batch_verify_per_second),
+            ]);
+        };
+        row(
+            &mut table,
+            "Ed25519 verify, single",
+            self.single_verify_per_second,
+        );
+        row(
+            &mut table,
+            &format!("Ed25519 verify, batch of {}", self.config.block_size),
+            self.batch_verify_per_second,
+        );
+        row(
+            &mut table,
+            "ledger execute (verify + rules + state root)",
+            self.prepare_per_second,
+        );
+        row(
+            &mut table,
+            "ledger commit (durable redb write)",
+            self.commit_per_second,
+        );
+        row(
+            &mut table,
+            &format!(
+                "ledger apply + commit, {}-tx blocks",
+                self.config.block_size
+            ),
+            self.ledger_per_second,
+        );
+        table
+    }
+}
+
+/// Runs the benchmark in a temporary directory.
+pub fn run_ledger(config: LedgerBenchConfig) -> Result<LedgerBenchReport> {
+    ensure!(
+        config.blocks > 0 && config.block_size > 0 && config.hospitals > 0,
+        "nothing to measure"
+    );
+    let genesis_ms = Day::from_ymd(2026, 1, 1)?.start_unix_ms() as u64;
+    let mut world = DemoWorld::new(genesis_ms)?;
+    let futian: RegionCode = "440304".parse()?;
+    for index in 0..config.hospitals {
+        let handle = format!("{BENCH_HOSPITAL_PREFIX}{index}");
+        world.add_identity(
+            &handle,
+            &format!("Bench hospital {index}"),
+            Role::Hospital,
+            futian,
+            2,
+        )?;
+    }
+    let directory = tempfile::tempdir().context("temporary directory")?;
+    let mut ledger = Ledger::open(&directory.path().join("bench.redb"), &world.genesis)?;
+    let enrolments = world.enrolments();
+    let mut time_ms = genesis_ms + 3_600_000;
+    let outcome = ledger.append(time_ms, enrolments)?;
+    ensure!(
+        outcome
+            .receipts
+            .iter()
+            .all(|receipt| receipt.outcome == TransactionOutcome::Applied),
+        "benchmark enrolment failed"
+    );
+
+    let warm_up = 2;
+    let blocks: Vec<Vec<SignedTransaction>> = (0..config.blocks + warm_up)
+        .map(|block| report_block(&mut world, config.block_size, block, genesis_ms))
+        .collect::<Result<_>>()?;
+    let (single, batch) = verification_bounds(&blocks[0]);
+
+    let mut prepare_time = Duration::ZERO;
+    let mut commit_time = Duration::ZERO;
+    for (index, transactions) in blocks.into_iter().enumerate() {
+        time_ms += 1_000;
+        let started = Instant::now();
+        let prepared = ledger.prepare(time_ms, transactions)?;
+        let prepared_at = Instant::now();
+        let outcome = ledger.commit(prepared)?;
+        let committed_at = Instant::now();
+        ensure!(
+            outcome
+                .receipts
+                .iter()
+                .all(|receipt| receipt.outcome == TransactionOutcome::Applied),
+            "a benchmark report was rejected"
+        );
+        if index >= warm_up {
+            prepare_time += prepared_at - started;
+            commit_time += committed_at - prepared_at;
+        }
+    }
+    let transactions = (config.blocks * config.block_size) as f64;
+    Ok(LedgerBenchReport {
+        config,
+        single_verify_per_second: single,
+        batch_verify_per_second: batch,
+        prepare_per_second: transactions / prepare_time.as_secs_f64(),
+        commit_per_second: transactions / commit_time.as_secs_f64(),
+        ledger_per_second: transactions / (prepare_time + commit_time).as_secs_f64(),
+    })
+}
+
+/// Handle prefix of the benchmark's extra Futian hospitals.
+const BENCH_HOSPITAL_PREFIX: &str = "bench-hospital-";
+
+fn report_block(
+    world: &mut DemoWorld,
+    size: usize,
+    block: usize,
+    genesis_ms: u64,
+) -> Result<Vec<SignedTransaction>> {
+    let day = Day::from_unix_ms(genesis_ms);
+    let diseases = ["DENGUE", "INFLUENZA", "HFMD", "COVID19"];
+    let mut hospitals: Vec<&mut Signer> = world
+        .identities
+        .iter_mut()
+        .filter(|identity| identity.handle.starts_with(BENCH_HOSPITAL_PREFIX))
+        .map(|identity| &mut identity.signer)
+        .collect();
+    ensure!(!hospitals.is_empty(), "no benchmark hospitals");
+    (0..size)
+        .map(|index| {
+            let count = hospitals.len();
+            let signer = &mut hospitals[index % count];
+            let report = epichain_core::CaseReport {
+                disease: diseases[(index + block) % diseases.len()].parse()?,
+                region: "440304".parse()?,
+                status: epichain_core::CaseStatus::Suspected,
+                patient: epichain_core::PatientRef::Pseudonym(
+                    epichain_core::encoding::hash_tagged(
+                        "epichain/bench-patient",
+                        &((block * size + index) as u64).to_le_bytes(),
+                    ),
+                ),
+                onset_day: day,
+                diagnosis_day: day,
+                age_band: (index % 18) as u8,
+                sex: epichain_core::Sex::Unknown,
+                sealed: vec![0; 256],
+            };
+            Ok(signer.report(report).0)
+        })
+        .collect()
+}
+
+/// Single and batch Ed25519 verifications per second on one block's transactions.
+fn verification_bounds(transactions: &[SignedTransaction]) -> (f64, f64) {
+    let messages: Vec<Vec<u8>> = transactions
+        .iter()
+        .map(|signed| signed.transaction.signing_bytes())
+        .collect();
+    let items: Vec<SignedMessage<'_>> = transactions
+        .iter()
+        .zip(&messages)
+        .map(|(signed, message)| SignedMessage {
+            key: &signed.transaction.signer,
+            message,
+            signature: &signed.signature,
+        })
+        .collect();
+    let rounds = 5;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for item in &items {
+            let _ = item.key.verify(item.message, item.signature);
+        }
+    }
+    let single = (rounds * items.len()) as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let _ = verify_batch(&items);
+    }
+    let batch = (rounds * items.len()) as f64 / started.elapsed().as_secs_f64();
+    (single, batch)
+}

@@ -1,0 +1,106 @@
+//! `epichain genesis`.
+
+use super::ca::read_certificates;
+use super::wall_clock_ms;
+use anyhow::{Context, Result, bail};
+use epichain_core::genesis::GENESIS_FORMAT_VERSION;
+use epichain_core::{Catalogue, Genesis, KeyPair, RegionSet};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GenesisCommand {
+    /// Write DIR/genesis.json: chain name, root CA, the national disease catalogue, the region set
+    /// with adjacency, and the governance approval threshold.
+    Init {
+        /// Output directory (created if missing); genesis.json must not exist in it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Root CA certificate (PEM). Without it, a new root key and certificate are created in DIR.
+        #[arg(long)]
+        root_cert: Option<PathBuf>,
+        /// Chain name.
+        #[arg(long, default_value = "epichain")]
+        chain_name: String,
+        /// National-authority approvals a governance proposal needs.
+        #[arg(long, default_value_t = 2)]
+        approval_threshold: u16,
+        /// Regions CSV (code,name_zh,name_en,level,parent_code); default: shipped Guangdong.
+        #[arg(long, requires = "adjacency")]
+        regions: Option<PathBuf>,
+        /// Adjacency CSV (code_a,code_b).
+        #[arg(long, requires = "regions")]
+        adjacency: Option<PathBuf>,
+        /// Disease catalogue CSV; default: the shipped national catalogue.
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
+    },
+}
+
+pub fn run(command: GenesisCommand) -> Result<()> {
+    let GenesisCommand::Init {
+        out,
+        root_cert,
+        chain_name,
+        approval_threshold,
+        regions,
+        adjacency,
+        catalogue,
+    } = command;
+    let genesis_path = out.join("genesis.json");
+    if genesis_path.exists() {
+        bail!("{} exists; refusing to overwrite", genesis_path.display());
+    }
+    let root_certificates = match root_cert {
+        Some(path) => read_certificates(&path)?,
+        None => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let key_path = out.join("root-ca.key.pem");
+            let key = KeyPair::generate()?;
+            key.write_pem_file(&key_path)?;
+            let validity = epichain_core::cert::Validity::days_from(
+                (wall_clock_ms() / 1000) as i64 - 3_600,
+                3_650,
+            );
+            let certificate =
+                epichain_core::cert::create_root(&key, "epichain National Root CA", validity)?;
+            std::fs::write(
+                out.join("root-ca.cert.pem"),
+                epichain_core::cert::to_pem(&certificate),
+            )?;
+            println!("created root CA in {}", out.display());
+            vec![certificate]
+        }
+    };
+    let regions = match (regions, adjacency) {
+        (Some(regions), Some(adjacency)) => RegionSet::from_csv(
+            &std::fs::read_to_string(&regions)
+                .with_context(|| format!("reading {}", regions.display()))?,
+            &std::fs::read_to_string(&adjacency)
+                .with_context(|| format!("reading {}", adjacency.display()))?,
+        )?,
+        _ => RegionSet::shipped_guangdong()?,
+    };
+    let catalogue = match catalogue {
+        Some(path) => Catalogue::from_csv(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?,
+        None => Catalogue::shipped()?,
+    };
+    let genesis = Genesis {
+        format_version: GENESIS_FORMAT_VERSION,
+        chain_name,
+        time_ms: wall_clock_ms(),
+        root_certificates,
+        catalogue,
+        regions,
+        approval_threshold,
+    };
+    genesis.validate()?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(&genesis_path, genesis.to_json())
+        .with_context(|| format!("writing {}", genesis_path.display()))?;
+    println!("chain id {}", genesis.chain_id());
+    println!("wrote {}", genesis_path.display());
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Use epichain from Rust: build and sign transactions, build the demonstration world, run the
+//! demo and the benchmarks. The `epichain` command line is a thin layer over this library.
+
+pub mod bench;
+pub mod demo;
+pub mod table;
+pub mod world;
+
+pub use epichain_core::Signer;

@@ -1,0 +1,456 @@
+//! A small four-level demonstration world: a national root CA, the Guangdong provincial CA,
+//! Shenzhen and Guangzhou city CAs; CDC authorities at every level; sentinel hospitals, doctors
+//! and laboratories in both cities; and a deterministic stream of case reports and updates.
+//!
+//! The world is the same every time for a given genesis time (keys come from fixed seeds), so a
+//! demo, a devnet and a benchmark can rebuild it. Its keys are for demonstration only.
+
+use anyhow::{Context, Result};
+use epichain_core::cert::{self, Claims, IssueRequest, Validity};
+use epichain_core::genesis::GENESIS_FORMAT_VERSION;
+use epichain_core::{
+    Catalogue, Day, Genesis, KeyPair, PatientRef, RegionCode, RegionSet, Role, SignedTransaction,
+    Signer,
+};
+use std::path::Path;
+
+/// Governance approvals needed in the demo world (of three national authorities).
+pub const DEMO_APPROVAL_THRESHOLD: u16 = 2;
+
+/// Certificate lifetime in the demo world.
+const DEMO_VALIDITY_DAYS: i64 = 3 * 365;
+
+/// A certificate authority of the demo world.
+#[derive(Clone, Debug)]
+pub struct DemoAuthority {
+    /// Display name.
+    pub name: String,
+    /// Region it issues in.
+    pub region: RegionCode,
+    /// Key.
+    pub key: KeyPair,
+    /// Its certificate (DER).
+    pub certificate: Vec<u8>,
+    /// Certificates a leaf it issues carries: its own and those above it, without the root.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// An enrolled participant of the demo world.
+#[derive(Clone, Debug)]
+pub struct DemoIdentity {
+    /// Short handle, e.g. `futian-hospital`.
+    pub handle: String,
+    /// Display name (certificate common name).
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Home region.
+    pub region: RegionCode,
+    /// Leaf certificate (DER).
+    pub certificate: Vec<u8>,
+    /// Intermediates for enrolment.
+    pub chain: Vec<Vec<u8>>,
+    /// Signer with its nonce counter.
+    pub signer: Signer,
+}
+
+/// The demo world.
+#[derive(Debug)]
+pub struct DemoWorld {
+    /// Genesis of the demo chain.
+    pub genesis: Genesis,
+    /// CAs: national root, Guangdong, Shenzhen, Guangzhou.
+    pub authorities: Vec<DemoAuthority>,
+    /// Participants.
+    pub identities: Vec<DemoIdentity>,
+    /// Validity window of every certificate.
+    validity: Validity,
+}
+
+/// (handle, name, role, region, issuing CA index).
+const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
+    (
+        "national-cdc-1",
+        "China CDC (approver 1)",
+        Role::Authority,
+        "000000",
+        0,
+    ),
+    (
+        "national-cdc-2",
+        "China CDC (approver 2)",
+        Role::Authority,
+        "000000",
+        0,
+    ),
+    (
+        "national-cdc-3",
+        "China CDC (approver 3)",
+        Role::Authority,
+        "000000",
+        0,
+    ),
+    (
+        "guangdong-cdc",
+        "Guangdong Provincial CDC",
+        Role::Authority,
+        "440000",
+        1,
+    ),
+    ("shenzhen-cdc", "Shenzhen CDC", Role::Authority, "440300", 2),
+    (
+        "futian-cdc",
+        "Futian District CDC",
+        Role::Authority,
+        "440304",
+        2,
+    ),
+    (
+        "nanshan-cdc",
+        "Nanshan District CDC",
+        Role::Authority,
+        "440305",
+        2,
+    ),
+    (
+        "guangzhou-cdc",
+        "Guangzhou CDC",
+        Role::Authority,
+        "440100",
+        3,
+    ),
+    (
+        "yuexiu-cdc",
+        "Yuexiu District CDC",
+        Role::Authority,
+        "440104",
+        3,
+    ),
+    (
+        "futian-hospital",
+        "Futian People's Hospital",
+        Role::Hospital,
+        "440304",
+        2,
+    ),
+    (
+        "nanshan-hospital",
+        "Nanshan People's Hospital",
+        Role::Hospital,
+        "440305",
+        2,
+    ),
+    (
+        "futian-doctor",
+        "Dr. Li Wei (Futian)",
+        Role::Doctor,
+        "440304",
+        2,
+    ),
+    (
+        "shenzhen-lab",
+        "Shenzhen CDC Laboratory",
+        Role::Lab,
+        "440300",
+        2,
+    ),
+    (
+        "yuexiu-hospital",
+        "Guangzhou First People's Hospital",
+        Role::Hospital,
+        "440104",
+        3,
+    ),
+    (
+        "baiyun-hospital",
+        "Guangzhou Eighth People's Hospital",
+        Role::Hospital,
+        "440111",
+        3,
+    ),
+    (
+        "yuexiu-doctor",
+        "Dr. Chen Jing (Yuexiu)",
+        Role::Doctor,
+        "440104",
+        3,
+    ),
+    (
+        "guangzhou-lab",
+        "Guangzhou CDC Laboratory",
+        Role::Lab,
+        "440100",
+        3,
+    ),
+    ("patient-zhang", "Zhang San", Role::Patient, "440304", 2),
+];
+
+/// Reporting hospitals and the districts they report in: (hospital handle, district).
+const REPORTERS: &[(&str, &str)] = &[
+    ("futian-hospital", "440304"),
+    ("nanshan-hospital", "440305"),
+    ("yuexiu-hospital", "440104"),
+    ("baiyun-hospital", "440111"),
+];
+
+/// Diseases in the demo stream.
+const DEMO_DISEASES: &[&str] = &[
+    "DENGUE",
+    "INFLUENZA",
+    "HFMD",
+    "PULM_TB",
+    "COVID19",
+    "MEASLES",
+];
+
+fn seed(label: &str) -> [u8; 32] {
+    epichain_core::encoding::hash_tagged("epichain/demo-world-seed", label.as_bytes()).0
+}
+
+impl DemoWorld {
+    /// Builds the world for a chain whose genesis is at `genesis_time_ms`.
+    pub fn new(genesis_time_ms: u64) -> Result<Self> {
+        let validity =
+            Validity::days_from((genesis_time_ms / 1000) as i64 - 86_400, DEMO_VALIDITY_DAYS);
+        let root_key = KeyPair::from_seed(seed("root-ca"));
+        let root_certificate = cert::create_root(&root_key, "epichain National Root CA", validity)
+            .context("creating the root CA")?;
+        let root = DemoAuthority {
+            name: "epichain National Root CA".to_string(),
+            region: RegionCode::NATIONAL,
+            key: root_key,
+            certificate: root_certificate.clone(),
+            chain: Vec::new(),
+        };
+        let guangdong = subordinate(&root, "Guangdong Provincial CA", "440000", validity)?;
+        let shenzhen = subordinate(&guangdong, "Shenzhen Municipal CA", "440300", validity)?;
+        let guangzhou = subordinate(&guangdong, "Guangzhou Municipal CA", "440100", validity)?;
+        let authorities = vec![root, guangdong, shenzhen, guangzhou];
+        let genesis = Genesis {
+            format_version: GENESIS_FORMAT_VERSION,
+            chain_name: "epichain-demo".to_string(),
+            time_ms: genesis_time_ms,
+            root_certificates: vec![root_certificate],
+            catalogue: Catalogue::shipped().context("shipped catalogue")?,
+            regions: RegionSet::shipped_guangdong().context("shipped regions")?,
+            approval_threshold: DEMO_APPROVAL_THRESHOLD,
+        };
+        let mut world = DemoWorld {
+            genesis,
+            authorities,
+            identities: Vec::new(),
+            validity,
+        };
+        for (handle, name, role, region, issuer) in PARTICIPANTS {
+            world.add_identity(handle, name, *role, region.parse()?, *issuer)?;
+        }
+        Ok(world)
+    }
+
+    /// Issues a certificate from the CA at `issuer` (0 root, 1 Guangdong, 2 Shenzhen,
+    /// 3 Guangzhou) and adds the participant. Its key derives from the handle.
+    pub fn add_identity(
+        &mut self,
+        handle: &str,
+        name: &str,
+        role: Role,
+        region: RegionCode,
+        issuer: usize,
+    ) -> Result<()> {
+        let authority = self.authorities.get(issuer).context("no such demo CA")?;
+        let key = KeyPair::from_seed(seed(handle));
+        let certificate = cert::issue(
+            &authority.certificate,
+            &authority.key,
+            &IssueRequest {
+                subject_key: key.public_key(),
+                claims: Claims { role, region },
+                common_name: name,
+                validity: self.validity,
+            },
+        )
+        .with_context(|| format!("issuing {handle}"))?;
+        self.identities.push(DemoIdentity {
+            handle: handle.to_string(),
+            name: name.to_string(),
+            role,
+            region,
+            certificate,
+            chain: authority.chain.clone(),
+            signer: Signer::new(key, self.genesis.chain_id(), 0),
+        });
+        Ok(())
+    }
+
+    /// A participant by handle.
+    pub fn identity(&mut self, handle: &str) -> Result<&mut DemoIdentity> {
+        self.identities
+            .iter_mut()
+            .find(|identity| identity.handle == handle)
+            .with_context(|| format!("no demo identity {handle}"))
+    }
+
+    /// One enrolment transaction per participant.
+    pub fn enrolments(&mut self) -> Vec<SignedTransaction> {
+        self.identities
+            .iter_mut()
+            .map(|identity| {
+                identity
+                    .signer
+                    .enroll(identity.certificate.clone(), identity.chain.clone())
+            })
+            .collect()
+    }
+
+    /// A suspected-case report for `day` (no patient identity: a fixed demo pseudonym).
+    pub fn case_report(
+        &self,
+        day: Day,
+        disease: &str,
+        region: &str,
+    ) -> Result<epichain_core::CaseReport> {
+        Ok(epichain_core::CaseReport {
+            disease: disease.parse()?,
+            region: region.parse()?,
+            status: epichain_core::CaseStatus::Suspected,
+            patient: PatientRef::Pseudonym(epichain_core::encoding::hash_tagged(
+                "epichain/demo-patient",
+                disease.as_bytes(),
+            )),
+            onset_day: day,
+            diagnosis_day: day,
+            age_band: 7,
+            sex: epichain_core::Sex::Unknown,
+            sealed: Vec::new(),
+        })
+    }
+
+    /// A deterministic day of reports: `count` cases spread over the reporting hospitals and the
+    /// demo diseases, with onset up to three days before `day`.
+    pub fn reports(
+        &mut self,
+        day: Day,
+        count: usize,
+        salt: u64,
+    ) -> Result<Vec<(SignedTransaction, epichain_core::Hash)>> {
+        let mut reports = Vec::with_capacity(count);
+        for index in 0..count {
+            let mix = splitmix(salt.wrapping_mul(1_000_003).wrapping_add(index as u64));
+            let (hospital, district) = REPORTERS[(mix % REPORTERS.len() as u64) as usize];
+            let disease = DEMO_DISEASES[((mix >> 8) % DEMO_DISEASES.len() as u64) as usize];
+            let onset = Day(day.0.saturating_sub(((mix >> 16) % 4) as u32));
+            let report = epichain_core::CaseReport {
+                disease: disease.parse()?,
+                region: district.parse()?,
+                status: if (mix >> 20).is_multiple_of(3) {
+                    epichain_core::CaseStatus::ClinicallyDiagnosed
+                } else {
+                    epichain_core::CaseStatus::Suspected
+                },
+                patient: PatientRef::Pseudonym(epichain_core::encoding::hash_tagged(
+                    "epichain/demo-patient",
+                    &mix.to_le_bytes(),
+                )),
+                onset_day: onset,
+                diagnosis_day: day,
+                age_band: ((mix >> 24) % 18) as u8,
+                sex: if (mix >> 32).is_multiple_of(2) {
+                    epichain_core::Sex::Female
+                } else {
+                    epichain_core::Sex::Male
+                },
+                sealed: Vec::new(),
+            };
+            reports.push(self.identity(hospital)?.signer.report(report));
+        }
+        Ok(reports)
+    }
+
+    /// Writes the CA certificates, every participant's key and certificate chain, and the genesis
+    /// into `directory`: what an operator would hand out.
+    pub fn write_files(&self, directory: &Path) -> Result<()> {
+        std::fs::create_dir_all(directory.join("keys"))
+            .with_context(|| format!("creating {}", directory.display()))?;
+        std::fs::write(directory.join("genesis.json"), self.genesis.to_json())
+            .context("writing genesis.json")?;
+        for authority in &self.authorities {
+            let stem = slug(&authority.name);
+            let pem: String = std::iter::once(&authority.certificate)
+                .chain(authority.chain.iter().skip(1))
+                .map(|der| cert::to_pem(der))
+                .collect();
+            std::fs::write(directory.join("keys").join(format!("{stem}.cert.pem")), pem)?;
+            write_key(
+                &directory.join("keys").join(format!("{stem}.key.pem")),
+                &authority.key,
+            )?;
+        }
+        for identity in &self.identities {
+            let pem: String = std::iter::once(&identity.certificate)
+                .chain(identity.chain.iter())
+                .map(|der| cert::to_pem(der))
+                .collect();
+            let base = directory.join("keys").join(&identity.handle);
+            std::fs::write(base.with_extension("cert.pem"), pem)?;
+            write_key(&base.with_extension("key.pem"), identity.signer.key())?;
+        }
+        Ok(())
+    }
+}
+
+fn write_key(path: &Path, key: &KeyPair) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    key.write_pem_file(path)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn subordinate(
+    issuer: &DemoAuthority,
+    name: &str,
+    region: &str,
+    validity: Validity,
+) -> Result<DemoAuthority> {
+    let key = KeyPair::from_seed(seed(name));
+    let region: RegionCode = region.parse()?;
+    let certificate = cert::issue(
+        &issuer.certificate,
+        &issuer.key,
+        &IssueRequest {
+            subject_key: key.public_key(),
+            claims: Claims {
+                role: Role::CertificateAuthority,
+                region,
+            },
+            common_name: name,
+            validity,
+        },
+    )
+    .with_context(|| format!("issuing {name}"))?;
+    let mut chain = vec![certificate.clone()];
+    chain.extend(issuer.chain.iter().cloned());
+    Ok(DemoAuthority {
+        name: name.to_string(),
+        region,
+        key,
+        certificate,
+        chain,
+    })
+}
+
+fn slug(name: &str) -> String {
+    name.to_lowercase()
+        .split(|character: char| !character.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// SplitMix64: a fixed, well-mixed sequence for deterministic demo data (not for cryptography).
+pub fn splitmix(state: u64) -> u64 {
+    let mut z = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
