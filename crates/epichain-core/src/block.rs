@@ -71,10 +71,13 @@ impl Block {
 
 /// Merkle root over transaction ids.
 pub fn transactions_root(transactions: &[SignedTransaction]) -> Hash {
-    let leaves: Vec<Hash> = transactions
-        .iter()
-        .map(|transaction| merkle::leaf_hash(&transaction.id().0))
-        .collect();
+    let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
+    transactions_root_of_ids(&ids)
+}
+
+/// Merkle root over already computed transaction ids.
+pub fn transactions_root_of_ids(ids: &[Hash]) -> Hash {
+    let leaves: Vec<Hash> = ids.iter().map(|id| merkle::leaf_hash(&id.0)).collect();
     merkle::root(&leaves)
 }
 

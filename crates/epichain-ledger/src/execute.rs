@@ -103,6 +103,8 @@ pub enum Event {
 /// The result of executing a block.
 #[derive(Clone, Debug, Default)]
 pub struct Execution {
+    /// Transaction ids, in order.
+    pub transaction_ids: Vec<Hash>,
     /// State writes, in key order.
     pub writes: BTreeMap<StateKey, StateValue>,
     /// One receipt per transaction, in order.
@@ -136,8 +138,13 @@ pub fn execute_block(
         output: Execution::default(),
         pending_events: Vec::new(),
         pending_versions: Vec::new(),
+        transaction_id: Hash::ZERO,
     };
-    for (transaction, signature_valid) in transactions.iter().zip(signatures_valid) {
+    executor.output.transaction_ids = transactions.iter().map(SignedTransaction::id).collect();
+    for (index, (transaction, signature_valid)) in
+        transactions.iter().zip(signatures_valid).enumerate()
+    {
+        executor.transaction_id = executor.output.transaction_ids[index];
         let outcome = if signature_valid {
             executor.apply_transaction(transaction)?
         } else {
@@ -151,7 +158,7 @@ pub fn execute_block(
             },
         };
         executor.output.receipts.push(Receipt {
-            transaction_id: transaction.id(),
+            transaction_id: executor.transaction_id,
             outcome,
         });
     }
@@ -231,6 +238,8 @@ struct Executor<'a, S> {
     output: Execution,
     pending_events: Vec<Event>,
     pending_versions: Vec<CaseVersion>,
+    /// Id of the transaction being applied.
+    transaction_id: Hash,
 }
 
 impl<S: StateRead> Executor<'_, S> {
@@ -279,7 +288,7 @@ impl<S: StateRead> Executor<'_, S> {
             Payload::EnrollIdentity(_) => Ok(Ok(())),
             Payload::RevokeIdentity(revoke) => self.revoke(signer, revoke),
             Payload::ReportCase(report) => self.report(signed, signer, report),
-            Payload::UpdateCase(update) => self.update(signed, signer, update),
+            Payload::UpdateCase(update) => self.update(signer, update),
             Payload::Governance(governance) => self.govern(signer, governance),
         }
     }
@@ -477,7 +486,7 @@ impl<S: StateRead> Executor<'_, S> {
             case_id: id,
             version: 0,
             replaces: Hash::ZERO,
-            transaction_id: signed.id(),
+            transaction_id: self.transaction_id,
             signer: transaction.signer,
             height: self.context.height,
             time_ms: self.context.time_ms,
@@ -569,12 +578,7 @@ impl<S: StateRead> Executor<'_, S> {
         Ok(Ok(()))
     }
 
-    fn update(
-        &mut self,
-        signed: &SignedTransaction,
-        signer: &IdentityRecord,
-        update: &CaseUpdate,
-    ) -> Step<()> {
+    fn update(&mut self, signer: &IdentityRecord, update: &CaseUpdate) -> Step<()> {
         let Some(mut record) = self.overlay.case(&update.case_id)? else {
             return Ok(Err(Rejection::UnknownCase(update.case_id)));
         };
@@ -586,7 +590,7 @@ impl<S: StateRead> Executor<'_, S> {
             case_id: record.case_id,
             version: record.version + 1,
             replaces: record.head,
-            transaction_id: signed.id(),
+            transaction_id: self.transaction_id,
             signer: signer.key,
             height: self.context.height,
             time_ms: self.context.time_ms,

@@ -6,6 +6,7 @@ use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
 use crate::{LedgerError, StorageError};
 use epichain_core::block::{
     BLOCK_TRANSACTIONS_MAX, HEADER_FORMAT_VERSION, receipts_root, transactions_root,
+    transactions_root_of_ids,
 };
 use epichain_core::encoding::{self, Hash};
 use epichain_core::{Block, BlockHeader, Genesis, PublicKey, Receipt, SignedTransaction};
@@ -48,6 +49,10 @@ pub struct Ledger {
     genesis: Genesis,
     chain_id: Hash,
     tip: Tip,
+    /// Make every n-th block durable (1: every block).
+    sync_interval_blocks: u64,
+    /// Height of the last durable commit.
+    synced_height: u64,
 }
 
 impl Ledger {
@@ -85,8 +90,30 @@ impl Ledger {
             store,
             genesis: genesis.clone(),
             chain_id,
+            synced_height: tip.height,
             tip,
+            sync_interval_blocks: 1,
         })
+    }
+
+    /// Group commit: make only every `blocks`-th block durable (fsync). Blocks in between are
+    /// committed atomically but may be lost by a crash, which leaves the store consistent at the
+    /// last durable block; use it only where lost blocks are fetched again (a node behind
+    /// consensus replays finalized blocks from its peers or its block archive). Call [`sync`]
+    /// before shutting down.
+    ///
+    /// [`sync`]: Ledger::sync
+    pub fn set_sync_interval(&mut self, blocks: u64) {
+        self.sync_interval_blocks = blocks.max(1);
+    }
+
+    /// Makes everything committed so far durable.
+    pub fn sync(&mut self) -> Result<(), LedgerError> {
+        if self.synced_height < self.tip.height {
+            self.store.sync()?;
+            self.synced_height = self.tip.height;
+        }
+        Ok(())
     }
 
     fn write_genesis(
@@ -170,7 +197,7 @@ impl Ledger {
             height,
             time_ms,
             parent: self.tip.hash,
-            transactions_root: transactions_root(&transactions),
+            transactions_root: transactions_root_of_ids(&execution.transaction_ids),
             receipts_root: receipts_root(&execution.receipts),
             state_root: Hash(root.0),
             transaction_count: transactions.len() as u32,
@@ -200,6 +227,7 @@ impl Ledger {
             state_root: header.state_root,
             time_ms: header.time_ms,
         };
+        let durable = tip.height - self.synced_height >= self.sync_interval_blocks;
         self.store.write_block(
             &BlockWrite {
                 block: &prepared.block,
@@ -207,8 +235,12 @@ impl Ledger {
                 tree: &prepared.tree,
             },
             tip,
+            durable,
         )?;
         self.tip = tip;
+        if durable {
+            self.synced_height = tip.height;
+        }
         Ok(BlockOutcome {
             header: prepared.block.header,
             receipts: prepared.execution.receipts,
@@ -267,11 +299,18 @@ impl Ledger {
         self.commit(prepared)
     }
 
-    /// A read snapshot for queries.
+    /// A read snapshot for queries (sees every committed block, durable or not).
     pub fn reader(&self) -> Result<LedgerReader, LedgerError> {
         Ok(LedgerReader {
             reader: self.store.reader()?,
         })
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        // Best effort: a group-committed tail is made durable on a clean shutdown.
+        let _ = self.sync();
     }
 }
 

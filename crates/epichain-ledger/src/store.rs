@@ -140,9 +140,20 @@ impl Store {
         transaction.commit().map_err(storage)
     }
 
-    /// Commits one block atomically.
-    pub fn write_block(&self, write: &BlockWrite<'_>, tip: Tip) -> Result<(), StorageError> {
-        let transaction = self.database.begin_write().map_err(storage)?;
+    /// Commits one block atomically; `durable` fsyncs before returning (otherwise the commit
+    /// becomes durable with the next durable one).
+    pub fn write_block(
+        &self,
+        write: &BlockWrite<'_>,
+        tip: Tip,
+        durable: bool,
+    ) -> Result<(), StorageError> {
+        let mut transaction = self.database.begin_write().map_err(storage)?;
+        if !durable {
+            transaction
+                .set_durability(redb::Durability::None)
+                .map_err(|error| StorageError::Database(error.to_string()))?;
+        }
         {
             let block = write.block;
             let height = block.header.height;
@@ -182,6 +193,14 @@ impl Store {
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())
                 .map_err(storage)?;
         }
+        transaction.commit().map_err(storage)
+    }
+}
+
+impl Store {
+    /// Makes all earlier non-durable commits durable (an empty durable commit).
+    pub fn sync(&self) -> Result<(), StorageError> {
+        let transaction = self.database.begin_write().map_err(storage)?;
         transaction.commit().map_err(storage)
     }
 }
