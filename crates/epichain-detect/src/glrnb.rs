@@ -228,20 +228,22 @@ fn run_segments(
     let total = counts.len();
     let mut upper = vec![0.0; total];
     let mut alarms = vec![false; total];
+    let mut poisson = PoissonGlr::default();
     let mut segment_start = 0;
     while segment_start < total {
         let x = &counts[segment_start..];
         let mu = &mu0[segment_start..];
+        poisson.reset();
         let mut alarm_at = None;
         for n in 0..x.len() {
             let value = if alpha > 0.0 {
                 glr_negative_binomial(&x[..=n], &mu[..=n], alpha)
             } else {
-                glr_poisson(&x[..=n], &mu[..=n])
+                poisson.push(mu[n], x[n])
             };
             upper[segment_start + n] = match control.ret {
                 GlrReturn::Value => value,
-                GlrReturn::Cases => poisson_cases_needed(&x[..n], &mu[..=n], control.c_arl),
+                GlrReturn::Cases => poisson.cases_needed(x[n], control.c_arl),
             };
             if value >= control.c_arl {
                 alarm_at = Some(n);
@@ -259,55 +261,128 @@ fn run_segments(
     (upper, alarms)
 }
 
-/// Poisson GLR statistic at the last point of the segment (C `glr`, backwards over k).
-fn glr_poisson(x: &[f64], mu0: &[f64]) -> f64 {
+/// l_{n,k} of the Poisson intercept chart for suffix sums (Σx, Σμ0), as C `glr` computes it.
+#[inline]
+fn poisson_log_likelihood_ratio(sum_x: f64, sum_mu: f64) -> f64 {
+    // C's fmax(0, NaN) is 0, as is Rust's f64::max.
+    let kappa = 0.0f64.max(ln(sum_x / sum_mu));
+    kappa * sum_x + (1.0 - exp(kappa)) * sum_mu
+}
+
+/// Poisson GLR of one segment, in amortised O(log n) per time point.
+///
+/// G_n = max_k f(S_k) over the suffix sums S_k = (Σμ0, Σx) from k to n, where
+/// f(X, M) = sup_{κ ≥ 0} κX − (e^κ − 1)M is convex. With prefix sums Q_k, S_k = Q_{n+1} − Q_k,
+/// so the maximum is attained at a vertex of the convex hull of {Q_0, …, Q_n}. The prefix points
+/// arrive sorted by Σμ0 (μ0 > 0), so Andrew's monotone chain keeps the lower hull chain
+/// incrementally. Values agree with the O(n²) scan of R's C code to rounding (see the tests).
+#[derive(Debug, Default)]
+struct PoissonGlr {
+    lower: Vec<(f64, f64)>,
+    prefix: (f64, f64),
+}
+
+/// Cross product of (a − o) × (b − o).
+#[inline]
+fn cross(o: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+}
+
+impl PoissonGlr {
+    fn reset(&mut self) {
+        self.lower.clear();
+        self.prefix = (0.0, 0.0);
+    }
+
+    /// Add time point n (μ0, x) and return G_n. Only the lower hull chain can hold the maximum
+    /// (see [`PoissonGlr::statistic`]).
+    fn push(&mut self, mu: f64, x: f64) -> f64 {
+        let point = self.prefix;
+        while self.lower.len() >= 2
+            && cross(
+                self.lower[self.lower.len() - 2],
+                self.lower[self.lower.len() - 1],
+                point,
+            ) <= 0.0
+        {
+            self.lower.pop();
+        }
+        self.lower.push(point);
+        self.prefix = (self.prefix.0 + mu, self.prefix.1 + x);
+        self.statistic(self.prefix)
+    }
+
+    /// max over the candidate hull vertices q of f(total − q).
+    ///
+    /// f(T − q) is a supremum over κ ≥ 0 of functions linear in q with gradient
+    /// (e^κ − 1, −κ) in (Σμ0, Σx), whose ratio (e^κ − 1)/κ is at least 1. Such a function is
+    /// maximised on the lower chain, at a vertex whose outgoing edge has slope ≥ 1 (or the last
+    /// vertex), so the scan walks the lower chain from the right and stops at the first edge
+    /// with slope below 1.
+    fn statistic(&self, total: (f64, f64)) -> f64 {
+        let mut best = -1e99;
+        let mut index = self.lower.len();
+        while index > 0 {
+            index -= 1;
+            let q = self.lower[index];
+            let value = poisson_log_likelihood_ratio(total.1 - q.1, total.0 - q.0);
+            if value > best {
+                best = value;
+            }
+            if index > 0 {
+                let left = self.lower[index - 1];
+                if q.1 - left.1 < q.0 - left.0 {
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// Smallest count at the latest point (whose count was `count`) that makes G_n reach `c_arl`.
+    fn cases_needed(&self, count: f64, c_arl: f64) -> f64 {
+        let without_count = self.prefix.1 - count;
+        let statistic_at = |cases: f64| self.statistic((self.prefix.0, without_count + cases));
+        if statistic_at(0.0) >= c_arl {
+            return 0.0;
+        }
+        // G_n is non-decreasing in the count: double, then bisect.
+        let mut low = 0.0;
+        let mut high = 1.0;
+        while statistic_at(high) < c_arl {
+            low = high;
+            high *= 2.0;
+            if high > CASES_SEARCH_MAX {
+                return f64::INFINITY;
+            }
+        }
+        while high - low > 1.0 {
+            let middle = libm::floor((low + high) / 2.0);
+            if statistic_at(middle) >= c_arl {
+                high = middle;
+            } else {
+                low = middle;
+            }
+        }
+        high
+    }
+}
+
+/// O(n²) Poisson GLR exactly as C `glr` (backwards over k); the reference for [`PoissonGlr`].
+#[cfg(test)]
+fn glr_poisson_scan(x: &[f64], mu0: &[f64]) -> f64 {
     let mut sum_x = 0.0;
     let mut sum_mu = 0.0;
     let mut best = -1e99;
     for k in (0..x.len()).rev() {
         sum_x += x[k];
         sum_mu += mu0[k];
-        let kappa = 0.0f64.max(ln(sum_x / sum_mu));
-        let kappa = if kappa.is_nan() { 0.0 } else { kappa };
-        let value = kappa * sum_x + (1.0 - exp(kappa)) * sum_mu;
+        let value = poisson_log_likelihood_ratio(sum_x, sum_mu);
         if value > best {
             best = value;
         }
     }
     best
-}
-
-/// Smallest count at the last point making the Poisson GLR reach `c_arl` (`history` excludes it).
-fn poisson_cases_needed(history: &[f64], mu0: &[f64], c_arl: f64) -> f64 {
-    let mut buffer: Vec<f64> = history.to_vec();
-    buffer.push(0.0);
-    let last = buffer.len() - 1;
-    let mut statistic_at = |cases: f64| {
-        buffer[last] = cases;
-        glr_poisson(&buffer, mu0)
-    };
-    if statistic_at(0.0) >= c_arl {
-        return 0.0;
-    }
-    // The statistic is non-decreasing in the count: double, then bisect.
-    let mut low = 0.0;
-    let mut high = 1.0;
-    while statistic_at(high) < c_arl {
-        low = high;
-        high *= 2.0;
-        if high > CASES_SEARCH_MAX {
-            return f64::INFINITY;
-        }
-    }
-    while high - low > 1.0 {
-        let middle = libm::floor((low + high) / 2.0);
-        if statistic_at(middle) >= c_arl {
-            high = middle;
-        } else {
-            low = middle;
-        }
-    }
-    high
 }
 
 /// Newton–Raphson stopping rules of C `glr_nb_window`.
@@ -367,4 +442,27 @@ fn nb_log_likelihood_ratio(kappa: f64, x: &[f64], mu0: &[f64], alpha: f64) -> f6
             kappa * xi + (xi + 1.0 / alpha) * ln((1.0 + alpha * mi) / (1.0 + alpha * mi * factor));
     }
     sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The hull shortcut gives R's O(n²) scan value at every time point.
+        #[test]
+        fn hull_matches_the_quadratic_scan(
+            data in prop::collection::vec((0u32..30, 0.05f64..20.0), 1..150),
+        ) {
+            let (x, mu): (Vec<f64>, Vec<f64>) =
+                data.iter().map(|(x, m)| (*x as f64, *m)).unzip();
+            let mut glr = PoissonGlr::default();
+            for n in 0..x.len() {
+                let fast = glr.push(mu[n], x[n]);
+                let slow = glr_poisson_scan(&x[..=n], &mu[..=n]);
+                prop_assert!((fast - slow).abs() <= 1e-9 * slow.abs().max(1.0), "n={} {} vs {}", n, fast, slow);
+            }
+        }
+    }
 }
