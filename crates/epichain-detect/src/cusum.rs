@@ -106,29 +106,45 @@ pub(crate) fn half_series_start(length: usize) -> usize {
     length / 2 + 1
 }
 
-/// Seasonal design row \[1, cos(2πt/P), sin(2πt/P)\] as R evaluates `2*pi/p*t`.
-pub(crate) fn seasonal_row(t: f64, period: usize, harmonics: usize, row: &mut Vec<f64>) {
-    row.clear();
-    row.push(1.0);
-    for s in 1..=harmonics {
-        let angle = 2.0 * s as f64 * std::f64::consts::PI / period as f64 * t;
-        row.push(libm::cos(angle));
-        row.push(libm::sin(angle));
+/// Seasonal design rows \[1, cos(2πt/P), sin(2πt/P)\] with the trigonometric values tabulated
+/// over one period (t is reduced modulo P first; R evaluates `2*pi/p*t` on the unreduced t, which
+/// differs only by the rounding of the larger angle, about 1e-14 relative).
+pub(crate) struct SeasonalRows {
+    cosine: Vec<f64>,
+    sine: Vec<f64>,
+}
+
+impl SeasonalRows {
+    pub(crate) fn new(period: usize) -> Self {
+        let step = 2.0 * std::f64::consts::PI / period as f64;
+        let (cosine, sine) = (0..period)
+            .map(|t| {
+                let angle = step * t as f64;
+                (libm::cos(angle), libm::sin(angle))
+            })
+            .unzip();
+        Self { cosine, sine }
+    }
+
+    /// Row for integer time `t` (any sign).
+    pub(crate) fn row(&self, t: i64) -> [f64; 3] {
+        let period = self.cosine.len() as i64;
+        let phase = t.rem_euclid(period) as usize;
+        [1.0, self.cosine[phase], self.sine[phase]]
     }
 }
 
 /// Fitted seasonal Poisson means at `prediction_times` from training on `training`.
 pub(crate) fn seasonal_poisson_means(
     training: &[f64],
-    training_times: impl Iterator<Item = f64>,
-    prediction_times: impl Iterator<Item = f64>,
+    training_times: impl Iterator<Item = i64>,
+    prediction_times: impl Iterator<Item = i64>,
     period: usize,
 ) -> Result<Vec<f64>, DetectError> {
+    let rows = SeasonalRows::new(period);
     let mut design = Design::new(3);
-    let mut row = Vec::with_capacity(3);
     for t in training_times {
-        seasonal_row(t, period, 1, &mut row);
-        design.push_row(&row, 0);
+        design.push_row(&rows.row(t), 0);
     }
     let mut workspace = Default::default();
     let model = fit(
@@ -141,10 +157,7 @@ pub(crate) fn seasonal_poisson_means(
     )
     .map_err(|failure| DetectError::ModelFit(format!("seasonal Poisson GLM: {failure:?}")))?;
     Ok(prediction_times
-        .map(|t| {
-            seasonal_row(t, period, 1, &mut row);
-            inverse_link(linear_predictor(&row, 0, &model.coefficients))
-        })
+        .map(|t| inverse_link(linear_predictor(&rows.row(t), 0, &model.coefficients)))
         .collect())
 }
 
@@ -202,11 +215,11 @@ fn in_control_means(
         CusumMean::TrainingMean => Ok(vec![crate::math::mean(training); count]),
         CusumMean::Constant(m) => Ok(vec![*m; count]),
         CusumMean::Glm => {
-            let offset = control.start_period as f64 - 1.0;
+            let offset = control.start_period as i64 - 1;
             seasonal_poisson_means(
                 training,
-                (1..start).map(|i| i as f64 + offset),
-                (start..=length).map(|i| i as f64 + offset),
+                (1..start).map(|i| i as i64 + offset),
+                (start..=length).map(|i| i as i64 + offset),
                 control.period,
             )
         }

@@ -26,7 +26,7 @@
 //! **R call.** `glrnb(sts, control = list(range = (floor(n/2)+1):n, alpha = 0, c.ARL = 5,
 //! ret = "value", mu0 = list(S = 1, trend = FALSE, refit = FALSE)))`.
 
-use crate::cusum::{half_series_start, seasonal_poisson_means, seasonal_row};
+use crate::cusum::{SeasonalRows, half_series_start, seasonal_poisson_means};
 use crate::error::{DetectError, bad_value, validate_counts};
 use crate::glm::{Design, fit_negative_binomial, inverse_link, linear_predictor};
 use crate::math::{exp, ln};
@@ -154,8 +154,8 @@ fn baseline_means(
     length: usize,
     control: &GlrControl,
 ) -> Result<(Vec<f64>, f64), DetectError> {
-    let training_times = (1..start).map(|i| i as f64);
-    let prediction_times = (start..=length).map(|i| i as f64);
+    let training_times = (1..start).map(|i| i as i64);
+    let prediction_times = (start..=length).map(|i| i as i64);
     match control.dispersion {
         GlrDispersion::Poisson => Ok((
             seasonal_poisson_means(training, training_times, prediction_times, control.period)?,
@@ -183,16 +183,15 @@ fn baseline_means(
 /// Seasonal NB means: `glm.nb` (θ estimated) or, with α given, a NB GLM with θ = 1/α.
 fn negative_binomial_means(
     training: &[f64],
-    training_times: impl Iterator<Item = f64>,
-    prediction_times: impl Iterator<Item = f64>,
+    training_times: impl Iterator<Item = i64>,
+    prediction_times: impl Iterator<Item = i64>,
     control: &GlrControl,
     alpha: Option<f64>,
 ) -> Result<(Vec<f64>, f64), DetectError> {
+    let rows = SeasonalRows::new(control.period);
     let mut design = Design::new(3);
-    let mut row = Vec::with_capacity(3);
     for t in training_times {
-        seasonal_row(t, control.period, 1, &mut row);
-        design.push_row(&row, 0);
+        design.push_row(&rows.row(t), 0);
     }
     let mut workspace = Default::default();
     let failure = |f| DetectError::ModelFit(format!("negative binomial GLM: {f:?}"));
@@ -210,10 +209,7 @@ fn negative_binomial_means(
         }
     };
     let means = prediction_times
-        .map(|t| {
-            seasonal_row(t, control.period, 1, &mut row);
-            inverse_link(linear_predictor(&row, 0, &coefficients))
-        })
+        .map(|t| inverse_link(linear_predictor(&rows.row(t), 0, &coefficients)))
         .collect();
     Ok((means, alpha))
 }
@@ -264,9 +260,13 @@ fn run_segments(
 /// l_{n,k} of the Poisson intercept chart for suffix sums (Σx, Σμ0), as C `glr` computes it.
 #[inline]
 fn poisson_log_likelihood_ratio(sum_x: f64, sum_mu: f64) -> f64 {
-    // C's fmax(0, NaN) is 0, as is Rust's f64::max.
-    let kappa = 0.0f64.max(ln(sum_x / sum_mu));
-    kappa * sum_x + (1.0 - exp(kappa)) * sum_mu
+    if sum_x.is_nan() || sum_mu.is_nan() || sum_x <= sum_mu {
+        // κ̂ = 0 (C's fmax(0, log(..)) also maps NaN to 0): the ratio is exactly 0.
+        return 0.0;
+    }
+    // κ̂ = log(Σx/Σμ0) > 0; C's κ̂Σx + (1 − e^κ̂)Σμ0 with e^κ̂ = Σx/Σμ0 (equal to rounding).
+    let ratio = sum_x / sum_mu;
+    sum_x * ln(ratio) + (sum_mu - sum_x)
 }
 
 /// Poisson GLR of one segment, in amortised O(log n) per time point.

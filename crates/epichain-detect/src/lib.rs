@@ -38,4 +38,6 @@ mod params;
 mod range;
 
 pub use error::DetectError;
-pub use params::{METHOD_NAMES, Output, Row, format_value, run};
+pub use params::{
+    COLUMNS_MAX, METHOD_NAMES, Output, Row, RowValues, format_alarm, format_value, run,
+};

@@ -43,7 +43,35 @@ pub struct Row {
     /// Alarm; `None` is NA.
     pub alarm: Option<bool>,
     /// Method-specific values, in the order of [`Output::columns`].
-    pub values: Vec<Option<f64>>,
+    pub values: RowValues,
+}
+
+/// Most method-specific columns of any method (classic Farrington).
+pub const COLUMNS_MAX: usize = 10;
+
+/// Method-specific values of one row, stored inline (no allocation per row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowValues {
+    length: usize,
+    items: [Option<f64>; COLUMNS_MAX],
+}
+
+impl RowValues {
+    /// Values from a slice of at most [`COLUMNS_MAX`] items (extra items are dropped).
+    pub fn from_slice(values: &[Option<f64>]) -> Self {
+        let mut items = [None; COLUMNS_MAX];
+        let length = values.len().min(COLUMNS_MAX);
+        items[..length].copy_from_slice(&values[..length]);
+        Self { length, items }
+    }
+}
+
+impl std::ops::Deref for RowValues {
+    type Target = [Option<f64>];
+
+    fn deref(&self) -> &[Option<f64>] {
+        &self.items[..self.length]
+    }
 }
 
 /// Result of [`run`].
@@ -250,7 +278,7 @@ fn run_fixed(parameters: &mut Parameters<'_>, observed: &[f64]) -> Result<Table,
             observed: p.observed,
             upperbound: Some(p.threshold),
             alarm: Some(p.alarm),
-            values: Vec::new(),
+            values: RowValues::from_slice(&[]),
         })
         .collect();
     Ok((Vec::new(), rows))
@@ -289,7 +317,7 @@ fn run_mpm(
             observed: p.observed,
             upperbound: Some(p.threshold),
             alarm: Some(p.alarm),
-            values: vec![Some(p.current), Some(p.baseline_count as f64)],
+            values: RowValues::from_slice(&[Some(p.current), Some(p.baseline_count as f64)]),
         })
         .collect();
     Ok((vec!["current", "n_baseline"], rows))
@@ -330,11 +358,17 @@ fn run_ears(
     let rows = points
         .into_iter()
         .map(|p| {
-            let mut values = vec![Some(p.baseline_mean), Some(p.baseline_sd), Some(p.sigma)];
-            values.push(Some(p.statistic));
-            if c3 {
-                values.extend([p.c2_lag1, p.c2_lag2, p.c3_lag_part, p.c3_textbook]);
-            }
+            let all = [
+                Some(p.baseline_mean),
+                Some(p.baseline_sd),
+                Some(p.sigma),
+                Some(p.statistic),
+                p.c2_lag1,
+                p.c2_lag2,
+                p.c3_lag_part,
+                p.c3_textbook,
+            ];
+            let values = RowValues::from_slice(if c3 { &all } else { &all[..4] });
             Row {
                 t: p.time,
                 observed: p.observed,
@@ -391,7 +425,7 @@ fn run_farrington(
             observed: p.observed,
             upperbound: Some(p.upperbound),
             alarm: p.alarm,
-            values: vec![
+            values: RowValues::from_slice(&[
                 indicator(p.trend_kept),
                 Some(p.mu0),
                 Some(p.se_mu0),
@@ -402,7 +436,7 @@ fn run_farrington(
                 Some(p.reference_missing as f64),
                 indicator(p.enough_cases),
                 indicator(p.converged),
-            ],
+            ]),
         })
         .collect();
     Ok((columns, rows))
@@ -462,7 +496,7 @@ fn run_flexible(
             observed: p.observed,
             upperbound: p.upperbound,
             alarm: p.alarm,
-            values: vec![
+            values: RowValues::from_slice(&[
                 p.expected,
                 p.score,
                 p.pvalue,
@@ -470,7 +504,7 @@ fn run_flexible(
                 p.trend_kept.and_then(indicator),
                 p.trend_coefficient,
                 p.mu0_quantile,
-            ],
+            ]),
         })
         .collect();
     Ok((columns, rows))
@@ -521,7 +555,7 @@ fn run_cusum(
             observed: p.observed,
             upperbound: Some(p.upperbound),
             alarm: p.alarm,
-            values: vec![Some(p.statistic), Some(p.mean)],
+            values: RowValues::from_slice(&[Some(p.statistic), Some(p.mean)]),
         })
         .collect();
     Ok((vec!["cusum", "m"], rows))
@@ -560,7 +594,7 @@ fn run_glrnb(
             observed: p.observed,
             upperbound: Some(p.upperbound),
             alarm: Some(p.alarm),
-            values: vec![Some(p.mu0), Some(p.alpha)],
+            values: RowValues::from_slice(&[Some(p.mu0), Some(p.alpha)]),
         })
         .collect();
     Ok((vec!["mu0", "alpha_nb"], rows))

@@ -162,7 +162,7 @@ fn compare(
             );
             check(&mut problems, bound, get(bound), row.upperbound, tolerance);
             check_alarm(&mut problems, alarm, get(alarm), row.alarm);
-            for (column, value) in output.columns.iter().zip(&row.values) {
+            for (column, value) in output.columns.iter().zip(row.values.iter()) {
                 if table.header.iter().any(|h| h == column) {
                     check(&mut problems, column, get(column), *value, tolerance);
                 }
