@@ -30,7 +30,7 @@
 //! alpha = 0.05, trend = TRUE, limit54 = c(5, 4), powertrans = "2/3"))`.
 
 use crate::error::{DetectError, bad_value, validate_counts};
-use crate::glm::{Design, Family, GlmFit, Workspace, fit};
+use crate::glm::{Design, Family, GlmFit, ResponseLogarithms, Workspace, fit_with_logarithms};
 use crate::math::{exp, pnorm, pow, qnorm, r_max, t_two_sided_p_value};
 use crate::range::resolve_range;
 
@@ -179,6 +179,12 @@ pub struct FarringtonPoint {
 #[derive(Debug, Default)]
 pub(crate) struct ReferenceData {
     pub(crate) response: Vec<f64>,
+    /// ln(y + 0.1) per row.
+    pub(crate) log_start: Vec<f64>,
+    /// y·ln(y) per row.
+    pub(crate) y_log_y: Vec<f64>,
+    /// y^(2/3) per row.
+    pub(crate) y_two_thirds: Vec<f64>,
     pub(crate) time: Vec<f64>,
     pub(crate) level: Vec<usize>,
     /// Number of factor indicator columns (0 without `seasgroups`).
@@ -188,13 +194,21 @@ pub(crate) struct ReferenceData {
 impl ReferenceData {
     pub(crate) fn clear(&mut self) {
         self.response.clear();
+        self.log_start.clear();
+        self.y_log_y.clear();
+        self.y_two_thirds.clear();
         self.time.clear();
         self.level.clear();
         self.level_columns = 0;
     }
 
-    pub(crate) fn push(&mut self, response: f64, time: f64, level: usize) {
-        self.response.push(response);
+    /// Add observation `index` (0-based) of the series whose per-value tables are `tables`.
+    pub(crate) fn push(&mut self, tables: &SeriesTables, index: usize, level: usize) {
+        self.response.push(tables.observed[index]);
+        self.log_start.push(tables.log_start[index]);
+        self.y_log_y.push(tables.y_log_y[index]);
+        self.y_two_thirds.push(tables.y_two_thirds[index]);
+        let time = (index + 1) as f64;
         self.time.push(time);
         self.level.push(level);
     }
@@ -203,6 +217,32 @@ impl ReferenceData {
         self.response
             .iter()
             .fold(f64::NEG_INFINITY, |a, b| a.max(*b))
+    }
+}
+
+/// Per-observation quantities computed once per series and copied into each reference set.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesTables {
+    pub(crate) observed: Vec<f64>,
+    log_start: Vec<f64>,
+    y_log_y: Vec<f64>,
+    y_two_thirds: Vec<f64>,
+}
+
+impl SeriesTables {
+    pub(crate) fn new(observed: &[f64]) -> Self {
+        let mut tables = Self {
+            observed: observed.to_vec(),
+            ..Self::default()
+        };
+        for y in observed {
+            let (log_start, y_log_y) = crate::glm::response_logarithms(*y);
+            tables.log_start.push(log_start);
+            tables.y_log_y.push(y_log_y);
+            let cube_root = libm::cbrt(*y);
+            tables.y_two_thirds.push(cube_root * cube_root);
+        }
+        tables
     }
 }
 
@@ -278,9 +318,15 @@ fn fit_once(
     prior: Option<&[f64]>,
 ) -> Option<GlmFit> {
     build_design(&workspace.data, k, trend, &mut workspace.design);
-    fit(
+    let data = &workspace.data;
+    let logarithms = ResponseLogarithms {
+        log_start: &data.log_start,
+        y_log_y: &data.y_log_y,
+    };
+    fit_with_logarithms(
         &workspace.design,
-        &workspace.data.response,
+        &data.response,
+        Some(logarithms),
         prior,
         Family::Poisson,
         None,
@@ -314,7 +360,7 @@ pub(crate) fn fit_farrington(
         build_design(&workspace.data, k, has_trend, &mut workspace.design);
         glm.hat_values_into(&workspace.design, &mut workspace.hat);
         anscombe_residuals(
-            y,
+            &workspace.data.y_two_thirds,
             &glm.fitted,
             &workspace.hat,
             phi,
@@ -345,15 +391,14 @@ pub(crate) fn fit_farrington(
     })
 }
 
-/// Standardised Anscombe residuals 1.5(y^{2/3}μ^{−1/6} − μ^{1/2})/√(φ(1 − h)).
-fn anscombe_residuals(y: &[f64], mu: &[f64], hat: &[f64], phi: f64, out: &mut Vec<f64>) {
+/// Standardised Anscombe residuals 1.5(y^{2/3}μ^{−1/6} − μ^{1/2})/√(φ(1 − h)), given y^{2/3}.
+fn anscombe_residuals(y_two_thirds: &[f64], mu: &[f64], hat: &[f64], phi: f64, out: &mut Vec<f64>) {
     out.clear();
-    for ((yi, mi), hi) in y.iter().zip(mu).zip(hat) {
-        // y^(2/3), μ^(−1/6) and μ^(1/2) through cbrt and sqrt: within 2 ulp of R's powl, and
-        // several times faster than pow in this per-row loop.
-        let cube_root_y = libm::cbrt(*yi);
+    for ((y_power, mi), hi) in y_two_thirds.iter().zip(mu).zip(hat) {
+        // y^(2/3) (tabulated as cbrt(y)²), μ^(−1/6) and μ^(1/2) through cbrt and sqrt: within
+        // 2 ulp of R's powl, and several times faster than pow in this per-row loop.
         let root_mu = mi.sqrt();
-        let raw = 3.0 / 2.0 * (cube_root_y * cube_root_y / libm::cbrt(root_mu) - root_mu);
+        let raw = 3.0 / 2.0 * (y_power / libm::cbrt(root_mu) - root_mu);
         out.push(raw / (phi * (1.0 - hi)).sqrt());
     }
 }
@@ -422,8 +467,9 @@ pub fn farrington(
         flexible: false,
     };
     let mut workspace = FarringtonWorkspace::default();
+    let tables = SeriesTables::new(observed);
     let points = range
-        .map(|k| classic_point(observed, k, control, z, settings, &mut workspace))
+        .map(|k| classic_point(&tables, k, control, z, settings, &mut workspace))
         .collect();
     Ok(points)
 }
@@ -443,11 +489,12 @@ pub(crate) fn validate_common(b: usize, alpha: f64, period: usize) -> Result<(),
 
 /// Reference values of the classic algorithm at time k (indices < 1 dropped).
 fn classic_reference(
-    observed: &[f64],
+    tables: &SeriesTables,
     k: usize,
     control: &FarringtonControl,
     data: &mut ReferenceData,
 ) -> usize {
+    let observed = &tables.observed;
     data.clear();
     let mut missing = 0;
     for i in (1..=control.b).rev() {
@@ -455,7 +502,7 @@ fn classic_reference(
         for offset in -(control.w as i64)..=(control.w as i64) {
             let index = centre + offset;
             if index >= 1 && (index as usize) <= observed.len() {
-                data.push(observed[index as usize - 1], index as f64, 0);
+                data.push(tables, index as usize - 1, 0);
             } else {
                 missing += 1;
             }
@@ -466,14 +513,15 @@ fn classic_reference(
 
 /// Evaluate one time point of the classic algorithm.
 fn classic_point(
-    observed: &[f64],
+    tables: &SeriesTables,
     k: usize,
     control: &FarringtonControl,
     z: f64,
     settings: FitSettings,
     workspace: &mut FarringtonWorkspace,
 ) -> FarringtonPoint {
-    let missing = classic_reference(observed, k, control, &mut workspace.data);
+    let observed = &tables.observed;
+    let missing = classic_reference(tables, k, control, &mut workspace.data);
     let reference_count = workspace.data.response.len();
     let y = observed[k - 1];
     let enough_cases = control.limit54.enough_cases(observed, k);

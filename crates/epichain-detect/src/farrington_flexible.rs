@@ -51,7 +51,7 @@
 use crate::error::{DetectError, bad_value, validate_counts};
 use crate::farrington::{
     FarringtonModel, FarringtonWorkspace, FitSettings, Limit54, PowerTransform, ReferenceData,
-    delta_upper_bound, fit_farrington, validate_common,
+    SeriesTables, delta_upper_bound, fit_farrington, validate_common,
 };
 use crate::glm::inverse_link;
 use crate::math::{exp, pnbinom, pnorm, pow, ppois, qnbinom, qnorm, qpois};
@@ -188,7 +188,7 @@ fn seasonal_levels(
 
 /// Fill the reference data of time k; returns the design column of level `noPeriods`.
 fn flexible_reference(
-    observed: &[f64],
+    tables: &SeriesTables,
     k: usize,
     control: &FlexibleControl,
     levels: &mut Vec<usize>,
@@ -227,7 +227,7 @@ fn flexible_reference(
             } else {
                 column_of_level[*level]
             };
-            data.push(observed[index - 1], index as f64, factor_level);
+            data.push(tables, index - 1, factor_level);
         }
     }
     data.level_columns = if control.no_periods == 1 { 0 } else { columns };
@@ -310,9 +310,10 @@ pub fn farrington_flexible(
     let mut workspace = FarringtonWorkspace::default();
     let mut levels = Vec::new();
     let mut points = Vec::with_capacity(observed.len() + 1 - first.min(observed.len()));
+    let tables = SeriesTables::new(observed);
     for k in range {
         let prediction_level =
-            flexible_reference(observed, k, control, &mut levels, &mut workspace.data)?;
+            flexible_reference(&tables, k, control, &mut levels, &mut workspace.data)?;
         points.push(flexible_point(
             observed,
             k,

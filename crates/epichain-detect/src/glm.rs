@@ -296,6 +296,35 @@ pub fn fit(
     start_eta: Option<&[f64]>,
     workspace: &mut Workspace,
 ) -> Result<GlmFit, FitFailure> {
+    fit_with_logarithms(design, y, None, prior_weights, family, start_eta, workspace)
+}
+
+/// Per-row logarithms of a Poisson response, computed once per series by callers that refit
+/// the same values many times (Farrington): ln(y + 0.1) (the start) and y·ln(y).
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseLogarithms<'a> {
+    /// ln(y + 0.1), R's starting linear predictor for the Poisson family.
+    pub log_start: &'a [f64],
+    /// y·ln(y), 0 for y = 0.
+    pub y_log_y: &'a [f64],
+}
+
+/// Response-derived logarithms of a Poisson fit: (ln(y + 0.1), y·ln y).
+pub fn response_logarithms(y: f64) -> (f64, f64) {
+    (ln(y + 0.1), if y > 0.0 { y * ln(y) } else { 0.0 })
+}
+
+/// [`fit`] with optional precomputed [`ResponseLogarithms`] (Poisson family without
+/// `start_eta` only; otherwise they are ignored).
+pub fn fit_with_logarithms(
+    design: &Design,
+    y: &[f64],
+    logarithms: Option<ResponseLogarithms<'_>>,
+    prior_weights: Option<&[f64]>,
+    family: Family,
+    start_eta: Option<&[f64]>,
+    workspace: &mut Workspace,
+) -> Result<GlmFit, FitFailure> {
     let rows = design.rows();
     let width = design.width();
     if rows == 0 || y.len() != rows {
@@ -314,17 +343,24 @@ pub fn fit(
     } = workspace;
     eta.clear();
     mu.clear();
-    match start_eta {
-        Some(start) => eta.extend_from_slice(start),
-        None => eta.extend(y.iter().map(|yi| ln(family.starting_mean(*yi)))),
+    y_log_y.clear();
+    let precomputed = logarithms.filter(|l| {
+        family == Family::Poisson
+            && start_eta.is_none()
+            && l.log_start.len() == rows
+            && l.y_log_y.len() == rows
+    });
+    match (start_eta, precomputed) {
+        (Some(start), _) => eta.extend_from_slice(start),
+        (None, Some(logs)) => eta.extend_from_slice(logs.log_start),
+        (None, None) => eta.extend(y.iter().map(|yi| ln(family.starting_mean(*yi)))),
     }
     mu.extend(eta.iter().map(|e| inverse_link(*e)));
     // y·ln(y) once per fit, so the Poisson deviance needs no logarithm per iteration.
-    y_log_y.clear();
-    y_log_y.extend(
-        y.iter()
-            .map(|yi| if *yi > 0.0 { yi * ln(*yi) } else { 0.0 }),
-    );
+    match precomputed {
+        Some(logs) => y_log_y.extend_from_slice(logs.y_log_y),
+        None => y_log_y.extend(y.iter().map(|yi| response_logarithms(*yi).1)),
+    }
     let y_log_y: &[f64] = y_log_y;
     let deviance_of = |eta: &[f64], mu: &[f64]| -> f64 {
         let mut sum = 0.0;
