@@ -14,7 +14,7 @@ pub(crate) fn resolve_range(
     range_start: Option<usize>,
 ) -> Result<RangeInclusive<usize>, DetectError> {
     let start = match range_start {
-        None => default_start,
+        None => default_start.max(minimum_start).max(1),
         Some(start) if start < minimum_start.max(1) => {
             return Err(bad_value(
                 "range_start",
