@@ -11,7 +11,8 @@
 //!
 //! **Parameters** (R names): `c.ARL` = 5; `alpha` (absent: estimated by `MASS::glm.nb`, the NB
 //! dispersion α = 1/θ; 0: Poisson); `ret` = `value` (the GLR statistic) or `cases` (the smallest
-//! count at n that would alarm; Poisson only here); `range_start` (default ⌊n/2⌋ + 1). Fixed as in
+//! count at n that would alarm; for the NB chart R searches only up to `xMax` = 10⁴ and reports
+//! 1e99 beyond); `range_start` (default ⌊n/2⌋ + 1). Fixed as in
 //! the R defaults: `Mtilde = 1`, `M = −1` (no window), `change = "intercept"`, `dir = "inc"`,
 //! `mu0 = list(S = 1, trend = FALSE, refit = FALSE)`.
 //!
@@ -117,13 +118,6 @@ pub fn glrnb(observed: &[f64], control: &GlrControl) -> Result<Vec<GlrPoint>, De
     let start = *range.start();
     let training = &observed[..start - 1];
     let (mu0, alpha) = baseline_means(training, start, length, control)?;
-    if alpha > 0.0 && control.ret == GlrReturn::Cases {
-        return Err(bad_value(
-            "ret",
-            "cases",
-            "ret = cases is implemented for the Poisson GLR (alpha = 0) only",
-        ));
-    }
     // R passes the counts through as.integer().
     let counts: Vec<f64> = observed[start - 1..]
         .iter()
@@ -237,9 +231,12 @@ fn run_segments(
             } else {
                 poisson.push(mu[n], x[n])
             };
-            upper[segment_start + n] = match control.ret {
-                GlrReturn::Value => value,
-                GlrReturn::Cases => poisson.cases_needed(x[n], control.c_arl),
+            upper[segment_start + n] = match (control.ret, alpha > 0.0) {
+                (GlrReturn::Value, _) => value,
+                (GlrReturn::Cases, false) => poisson.cases_needed(x[n], control.c_arl),
+                (GlrReturn::Cases, true) => {
+                    negative_binomial_cases_needed(&x[..=n], &mu[..=n], alpha, control.c_arl)
+                }
             };
             if value >= control.c_arl {
                 alarm_at = Some(n);
@@ -385,6 +382,40 @@ fn glr_poisson_scan(x: &[f64], mu0: &[f64]) -> f64 {
     best
 }
 
+/// R's `xMax`: the largest count its brute-force NB case search tries.
+const NB_CASES_SEARCH_MAX: f64 = 1e4;
+/// What R reports when no count up to `xMax` alarms.
+const NB_CASES_NOT_FOUND: f64 = 1e99;
+
+/// Smallest count at the last point making the NB GLR reach `c_arl`, as R's brute-force search
+/// finds it (counts 0..=xMax+1, else 1e99). The NB statistic is non-decreasing in the last
+/// count, so a bisection gives R's answer with O(log xMax) evaluations instead of a linear scan.
+fn negative_binomial_cases_needed(x: &[f64], mu0: &[f64], alpha: f64, c_arl: f64) -> f64 {
+    let mut buffer = x.to_vec();
+    let last = buffer.len() - 1;
+    let mut statistic_at = |cases: f64| {
+        buffer[last] = cases;
+        glr_negative_binomial(&buffer, mu0, alpha)
+    };
+    if statistic_at(0.0) >= c_arl {
+        return 0.0;
+    }
+    let mut low = 0.0;
+    let mut high = NB_CASES_SEARCH_MAX + 1.0;
+    if statistic_at(high) < c_arl {
+        return NB_CASES_NOT_FOUND;
+    }
+    while high - low > 1.0 {
+        let middle = libm::floor((low + high) / 2.0);
+        if statistic_at(middle) >= c_arl {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    high
+}
+
 /// Newton–Raphson stopping rules of C `glr_nb_window`.
 const NB_KAPPA_TOLERANCE: f64 = 1e-6;
 const NB_KAPPA_FLOOR: f64 = -18.0;
@@ -448,6 +479,25 @@ fn nb_log_likelihood_ratio(kappa: f64, x: &[f64], mu0: &[f64], alpha: f64) -> f6
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The bisection finds what R's step-by-step search finds.
+    #[test]
+    fn negative_binomial_cases_match_a_linear_search() {
+        let x = [2.0, 0.0, 3.0, 1.0, 4.0, 0.0];
+        let mu = [1.5, 1.2, 1.8, 2.0, 1.1, 1.4];
+        for n in 0..x.len() {
+            let fast = negative_binomial_cases_needed(&x[..=n], &mu[..=n], 0.3, 5.0);
+            let mut buffer = x[..=n].to_vec();
+            let slow = (0..=10_001)
+                .map(f64::from)
+                .find(|cases| {
+                    buffer[n] = *cases;
+                    glr_negative_binomial(&buffer, &mu[..=n], 0.3) >= 5.0
+                })
+                .unwrap_or(NB_CASES_NOT_FOUND);
+            assert_eq!(fast, slow, "n={n}");
+        }
+    }
 
     proptest! {
         /// The hull shortcut gives R's O(n²) scan value at every time point.
