@@ -10,7 +10,7 @@
 //!
 //! **Parameters** (R names): `b` = 5 years back, `w` = 3 half-window, `reweight` = TRUE,
 //! `alpha` = 0.05, `trend` = TRUE, `limit54` = (5, 4), `powertrans` = "2/3", `range_start`
-//! (default freq·b − w; earlier points are rejected).
+//! (default freq·b − w; the earliest allowed is freq − w + 1, where one reference value exists).
 //!
 //! **Definition** (R's `fitFun = "algo.farrington.fitGLM.fast"`). At time k the reference values
 //! are y at k − freq·i + (−w..w), i = 1..b; indices below 1 are silently dropped (`n_ref_missing`).
@@ -291,6 +291,8 @@ impl FarringtonModel {
 pub(crate) struct FarringtonWorkspace {
     pub(crate) data: ReferenceData,
     design: Design,
+    /// (k, trend) of the design currently built.
+    design_key: Option<(usize, bool)>,
     glm: Workspace,
     hat: Vec<f64>,
     residuals: Vec<f64>,
@@ -310,6 +312,15 @@ fn build_design(data: &ReferenceData, k: usize, trend: bool, design: &mut Design
     }
 }
 
+/// Build the design for (k, trend) unless the workspace already holds it. The reference data
+/// are filled once per time point k, so (k, trend) identifies the design.
+fn ensure_design(workspace: &mut FarringtonWorkspace, k: usize, trend: bool) {
+    if workspace.design_key != Some((k, trend)) {
+        build_design(&workspace.data, k, trend, &mut workspace.design);
+        workspace.design_key = Some((k, trend));
+    }
+}
+
 /// One quasi-Poisson fit with optional prior weights.
 fn fit_once(
     workspace: &mut FarringtonWorkspace,
@@ -317,7 +328,7 @@ fn fit_once(
     trend: bool,
     prior: Option<&[f64]>,
 ) -> Option<GlmFit> {
-    build_design(&workspace.data, k, trend, &mut workspace.design);
+    ensure_design(workspace, k, trend);
     let data = &workspace.data;
     let logarithms = ResponseLogarithms {
         log_start: &data.log_start,
@@ -357,7 +368,7 @@ pub(crate) fn fit_farrington(
     let mut summary_dispersion = glm.pearson_dispersion(y);
     if settings.reweight {
         // Hat values are those of the model before reweighting.
-        build_design(&workspace.data, k, has_trend, &mut workspace.design);
+        ensure_design(workspace, k, has_trend);
         glm.hat_values_into(&workspace.design, &mut workspace.hat);
         anscombe_residuals(
             &workspace.data.y_two_thirds,
@@ -453,10 +464,13 @@ pub fn farrington(
     let default_start = (control.period * control.b)
         .saturating_sub(control.w)
         .max(1);
+    // R accepts earlier points too and drops reference indices below 1; at least one index of
+    // the window one year back must exist.
+    let minimum_start = (control.period + 1).saturating_sub(control.w).max(1);
     let range = resolve_range(
         "farrington",
         default_start,
-        default_start,
+        minimum_start,
         observed.len(),
         control.range_start,
     )?;

@@ -244,3 +244,31 @@ pub fn fixed(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Daily MPM: 7-day sums, 3 years × (2·2 + 1) windows, first t = 365·3 + 7·2 + 7.
+    #[test]
+    fn daily_windows_follow_the_definition() {
+        let counts: Vec<f64> = (0..1200).map(|t| f64::from(t % 11)).collect();
+        let control = MpmControl {
+            years: 3,
+            prob: 0.5,
+            ..MpmControl::new(DAYS_PER_YEAR)
+        };
+        let points = mpm(&counts, &control).expect("mpm runs");
+        let first = &points[0];
+        assert_eq!(first.time, 365 * 3 + 7 * 2 + 7);
+        assert_eq!(first.baseline_count, 15);
+        let window_sum = |t: usize| -> f64 { counts[t - 7..t].iter().sum() };
+        assert_eq!(first.current, window_sum(first.time));
+        let mut baseline: Vec<f64> = (1..=3)
+            .flat_map(|j| (0..5).map(move |d| (j, d)))
+            .map(|(j, d)| window_sum(first.time - 365 * j + 7 * d - 14))
+            .collect();
+        baseline.sort_by(f64::total_cmp);
+        assert_eq!(first.threshold, baseline[7]);
+    }
+}

@@ -192,3 +192,16 @@ fn library_uses_no_platform_transcendentals() {
         }
     }
 }
+
+#[test]
+fn early_classic_farrington_points_drop_missing_references_without_panic() {
+    let counts: Vec<f64> = (0..320).map(|t| f64::from((t * 7 % 13) as u8)).collect();
+    let parameters = vec![("range_start".to_string(), "50".to_string())];
+    let output = run("farrington", &parameters, WEEKLY, &counts).expect("farrington runs");
+    assert_eq!(output.rows.first().map(|r| r.t), Some(50));
+    let too_early = vec![("range_start".to_string(), "49".to_string())];
+    assert!(matches!(
+        run("farrington", &too_early, WEEKLY, &counts),
+        Err(DetectError::BadValue { .. })
+    ));
+}
