@@ -107,16 +107,24 @@ impl Output {
 }
 
 /// Format a value as R writes it in CSV: `NA`, `NaN`, `Inf`, `-Inf`, or the shortest decimal
-/// that reads back to the same `f64` (integers without a decimal point).
+/// that reads back to the same `f64` (integers without a decimal point; magnitudes below 1e-5 or
+/// from 1e15 on in exponent form such as `1e-20`).
 pub fn format_value(value: Option<f64>) -> String {
     match value {
         None => "NA".to_string(),
         Some(v) if v.is_nan() => "NaN".to_string(),
         Some(v) if v == f64::INFINITY => "Inf".to_string(),
         Some(v) if v == f64::NEG_INFINITY => "-Inf".to_string(),
-        Some(v) => format!("{v}"),
+        // R prints negative zero as 0.
+        Some(0.0) => "0".to_string(),
+        Some(v) if (FIXED_NOTATION_MIN..FIXED_NOTATION_MAX).contains(&v.abs()) => format!("{v}"),
+        Some(v) => format!("{v:e}"),
     }
 }
+
+/// Magnitudes printed in fixed notation; others use the shortest exponent form (`1e-20`).
+const FIXED_NOTATION_MIN: f64 = 1e-5;
+const FIXED_NOTATION_MAX: f64 = 1e15;
 
 /// Format an alarm as `1`, `0` or `NA`.
 pub fn format_alarm(alarm: Option<bool>) -> &'static str {
@@ -639,6 +647,9 @@ mod tests {
         assert_eq!(format_value(Some(f64::INFINITY)), "Inf");
         assert_eq!(format_value(Some(3.0)), "3");
         assert_eq!(format_value(Some(0.25)), "0.25");
+        assert_eq!(format_value(Some(-0.0)), "0");
+        assert_eq!(format_value(Some(1e-20)), "1e-20");
+        assert_eq!(format_value(Some(2.5e20)), "2.5e20");
         assert_eq!(format_alarm(None), "NA");
     }
 }
