@@ -151,11 +151,7 @@ pub struct FlexiblePoint {
 }
 
 /// Seasonal level of each index of \[k − freq·b − w, k\] (0 = no level), R's `blocks()`.
-fn seasonal_levels(
-    k: usize,
-    control: &FlexibleControl,
-    levels: &mut Vec<usize>,
-) -> Result<usize, DetectError> {
+fn seasonal_levels(k: usize, control: &FlexibleControl, levels: &mut Vec<usize>) -> usize {
     let (period, w, p) = (control.period, control.w, control.no_periods);
     let first = k - period * control.b - w;
     levels.clear();
@@ -183,7 +179,7 @@ fn seasonal_levels(
             }
         }
     }
-    Ok(first)
+    first
 }
 
 /// Fill the reference data of time k; returns the design column of level `noPeriods`.
@@ -194,7 +190,7 @@ fn flexible_reference(
     levels: &mut Vec<usize>,
     data: &mut ReferenceData,
 ) -> Result<usize, DetectError> {
-    let first = seasonal_levels(k, control, levels)?;
+    let first = seasonal_levels(k, control, levels);
     let excluded = control.past_weeks_not_included.unwrap_or(control.w);
     let excluded_from = k.saturating_sub(excluded);
     data.clear();
