@@ -461,6 +461,14 @@ pub fn farrington(
     validate_counts(observed)?;
     validate_common(control.b, control.alpha, control.period)?;
     control.limit54.validate()?;
+    if control.w >= control.period {
+        // Keeps the reference loops bounded; R would silently reuse overlapping years.
+        return Err(bad_value(
+            "w",
+            control.w,
+            "half window must be shorter than the period",
+        ));
+    }
     let default_start = (control.period * control.b)
         .saturating_sub(control.w)
         .max(1);
