@@ -205,3 +205,92 @@ fn early_classic_farrington_points_drop_missing_references_without_panic() {
         Err(DetectError::BadValue { .. })
     ));
 }
+
+/// Parameter names each method accepts (besides `range_start`).
+const ACCEPTED: &[(&str, &[&str])] = &[
+    ("fixed", &["k"]),
+    (
+        "mpm",
+        &["window", "years", "half", "prob", "type", "compare"],
+    ),
+    ("ears-c3", &["baseline", "alpha", "minSigma"]),
+    ("cusum", &["k", "h", "m", "trans"]),
+    ("glrnb", &["alpha", "c.ARL", "ret"]),
+    (
+        "farrington",
+        &[
+            "b",
+            "w",
+            "reweight",
+            "alpha",
+            "trend",
+            "limit54",
+            "powertrans",
+        ],
+    ),
+    (
+        "farrington-flexible",
+        &[
+            "b",
+            "w",
+            "reweight",
+            "weightsThreshold",
+            "alpha",
+            "trend",
+            "pThresholdTrend",
+            "noPeriods",
+            "pastWeeksNotIncluded",
+            "thresholdMethod",
+            "limit54",
+        ],
+    ),
+];
+
+/// Values that stress the parser and the algorithms' domains.
+const VALUES: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "3",
+    "7",
+    "26",
+    "0.5",
+    "0.999",
+    "1e6",
+    "-1",
+    "NaN",
+    "abc",
+    "4294967295",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "glm",
+    "cases",
+    "nbPlugin",
+    "5,4",
+    "2/3",
+    ">=",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Any combination of accepted names and odd values returns Ok or a typed error.
+    #[test]
+    fn odd_parameter_values_never_panic(
+        method_index in 0usize..7,
+        choices in prop::collection::vec((0usize..16, 0usize..22), 0..4),
+        seed in 0u32..1000,
+    ) {
+        let (method, names) = ACCEPTED[method_index];
+        let mut parameters: Vec<(String, String)> = Vec::new();
+        for (name_index, value_index) in choices {
+            let name = names[name_index % names.len()];
+            if parameters.iter().all(|(n, _)| n != name) {
+                parameters.push((name.to_string(), VALUES[value_index].to_string()));
+            }
+        }
+        let counts: Vec<f64> = (0..330u32).map(|t| f64::from((t * 31 + seed) % 17)).collect();
+        let _ = run(method, &parameters, WEEKLY, &counts);
+    }
+}
