@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod detect_csv;
 pub mod table;
 pub mod world;
 

@@ -37,6 +37,24 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Run an aberration-detection method over count series in a CSV file.
+    Detect {
+        /// fixed, mpm, ears-c1, ears-c2, ears-c3, farrington, farrington-flexible, cusum, glrnb.
+        #[arg(long)]
+        method: String,
+        /// A parameter with its R name, e.g. --param b=3 --param alpha=0.01 (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        parameters: Vec<String>,
+        /// Observations per year: 52 (weekly) or 365 (daily).
+        #[arg(long)]
+        freq: u32,
+        /// CSV with at least series_id,t,observed.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Measure performance and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -78,6 +96,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Genesis(command) => genesis::run(command),
         Command::Ledger(command) => local::run(command),
         Command::Demo { dir } => demo(dir),
+        Command::Detect {
+            method,
+            parameters,
+            freq,
+            input,
+            output,
+        } => detect(&method, &parameters, freq, &input, output.as_deref()),
         Command::Bench(BenchCommand::Ledger {
             blocks,
             block_size,
@@ -104,6 +129,42 @@ fn demo(dir: Option<PathBuf>) -> Result<()> {
         "\n{} cases reported, {} transactions rejected on purpose, {} blocks.",
         summary.cases, summary.rejected, summary.height
     );
+    Ok(())
+}
+
+fn detect(
+    method: &str,
+    parameters: &[String],
+    frequency: u32,
+    input: &std::path::Path,
+    output: Option<&std::path::Path>,
+) -> Result<()> {
+    use anyhow::Context;
+    let parameters = epichain::detect_csv::parse_parameters(parameters)?;
+    let file =
+        std::fs::File::open(input).with_context(|| format!("reading {}", input.display()))?;
+    // Compute into memory first, so a failure leaves no partial output file.
+    let mut buffer = Vec::new();
+    epichain::detect_csv::run(
+        method,
+        &parameters,
+        frequency,
+        std::io::BufReader::new(file),
+        &mut buffer,
+    )?;
+    match output {
+        Some(path) => {
+            std::fs::write(path, buffer).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => {
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(&buffer) {
+                // A closed pipe (`| head`) is the reader's choice, not a failure.
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+                result => result?,
+            }
+        }
+    }
     Ok(())
 }
 
