@@ -23,15 +23,21 @@ pub struct BlockOutcome {
     pub events: Vec<Event>,
 }
 
-/// A block executed against the current tip but not yet committed.
+/// A block executed but not yet committed.
 pub struct PreparedBlock {
     /// The block with a complete header.
     pub block: Block,
+    hash: Hash,
     execution: Execution,
     tree: jmt::storage::TreeUpdateBatch,
 }
 
 impl PreparedBlock {
+    /// Hash of the block's header.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
     /// Receipts the block would commit.
     pub fn receipts(&self) -> &[Receipt] {
         &self.execution.receipts
@@ -166,11 +172,23 @@ impl Ledger {
         time_ms: u64,
         transactions: Vec<SignedTransaction>,
     ) -> Result<PreparedBlock, LedgerError> {
-        let height = self.tip.height + 1;
-        if time_ms <= self.tip.time_ms {
+        self.prepare_on(&[], time_ms, transactions)
+    }
+
+    /// Executes transactions as the block after `ancestors`: prepared, not yet committed blocks
+    /// that extend the tip in order (empty: the block after the tip). This is how a proposer
+    /// builds, and a validator checks, a block whose parent is not final yet.
+    pub fn prepare_on(
+        &self,
+        ancestors: &[&PreparedBlock],
+        time_ms: u64,
+        transactions: Vec<SignedTransaction>,
+    ) -> Result<PreparedBlock, LedgerError> {
+        let (parent_hash, parent_height, parent_time_ms) = self.check_ancestry(ancestors)?;
+        let height = parent_height + 1;
+        if time_ms <= parent_time_ms {
             return Err(LedgerError::InvalidBlock(format!(
-                "block time {time_ms} is not after the previous block time {}",
-                self.tip.time_ms
+                "block time {time_ms} is not after the previous block time {parent_time_ms}"
             )));
         }
         if transactions.len() > BLOCK_TRANSACTIONS_MAX {
@@ -180,9 +198,12 @@ impl Ledger {
             )));
         }
         let reader = self.store.reader()?;
-        let execution = execute_block(&reader, BlockContext { height, time_ms }, &transactions)?;
-        let (root, tree) = reader
-            .tree()
+        let view = Speculative {
+            base: &reader,
+            layers: ancestors,
+        };
+        let execution = execute_block(&view, BlockContext { height, time_ms }, &transactions)?;
+        let (root, tree) = jmt::Sha256Jmt::new(&view)
             .put_value_set(
                 execution
                     .writes
@@ -196,13 +217,14 @@ impl Ledger {
             chain_id: self.chain_id,
             height,
             time_ms,
-            parent: self.tip.hash,
+            parent: parent_hash,
             transactions_root: transactions_root_of_ids(&execution.transaction_ids),
             receipts_root: receipts_root(&execution.receipts),
             state_root: Hash(root.0),
             transaction_count: transactions.len() as u32,
         };
         Ok(PreparedBlock {
+            hash: header.hash(),
             block: Block {
                 header,
                 transactions,
@@ -212,8 +234,37 @@ impl Ledger {
         })
     }
 
+    /// (hash, height, time) of the block the next one would extend, checking that the ancestors
+    /// form a chain from the tip.
+    fn check_ancestry(
+        &self,
+        ancestors: &[&PreparedBlock],
+    ) -> Result<(Hash, u64, u64), LedgerError> {
+        let mut parent = (self.tip.hash, self.tip.height, self.tip.time_ms);
+        for ancestor in ancestors {
+            let header = &ancestor.block.header;
+            if header.parent != parent.0 || header.height != parent.1 + 1 {
+                return Err(LedgerError::InvalidBlock(
+                    "uncommitted ancestors do not extend the tip".to_string(),
+                ));
+            }
+            parent = (ancestor.hash, header.height, header.time_ms);
+        }
+        Ok(parent)
+    }
+
     /// Commits a prepared block. It must have been prepared on the current tip.
     pub fn commit(&mut self, prepared: PreparedBlock) -> Result<BlockOutcome, LedgerError> {
+        self.commit_with_certificate(prepared, None)
+    }
+
+    /// Commits a prepared block with the consensus engine's finality certificate for it (opaque
+    /// bytes, stored beside the block for proofs and followers).
+    pub fn commit_with_certificate(
+        &mut self,
+        prepared: PreparedBlock,
+        certificate: Option<&[u8]>,
+    ) -> Result<BlockOutcome, LedgerError> {
         let header = &prepared.block.header;
         if header.parent != self.tip.hash || header.height != self.tip.height + 1 {
             return Err(LedgerError::InvalidBlock(
@@ -223,7 +274,7 @@ impl Ledger {
         let tip = Tip {
             format_version: STORAGE_FORMAT_VERSION,
             height: header.height,
-            hash: header.hash(),
+            hash: prepared.hash,
             state_root: header.state_root,
             time_ms: header.time_ms,
         };
@@ -233,6 +284,7 @@ impl Ledger {
                 block: &prepared.block,
                 execution: &prepared.execution,
                 tree: &prepared.tree,
+                certificate,
             },
             tip,
             durable,
@@ -248,6 +300,11 @@ impl Ledger {
         })
     }
 
+    /// Stores a finality certificate that arrived after its block was committed.
+    pub fn store_certificate(&self, height: u64, certificate: &[u8]) -> Result<(), LedgerError> {
+        Ok(self.store.write_certificate(height, certificate)?)
+    }
+
     /// Builds the next block from transactions at `time_ms` and commits it (a single-node chain:
     /// the demo, tests and benchmarks).
     pub fn append(
@@ -259,9 +316,13 @@ impl Ledger {
         self.commit(prepared)
     }
 
-    /// Validates a block received from elsewhere against the current tip, re-executes it, checks
-    /// every root in its header, and commits it. Nothing is written if any check fails.
-    pub fn apply_block(&mut self, block: Block) -> Result<BlockOutcome, LedgerError> {
+    /// Checks a block received from elsewhere against its uncommitted ancestors (empty: the tip),
+    /// re-executes it and compares every root in its header. Writes nothing.
+    pub fn verify_on(
+        &self,
+        ancestors: &[&PreparedBlock],
+        block: Block,
+    ) -> Result<PreparedBlock, LedgerError> {
         let header = block.header.clone();
         let invalid = |message: String| Err(LedgerError::InvalidBlock(message));
         if header.format_version != HEADER_FORMAT_VERSION {
@@ -273,14 +334,15 @@ impl Ledger {
         if header.chain_id != self.chain_id {
             return invalid("block is for another chain".to_string());
         }
-        if header.height != self.tip.height + 1 {
+        let (parent_hash, parent_height, _) = self.check_ancestry(ancestors)?;
+        if header.height != parent_height + 1 {
             return invalid(format!(
-                "block height {} does not follow the tip {}",
-                header.height, self.tip.height
+                "block height {} does not follow {parent_height}",
+                header.height
             ));
         }
-        if header.parent != self.tip.hash {
-            return invalid("block does not extend the tip".to_string());
+        if header.parent != parent_hash {
+            return invalid("block does not extend its parent".to_string());
         }
         if header.transaction_count as usize != block.transactions.len() {
             return invalid("transaction count does not match".to_string());
@@ -288,7 +350,7 @@ impl Ledger {
         if header.transactions_root != transactions_root(&block.transactions) {
             return invalid("transactions root does not match".to_string());
         }
-        let prepared = self.prepare(header.time_ms, block.transactions)?;
+        let prepared = self.prepare_on(ancestors, header.time_ms, block.transactions)?;
         let computed = &prepared.block.header;
         if computed.receipts_root != header.receipts_root {
             return invalid("receipts root does not match re-execution".to_string());
@@ -296,7 +358,24 @@ impl Ledger {
         if computed.state_root != header.state_root {
             return invalid("state root does not match re-execution".to_string());
         }
+        Ok(prepared)
+    }
+
+    /// Validates a block received from elsewhere against the current tip, re-executes it, checks
+    /// every root in its header, and commits it. Nothing is written if any check fails.
+    pub fn apply_block(&mut self, block: Block) -> Result<BlockOutcome, LedgerError> {
+        let prepared = self.verify_on(&[], block)?;
         self.commit(prepared)
+    }
+
+    /// Like [`apply_block`](Ledger::apply_block), storing the block's finality certificate.
+    pub fn apply_certified_block(
+        &mut self,
+        block: Block,
+        certificate: Option<&[u8]>,
+    ) -> Result<BlockOutcome, LedgerError> {
+        let prepared = self.verify_on(&[], block)?;
+        self.commit_with_certificate(prepared, certificate)
     }
 
     /// A read snapshot for queries (sees every committed block, durable or not).
@@ -311,6 +390,57 @@ impl Drop for Ledger {
     fn drop(&mut self) {
         // Best effort: a group-committed tail is made durable on a clean shutdown.
         let _ = self.sync();
+    }
+}
+
+/// The committed state seen through uncommitted ancestors' writes (later ancestors win).
+struct Speculative<'a> {
+    base: &'a StoreReader,
+    layers: &'a [&'a PreparedBlock],
+}
+
+impl StateRead for Speculative<'_> {
+    fn read(&self, key: &StateKey) -> Result<Option<StateValue>, StorageError> {
+        for layer in self.layers.iter().rev() {
+            if let Some(value) = layer.execution.writes.get(key) {
+                return Ok(Some(value.clone()));
+            }
+        }
+        self.base.read(key)
+    }
+}
+
+impl jmt::storage::TreeReader for Speculative<'_> {
+    fn get_node_option(
+        &self,
+        node_key: &jmt::storage::NodeKey,
+    ) -> anyhow::Result<Option<jmt::storage::Node>> {
+        for layer in self.layers.iter().rev() {
+            if let Some(node) = layer.tree.node_batch.nodes().get(node_key) {
+                return Ok(Some(node.clone()));
+            }
+        }
+        self.base.get_node_option(node_key)
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: jmt::Version,
+        key_hash: jmt::KeyHash,
+    ) -> anyhow::Result<Option<jmt::OwnedValue>> {
+        for layer in self.layers.iter().rev() {
+            let version = layer.block.header.height;
+            if let Some(value) = layer.tree.node_batch.values().get(&(version, key_hash)) {
+                return Ok(value.clone());
+            }
+        }
+        self.base.get_value_option(max_version, key_hash)
+    }
+
+    fn get_rightmost_leaf(
+        &self,
+    ) -> anyhow::Result<Option<(jmt::storage::NodeKey, jmt::storage::LeafNode)>> {
+        self.base.get_rightmost_leaf()
     }
 }
 
@@ -368,6 +498,11 @@ impl LedgerReader {
             .nth(location.index as usize)
             .ok_or_else(|| StorageError::Corrupt("receipt index".into()))?;
         Ok(Some((location.height, receipt)))
+    }
+
+    /// The finality certificate stored with a block, if any.
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.reader.certificate(height)?)
     }
 
     /// The state root recomputed from the stored tree (checks what was written at commit).

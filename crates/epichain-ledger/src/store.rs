@@ -17,6 +17,7 @@ use redb::{ReadableDatabase, TableDefinition};
 use std::path::Path;
 
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const RECEIPTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("receipts");
 const TRANSACTIONS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("transactions");
@@ -66,6 +67,8 @@ pub struct BlockWrite<'a> {
     pub execution: &'a Execution,
     /// Merkle-tree changes.
     pub tree: &'a jmt::storage::TreeUpdateBatch,
+    /// The consensus engine's finality certificate, if known.
+    pub certificate: Option<&'a [u8]>,
 }
 
 /// The database.
@@ -89,6 +92,7 @@ impl Store {
         {
             // Create every table so that readers never meet a missing one.
             transaction.open_table(META).map_err(storage)?;
+            transaction.open_table(CERTIFICATES).map_err(storage)?;
             transaction.open_table(BLOCKS).map_err(storage)?;
             transaction.open_table(RECEIPTS).map_err(storage)?;
             transaction.open_table(TRANSACTIONS).map_err(storage)?;
@@ -161,6 +165,10 @@ impl Store {
             blocks
                 .insert(height, block.to_bytes().as_slice())
                 .map_err(storage)?;
+            if let Some(certificate) = write.certificate {
+                let mut certificates = transaction.open_table(CERTIFICATES).map_err(storage)?;
+                certificates.insert(height, certificate).map_err(storage)?;
+            }
             let mut receipts = transaction.open_table(RECEIPTS).map_err(storage)?;
             receipts
                 .insert(
@@ -198,6 +206,16 @@ impl Store {
 }
 
 impl Store {
+    /// Stores a finality certificate for an already committed block.
+    pub fn write_certificate(&self, height: u64, certificate: &[u8]) -> Result<(), StorageError> {
+        let transaction = self.database.begin_write().map_err(storage)?;
+        {
+            let mut certificates = transaction.open_table(CERTIFICATES).map_err(storage)?;
+            certificates.insert(height, certificate).map_err(storage)?;
+        }
+        transaction.commit().map_err(storage)
+    }
+
     /// Makes all earlier non-durable commits durable (an empty durable commit).
     pub fn sync(&self) -> Result<(), StorageError> {
         let transaction = self.database.begin_write().map_err(storage)?;
@@ -354,6 +372,15 @@ impl StoreReader {
             .map_err(storage)?
             .map(|value| Block::from_bytes(value.value()).map_err(StorageError::from))
             .transpose()
+    }
+
+    /// The finality certificate stored with a block.
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        let table = self.transaction.open_table(CERTIFICATES).map_err(storage)?;
+        Ok(table
+            .get(height)
+            .map_err(storage)?
+            .map(|value| value.value().to_vec()))
     }
 
     /// A header by height.

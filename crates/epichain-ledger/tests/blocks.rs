@@ -207,3 +207,68 @@ fn indexes_find_cases_by_jurisdiction_disease_reporter_and_patient() {
         .expect("query");
     assert_eq!(limited.len(), 7);
 }
+
+#[test]
+fn blocks_verify_speculatively_on_uncommitted_parents_then_commit_in_order() {
+    let world = busy_world();
+    let blocks = world.blocks();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let mut replica =
+        Ledger::open(&directory.path().join("replica.redb"), &world.genesis).expect("open");
+    // Verify every block on top of all the previous ones, committing nothing.
+    let mut prepared = Vec::new();
+    for block in blocks.iter().cloned() {
+        let ancestors: Vec<_> = prepared.iter().collect();
+        let next = replica
+            .verify_on(&ancestors, block)
+            .expect("verifies speculatively");
+        prepared.push(next);
+    }
+    assert_eq!(replica.tip().height, 0, "nothing committed yet");
+    // A sibling of block 3 built on the same ancestors cannot be committed once block 3 is.
+    let ancestors: Vec<_> = prepared[..2].iter().collect();
+    let sibling = replica
+        .prepare_on(&ancestors, blocks[2].header.time_ms + 5, vec![])
+        .expect("sibling");
+    for (index, block) in prepared.into_iter().enumerate() {
+        assert_eq!(block.hash(), blocks[index].header.hash());
+        replica.commit(block).expect("commits in order");
+    }
+    assert_eq!(replica.tip(), world.ledger.tip());
+    assert!(matches!(
+        replica.commit(sibling),
+        Err(LedgerError::InvalidBlock(_))
+    ));
+    // Ancestors that do not extend the tip are refused.
+    let stale = replica
+        .prepare(world.ledger.tip().time_ms + 1, vec![])
+        .expect("next");
+    let orphan = replica.prepare_on(&[&stale, &stale], world.ledger.tip().time_ms + 9, vec![]);
+    assert!(matches!(orphan, Err(LedgerError::InvalidBlock(_))));
+}
+
+#[test]
+fn certificates_are_stored_with_blocks() {
+    let world = busy_world();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let mut replica =
+        Ledger::open(&directory.path().join("replica.redb"), &world.genesis).expect("open");
+    let blocks = world.blocks();
+    replica
+        .apply_certified_block(blocks[0].clone(), Some(b"certificate-1"))
+        .expect("apply");
+    replica.apply_block(blocks[1].clone()).expect("apply");
+    replica
+        .store_certificate(2, b"late-certificate")
+        .expect("store");
+    let reader = replica.reader().expect("reader");
+    assert_eq!(
+        reader.certificate(1).expect("read"),
+        Some(b"certificate-1".to_vec())
+    );
+    assert_eq!(
+        reader.certificate(2).expect("read"),
+        Some(b"late-certificate".to_vec())
+    );
+    assert_eq!(reader.certificate(3).expect("read"), None);
+}
