@@ -35,6 +35,16 @@ pub enum GenesisError {
     Invalid(String),
 }
 
+/// A consensus validator named in genesis: its Ed25519 key signs votes and finality
+/// certificates, so a certificate is checkable offline with the genesis alone.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Validator {
+    /// Consensus (and p2p) key.
+    pub key: crate::keys::PublicKey,
+    /// Operator, e.g. "China CDC" or "Guangdong CDC".
+    pub name: String,
+}
+
 /// The genesis state of a chain.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Genesis {
@@ -52,6 +62,8 @@ pub struct Genesis {
     pub regions: RegionSet,
     /// Number of national-authority approvals a governance proposal needs.
     pub approval_threshold: u16,
+    /// Consensus validators (empty for a ledger on one machine).
+    pub validators: Vec<Validator>,
 }
 
 impl Genesis {
@@ -73,6 +85,16 @@ impl Genesis {
         if self.root_certificates.is_empty() {
             return Err(GenesisError::Invalid(
                 "at least one root certificate is required".to_string(),
+            ));
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        if !self
+            .validators
+            .iter()
+            .all(|validator| keys.insert(validator.key))
+        {
+            return Err(GenesisError::Invalid(
+                "a validator key appears twice".to_string(),
             ));
         }
         for der in &self.root_certificates {
@@ -121,6 +143,9 @@ pub struct GenesisFile {
     pub adjacency: Vec<[RegionCode; 2]>,
     /// Governance approval threshold.
     pub approval_threshold: u16,
+    /// Consensus validators.
+    #[serde(default)]
+    pub validators: Vec<Validator>,
 }
 
 impl GenesisFile {
@@ -145,6 +170,7 @@ impl GenesisFile {
             catalogue,
             regions,
             approval_threshold: self.approval_threshold,
+            validators: self.validators,
         })
     }
 
@@ -162,6 +188,7 @@ impl GenesisFile {
             regions: genesis.regions.iter().cloned().collect(),
             adjacency: genesis.regions.adjacency().map(|(a, b)| [a, b]).collect(),
             approval_threshold: genesis.approval_threshold,
+            validators: genesis.validators.clone(),
         }
     }
 }

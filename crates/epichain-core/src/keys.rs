@@ -170,6 +170,12 @@ impl KeyPair {
         }
     }
 
+    /// The 32-byte secret seed. Only for handing the key to another Ed25519 implementation
+    /// (the consensus engine's key type); never log or store it outside a key file.
+    pub fn seed(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.signing.verifying_key().to_bytes())

@@ -24,6 +24,7 @@ pub struct BlockOutcome {
 }
 
 /// A block executed but not yet committed.
+#[derive(Clone)]
 pub struct PreparedBlock {
     /// The block with a complete header.
     pub block: Block,

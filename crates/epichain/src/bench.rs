@@ -129,7 +129,7 @@ pub fn run_ledger(config: LedgerBenchConfig) -> Result<LedgerBenchReport> {
 /// interval. Returns (single verify/s, batch verify/s, ledger timing).
 fn measure(config: LedgerBenchConfig, sync_interval: u64) -> Result<(f64, f64, LedgerTiming)> {
     let genesis_ms = Day::from_ymd(2026, 1, 1)?.start_unix_ms() as u64;
-    let mut world = DemoWorld::new(genesis_ms)?;
+    let mut world = DemoWorld::new(genesis_ms, Vec::new())?;
     let futian: RegionCode = "440304".parse()?;
     for index in 0..config.hospitals {
         let handle = format!("{BENCH_HOSPITAL_PREFIX}{index}");

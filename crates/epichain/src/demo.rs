@@ -43,7 +43,7 @@ pub fn run(directory: &Path, now_ms: u64, out: &mut impl Write) -> Result<DemoSu
             ledger_path.display()
         );
     }
-    let mut world = DemoWorld::new(genesis_ms)?;
+    let mut world = DemoWorld::new(genesis_ms, Vec::new())?;
     world.write_files(directory)?;
     let mut ledger = Ledger::open(&ledger_path, &world.genesis).context("opening the ledger")?;
     writeln!(out, "epichain demo — chain {}", world.genesis.chain_id())?;

@@ -5,6 +5,6 @@ pub mod bench;
 pub mod demo;
 pub mod detect_csv;
 pub mod table;
-pub mod world;
 
 pub use epichain_core::Signer;
+pub use epichain_world as world;

@@ -119,6 +119,7 @@ pub fn genesis_with_root(root_certificate: Vec<u8>) -> Genesis {
         catalogue: Catalogue::shipped().expect("catalogue"),
         regions: RegionSet::shipped_guangdong().expect("regions"),
         approval_threshold: 2,
+        validators: vec![],
     }
 }
 

@@ -95,6 +95,7 @@ pub fn run(command: GenesisCommand) -> Result<()> {
         catalogue,
         regions,
         approval_threshold,
+        validators: Vec::new(),
     };
     genesis.validate()?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

@@ -1,3 +1,5 @@
+//! Build deterministic demonstration worlds for epichain.
+//!
 //! A small four-level demonstration world: a national root CA, the Guangdong provincial CA,
 //! Shenzhen and Guangzhou city CAs; CDC authorities at every level; sentinel hospitals, doctors
 //! and laboratories in both cities; and a deterministic stream of case reports and updates.
@@ -5,14 +7,54 @@
 //! The world is the same every time for a given genesis time (keys come from fixed seeds), so a
 //! demo, a devnet and a benchmark can rebuild it. Its keys are for demonstration only.
 
-use anyhow::{Context, Result};
 use epichain_core::cert::{self, Claims, IssueRequest, Validity};
-use epichain_core::genesis::GENESIS_FORMAT_VERSION;
+use epichain_core::genesis::{GENESIS_FORMAT_VERSION, Validator};
 use epichain_core::{
     Catalogue, Day, Genesis, KeyPair, PatientRef, RegionCode, RegionSet, Role, SignedTransaction,
     Signer,
 };
 use std::path::Path;
+
+/// Why a world could not be built or written.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// Certificate issuance failed.
+    #[error("certificate: {0}")]
+    Certificate(#[from] epichain_core::cert::CertError),
+    /// Shipped region data or a region code is wrong.
+    #[error("region: {0}")]
+    Region(#[from] epichain_core::region::RegionError),
+    /// Shipped catalogue or a disease code is wrong.
+    #[error("disease: {0}")]
+    Disease(#[from] epichain_core::disease::DiseaseError),
+    /// No participant with this handle.
+    #[error("no demo identity {0}")]
+    UnknownIdentity(String),
+    /// No CA at this index.
+    #[error("no demo CA {0}")]
+    UnknownAuthority(usize),
+    /// Writing files failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Writing a key failed.
+    #[error("key: {0}")]
+    Key(#[from] epichain_core::keys::KeyError),
+}
+
+/// Results of this crate.
+pub type Result<T> = std::result::Result<T, WorldError>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WorldError + '_ {
+    move |source| WorldError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
 
 /// Governance approvals needed in the demo world (of three national authorities).
 pub const DEMO_APPROVAL_THRESHOLD: u16 = 2;
@@ -208,13 +250,13 @@ fn seed(label: &str) -> [u8; 32] {
 }
 
 impl DemoWorld {
-    /// Builds the world for a chain whose genesis is at `genesis_time_ms`.
-    pub fn new(genesis_time_ms: u64) -> Result<Self> {
+    /// Builds the world for a chain whose genesis is at `genesis_time_ms`, validated by
+    /// `validators` (empty for a ledger on one machine).
+    pub fn new(genesis_time_ms: u64, validators: Vec<Validator>) -> Result<Self> {
         let validity =
             Validity::days_from((genesis_time_ms / 1000) as i64 - 86_400, DEMO_VALIDITY_DAYS);
         let root_key = KeyPair::from_seed(seed("root-ca"));
-        let root_certificate = cert::create_root(&root_key, "epichain National Root CA", validity)
-            .context("creating the root CA")?;
+        let root_certificate = cert::create_root(&root_key, "epichain National Root CA", validity)?;
         let root = DemoAuthority {
             name: "epichain National Root CA".to_string(),
             region: RegionCode::NATIONAL,
@@ -231,9 +273,10 @@ impl DemoWorld {
             chain_name: "epichain-demo".to_string(),
             time_ms: genesis_time_ms,
             root_certificates: vec![root_certificate],
-            catalogue: Catalogue::shipped().context("shipped catalogue")?,
-            regions: RegionSet::shipped_guangdong().context("shipped regions")?,
+            catalogue: Catalogue::shipped()?,
+            regions: RegionSet::shipped_guangdong()?,
             approval_threshold: DEMO_APPROVAL_THRESHOLD,
+            validators,
         };
         let mut world = DemoWorld {
             genesis,
@@ -257,7 +300,10 @@ impl DemoWorld {
         region: RegionCode,
         issuer: usize,
     ) -> Result<()> {
-        let authority = self.authorities.get(issuer).context("no such demo CA")?;
+        let authority = self
+            .authorities
+            .get(issuer)
+            .ok_or(WorldError::UnknownAuthority(issuer))?;
         let key = KeyPair::from_seed(seed(handle));
         let certificate = cert::issue(
             &authority.certificate,
@@ -268,8 +314,7 @@ impl DemoWorld {
                 common_name: name,
                 validity: self.validity,
             },
-        )
-        .with_context(|| format!("issuing {handle}"))?;
+        )?;
         self.identities.push(DemoIdentity {
             handle: handle.to_string(),
             name: name.to_string(),
@@ -287,7 +332,7 @@ impl DemoWorld {
         self.identities
             .iter_mut()
             .find(|identity| identity.handle == handle)
-            .with_context(|| format!("no demo identity {handle}"))
+            .ok_or_else(|| WorldError::UnknownIdentity(handle.to_string()))
     }
 
     /// One enrolment transaction per participant.
@@ -369,41 +414,57 @@ impl DemoWorld {
     /// Writes the CA certificates, every participant's key and certificate chain, and the genesis
     /// into `directory`: what an operator would hand out.
     pub fn write_files(&self, directory: &Path) -> Result<()> {
-        std::fs::create_dir_all(directory.join("keys"))
-            .with_context(|| format!("creating {}", directory.display()))?;
-        std::fs::write(directory.join("genesis.json"), self.genesis.to_json())
-            .context("writing genesis.json")?;
+        let keys = directory.join("keys");
+        std::fs::create_dir_all(&keys).map_err(io(&keys))?;
+        let genesis = directory.join("genesis.json");
+        std::fs::write(&genesis, self.genesis.to_json()).map_err(io(&genesis))?;
         for authority in &self.authorities {
             let stem = slug(&authority.name);
             let pem: String = std::iter::once(&authority.certificate)
                 .chain(authority.chain.iter().skip(1))
                 .map(|der| cert::to_pem(der))
                 .collect();
-            std::fs::write(directory.join("keys").join(format!("{stem}.cert.pem")), pem)?;
-            write_key(
-                &directory.join("keys").join(format!("{stem}.key.pem")),
-                &authority.key,
-            )?;
+            let path = keys.join(format!("{stem}.cert.pem"));
+            std::fs::write(&path, pem).map_err(io(&path))?;
+            write_key(&keys.join(format!("{stem}.key.pem")), &authority.key)?;
         }
         for identity in &self.identities {
             let pem: String = std::iter::once(&identity.certificate)
                 .chain(identity.chain.iter())
                 .map(|der| cert::to_pem(der))
                 .collect();
-            let base = directory.join("keys").join(&identity.handle);
-            std::fs::write(base.with_extension("cert.pem"), pem)?;
+            let base = keys.join(&identity.handle);
+            let path = base.with_extension("cert.pem");
+            std::fs::write(&path, pem).map_err(io(&path))?;
             write_key(&base.with_extension("key.pem"), identity.signer.key())?;
         }
         Ok(())
     }
 }
 
+/// Writes a key unless the file exists (a rerun keeps the keys it handed out).
 fn write_key(path: &Path, key: &KeyPair) -> Result<()> {
     if path.exists() {
         return Ok(());
     }
-    key.write_pem_file(path)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(key.write_pem_file(path)?)
+}
+
+/// Deterministic demo validator keys (`validator-0`, …): for devnets and tests only.
+pub fn validator_key(index: usize) -> KeyPair {
+    KeyPair::from_seed(seed(&format!("validator-{index}")))
+}
+
+/// Genesis validator entries for `names`, with [`validator_key`] keys.
+pub fn validators(names: &[&str]) -> Vec<Validator> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| Validator {
+            key: validator_key(index).public_key(),
+            name: name.to_string(),
+        })
+        .collect()
 }
 
 fn subordinate(
@@ -426,8 +487,7 @@ fn subordinate(
             common_name: name,
             validity,
         },
-    )
-    .with_context(|| format!("issuing {name}"))?;
+    )?;
     let mut chain = vec![certificate.clone()];
     chain.extend(issuer.chain.iter().cloned());
     Ok(DemoAuthority {

@@ -1,0 +1,564 @@
+//! The HTTP API (axum), with its OpenAPI document generated from the handlers (utoipa) and
+//! served at `/openapi.json`. Errors are JSON `{code, message}` with a stable code.
+
+use crate::chain::{Chain, SubmitError, Submitted};
+use crate::metrics;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use epichain_core::{Hash, PublicKey, SignedTransaction, TransactionOutcome};
+use futures::channel::mpsc;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Seconds a client should wait after a 503 (mempool full).
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Largest request body.
+pub const REQUEST_BYTES_MAX: usize = 256 * 1024;
+
+/// What the node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// Votes in consensus.
+    Validator,
+    /// Follows finalized blocks.
+    Replica,
+}
+
+/// Shared state of the API.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// Validator or replica.
+    pub role: NodeRole,
+    /// Node name from its configuration.
+    pub name: String,
+    /// Validators: gossip accepted transactions to the other validators.
+    pub gossip: Option<mpsc::UnboundedSender<Arc<SignedTransaction>>>,
+    /// Replicas: validator API URLs to forward submissions to.
+    pub upstream: Vec<String>,
+    /// HTTP client for forwarding.
+    pub client: reqwest::Client,
+    /// Prometheus renderer.
+    pub prometheus: Option<PrometheusHandle>,
+    /// Connected peers (validators) or reachable upstreams (replicas).
+    pub peers: Arc<AtomicUsize>,
+}
+
+/// An error body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// A refused request: status, stable code, message.
+struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ApiError {
+                code: self.code.to_string(),
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn failure(status: StatusCode, code: &'static str, message: impl ToString) -> Failure {
+    Failure {
+        status,
+        code,
+        message: message.to_string(),
+    }
+}
+
+fn error(status: StatusCode, code: &'static str, message: impl ToString) -> Response {
+    failure(status, code, message).into_response()
+}
+
+fn internal(message: impl ToString) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+}
+
+fn not_found(what: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
+}
+
+fn parse_hash(text: &str) -> Result<Hash, Failure> {
+    Hash::from_hex(text)
+        .map_err(|_| failure(StatusCode::BAD_REQUEST, "bad_id", "expected 64 hex digits"))
+}
+
+/// A transaction to submit, hex-encoded canonical bytes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitRequest {
+    /// Hex of the signed transaction's canonical (Borsh) bytes.
+    pub transaction: String,
+}
+
+/// The result of a submission.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResponse {
+    /// Transaction id (hex).
+    pub id: String,
+    /// `pending`, or `finalized` when the transaction is already in a block.
+    pub status: String,
+    /// Height, when finalized.
+    pub height: Option<u64>,
+}
+
+/// Submit a signed transaction: JSON `{"transaction": hex}` or raw bytes with
+/// `Content-Type: application/octet-stream`. Idempotent: resubmitting returns the same id.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions",
+    request_body(content = SubmitRequest, description = "JSON with hex bytes, or raw octet-stream"),
+    responses(
+        (status = 202, description = "Accepted, pending", body = SubmitResponse),
+        (status = 200, description = "Already finalized", body = SubmitResponse),
+        (status = 400, description = "Malformed, wrong chain, bad signature or replay", body = ApiError),
+        (status = 503, description = "Mempool full; see Retry-After", body = ApiError)
+    )
+)]
+async fn submit_transaction(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let bytes = match transaction_bytes(&headers, &body) {
+        Ok(bytes) => bytes,
+        Err(refused) => return refused.into_response(),
+    };
+    if state.role == NodeRole::Replica {
+        return forward(&state, bytes).await;
+    }
+    match state.chain.submit(&bytes, wall_clock_ms()) {
+        Ok((submitted, parsed)) => {
+            metrics::submission(true);
+            if let (Some(transaction), Some(gossip)) = (parsed, &state.gossip) {
+                let _ = gossip.unbounded_send(transaction);
+            }
+            let (pool_transactions, pool_bytes) = state.chain.mempool_size();
+            metrics::mempool(pool_transactions, pool_bytes);
+            submitted_response(submitted)
+        }
+        Err(refusal) => {
+            metrics::submission(false);
+            refusal_response(refusal)
+        }
+    }
+}
+
+fn transaction_bytes(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, Failure> {
+    let is_binary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/octet-stream"));
+    if is_binary {
+        return Ok(body.to_vec());
+    }
+    let request: SubmitRequest = serde_json::from_slice(body).map_err(|parse| {
+        failure(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("expected {{\"transaction\": hex}}: {parse}"),
+        )
+    })?;
+    hex::decode(request.transaction.trim()).map_err(|_| {
+        failure(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "transaction is not hex",
+        )
+    })
+}
+
+fn submitted_response(submitted: Submitted) -> Response {
+    let id = submitted.id().to_hex();
+    match submitted {
+        Submitted::Finalized(_, height) => (
+            StatusCode::OK,
+            Json(SubmitResponse {
+                id,
+                status: "finalized".into(),
+                height: Some(height),
+            }),
+        )
+            .into_response(),
+        Submitted::Pending(_) | Submitted::AlreadyPending(_) => (
+            StatusCode::ACCEPTED,
+            Json(SubmitResponse {
+                id,
+                status: "pending".into(),
+                height: None,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+fn refusal_response(refusal: SubmitError) -> Response {
+    let (status, code) = match &refusal {
+        SubmitError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        SubmitError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
+        SubmitError::WrongChain(_) => (StatusCode::BAD_REQUEST, "wrong_chain"),
+        SubmitError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
+        SubmitError::Replayed { .. } => (StatusCode::BAD_REQUEST, "stale_nonce"),
+        SubmitError::Full => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+        SubmitError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    };
+    let mut response = error(status, code, &refusal);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    response
+}
+
+/// Replicas hand submissions to the first upstream validator that answers.
+async fn forward(state: &ApiState, bytes: Vec<u8>) -> Response {
+    for upstream in &state.upstream {
+        let sent = state
+            .client
+            .post(format!("{upstream}/v1/transactions"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes.clone())
+            .send()
+            .await;
+        if let Ok(answer) = sent {
+            let status =
+                StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let retry = answer.headers().get(header::RETRY_AFTER).cloned();
+            let body = answer.bytes().await.unwrap_or_default();
+            let mut response =
+                (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Some(retry) = retry {
+                response.headers_mut().insert(header::RETRY_AFTER, retry);
+            }
+            return response;
+        }
+    }
+    error(
+        StatusCode::BAD_GATEWAY,
+        "no_upstream",
+        "no validator reachable",
+    )
+}
+
+/// Status of a transaction.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TransactionStatus {
+    /// Transaction id.
+    pub id: String,
+    /// `pending`, `finalized` or `unknown`.
+    pub status: String,
+    /// Height of its block, when finalized.
+    pub height: Option<u64>,
+    /// `applied`, or `rejected` with a code and reason, when finalized.
+    #[schema(value_type = Object)]
+    pub outcome: Option<TransactionOutcome>,
+}
+
+/// Where a transaction stands: pending in the mempool, finalized at a height (applied or
+/// rejected with its reason), or unknown.
+#[utoipa::path(
+    get,
+    path = "/v1/transactions/{id}",
+    params(("id" = String, Path, description = "Transaction id, hex")),
+    responses((status = 200, body = TransactionStatus), (status = 400, body = ApiError))
+)]
+async fn transaction_status(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id) {
+        Ok(id) => id,
+        Err(refused) => return refused.into_response(),
+    };
+    let receipt = match state.chain.reader().map(|reader| reader.receipt(&id)) {
+        Ok(Ok(receipt)) => receipt,
+        Ok(Err(failure)) => return internal(failure),
+        Err(failure) => return internal(failure),
+    };
+    let status = match receipt {
+        Some((height, receipt)) => TransactionStatus {
+            id: id.to_hex(),
+            status: "finalized".into(),
+            height: Some(height),
+            outcome: Some(receipt.outcome),
+        },
+        None if state.chain.is_pending(&id) => TransactionStatus {
+            id: id.to_hex(),
+            status: "pending".into(),
+            height: None,
+            outcome: None,
+        },
+        None => TransactionStatus {
+            id: id.to_hex(),
+            status: "unknown".into(),
+            height: None,
+            outcome: None,
+        },
+    };
+    Json(status).into_response()
+}
+
+/// Node status.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeStatus {
+    /// Node name.
+    pub name: String,
+    /// `validator` or `replica`.
+    pub role: String,
+    /// Chain id (genesis hash).
+    pub chain_id: String,
+    /// Chain name.
+    pub chain_name: String,
+    /// Latest committed height.
+    pub height: u64,
+    /// Hash of the latest header.
+    pub tip_hash: String,
+    /// State root after it.
+    pub state_root: String,
+    /// Its block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// Validator keys from genesis.
+    pub validators: Vec<String>,
+    /// Connected peers.
+    pub peers: usize,
+    /// Pending transactions.
+    pub mempool_transactions: usize,
+}
+
+/// Height, tip, state root, validator set, peers and mempool.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = NodeStatus)))]
+async fn status(State(state): State<ApiState>) -> Response {
+    let tip = match state.chain.tip() {
+        Ok(tip) => tip,
+        Err(failure) => return internal(failure),
+    };
+    let chain_name = state
+        .chain
+        .reader()
+        .and_then(|reader| reader.config().map_err(Into::into))
+        .map(|config| config.chain_name)
+        .unwrap_or_default();
+    Json(NodeStatus {
+        name: state.name.clone(),
+        role: match state.role {
+            NodeRole::Validator => "validator".into(),
+            NodeRole::Replica => "replica".into(),
+        },
+        chain_id: state.chain.chain_id().to_hex(),
+        chain_name,
+        height: tip.height,
+        tip_hash: tip.hash.to_hex(),
+        state_root: tip.state_root.to_hex(),
+        time_ms: tip.time_ms,
+        validators: state
+            .chain
+            .validators()
+            .iter()
+            .map(PublicKey::to_hex)
+            .collect(),
+        peers: state.peers.load(Ordering::Relaxed),
+        mempool_transactions: state.chain.mempool_size().0,
+    })
+    .into_response()
+}
+
+/// A block with its receipts and finality certificate.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockView {
+    /// Header hash.
+    pub hash: String,
+    /// The header.
+    #[schema(value_type = Object)]
+    pub header: epichain_core::BlockHeader,
+    /// Transaction ids in order.
+    pub transactions: Vec<String>,
+    /// Receipts in order.
+    #[schema(value_type = Vec<Object>)]
+    pub receipts: Vec<epichain_core::Receipt>,
+    /// Finality certificate (hex), checkable with the genesis validators; absent when the block
+    /// was finalized through a descendant's certificate.
+    pub certificate: Option<String>,
+}
+
+/// A finalized block: header, transaction ids, receipts and finality certificate.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    params(("height" = u64, Path, description = "Block height")),
+    responses((status = 200, body = BlockView), (status = 404, body = ApiError))
+)]
+async fn block(State(state): State<ApiState>, Path(height): Path<u64>) -> Response {
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let (Ok(Some(block)), Ok(receipts), Ok(certificate)) = (
+        reader.store().block(height),
+        reader.store().receipts(height),
+        reader.certificate(height),
+    ) else {
+        return not_found("block");
+    };
+    Json(BlockView {
+        hash: block.header.hash().to_hex(),
+        transactions: block
+            .transactions
+            .iter()
+            .map(|transaction| transaction.id().to_hex())
+            .collect(),
+        header: block.header,
+        receipts: receipts.unwrap_or_default(),
+        certificate: certificate.map(hex::encode),
+    })
+    .into_response()
+}
+
+/// A finalized block for followers: canonical bytes of `(block bytes, certificate bytes)`.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}/raw",
+    params(("height" = u64, Path, description = "Block height")),
+    responses(
+        (status = 200, description = "Borsh (Vec<u8> block, Option<Vec<u8>> certificate)", content_type = "application/octet-stream"),
+        (status = 404, body = ApiError)
+    )
+)]
+async fn block_raw(State(state): State<ApiState>, Path(height): Path<u64>) -> Response {
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let (Ok(Some(block)), Ok(certificate)) =
+        (reader.store().block(height), reader.certificate(height))
+    else {
+        return not_found("block");
+    };
+    let bytes = epichain_core::encoding::encode(&(block.to_bytes(), certificate));
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+/// An enrolled identity.
+#[utoipa::path(
+    get,
+    path = "/v1/identities/{key}",
+    params(("key" = String, Path, description = "Public key, hex")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn identity(State(state): State<ApiState>, Path(key): Path<String>) -> Response {
+    let Ok(key) = PublicKey::from_hex(&key) else {
+        return error(StatusCode::BAD_REQUEST, "bad_key", "expected 64 hex digits");
+    };
+    match state.chain.reader().map(|reader| reader.identity(&key)) {
+        Ok(Ok(Some(identity))) => Json(identity).into_response(),
+        Ok(Ok(None)) => not_found("identity"),
+        Ok(Err(failure)) => internal(failure),
+        Err(failure) => internal(failure),
+    }
+}
+
+/// A case record (public metadata and ciphertext) with its full version history.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{id}",
+    params(("id" = String, Path, description = "Case id, hex")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn case(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id) {
+        Ok(id) => id,
+        Err(refused) => return refused.into_response(),
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    match (reader.case(&id), reader.case_history(&id)) {
+        (Ok(Some(record)), Ok(history)) => {
+            Json(serde_json::json!({ "record": record, "history": history })).into_response()
+        }
+        (Ok(None), _) => not_found("case"),
+        (Err(failure), _) | (_, Err(failure)) => internal(failure),
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn prometheus(State(state): State<ApiState>) -> Response {
+    let (transactions, bytes) = state.chain.mempool_size();
+    metrics::mempool(transactions, bytes);
+    metrics::peers(state.peers.load(Ordering::Relaxed));
+    match &state.prometheus {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no_metrics",
+            "metrics are not enabled",
+        ),
+    }
+}
+
+/// The wall clock at the API edge.
+#[allow(clippy::disallowed_methods)]
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|duration| duration.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// The API router and its OpenAPI document.
+pub fn router(state: ApiState) -> axum::Router {
+    let (router, document) = OpenApiRouter::new()
+        .routes(routes!(submit_transaction))
+        .routes(routes!(transaction_status))
+        .routes(routes!(status))
+        .routes(routes!(block))
+        .routes(routes!(block_raw))
+        .routes(routes!(identity))
+        .routes(routes!(case))
+        .routes(routes!(prometheus))
+        .with_state(state)
+        .split_for_parts();
+    let document = Arc::new(document);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BYTES_MAX))
+        .fallback(|| async { not_found("route") })
+}

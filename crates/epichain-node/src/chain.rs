@@ -1,0 +1,403 @@
+//! The node's view of the chain: the ledger, the blocks executed but not yet final, and the
+//! mempool. Consensus asks it to propose and verify blocks and hands it finalized blocks; the API
+//! submits transactions and reads state. No runtime types here: time comes in as arguments.
+
+use crate::block::ChainBlock;
+use crate::mempool::{Admission, Mempool, MempoolLimits};
+use epichain_core::transaction::TRANSACTION_BYTES_MAX;
+use epichain_core::{Block, Hash, PublicKey, SignedTransaction};
+use epichain_ledger::{BlockOutcome, Ledger, LedgerError, LedgerReader, PreparedBlock, Tip};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Limits on what a proposer puts in a block.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockLimits {
+    /// Most transactions per block.
+    pub transactions_max: usize,
+    /// Most transaction bytes per block.
+    pub bytes_max: usize,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        BlockLimits {
+            transactions_max: 4_000,
+            bytes_max: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why the chain could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The ledger failed or refused.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The ancestry does not connect to what this node has committed.
+    #[error("ancestry does not extend the committed tip: {0}")]
+    Ancestry(String),
+    /// A lock holder panicked.
+    #[error("node state poisoned")]
+    Poisoned,
+}
+
+/// Why a submitted transaction was refused before reaching the mempool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// Too large.
+    #[error("transaction of {0} bytes exceeds {TRANSACTION_BYTES_MAX}")]
+    TooLarge(usize),
+    /// Not a canonical signed transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(String),
+    /// For another chain.
+    #[error("transaction is for chain {0}, not this chain")]
+    WrongChain(Hash),
+    /// Signature fails.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// Nonce already used by a finalized transaction of this signer.
+    #[error("nonce {nonce} is not above the signer's last finalized nonce {last}")]
+    Replayed {
+        /// Offered.
+        nonce: u64,
+        /// Last finalized.
+        last: u64,
+    },
+    /// The mempool is full.
+    #[error("mempool full; retry later")]
+    Full,
+    /// Storage failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Result of a successful submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Newly pending.
+    Pending(Hash),
+    /// Already pending (idempotent resubmission).
+    AlreadyPending(Hash),
+    /// Already in a finalized block at this height.
+    Finalized(Hash, u64),
+}
+
+impl Submitted {
+    /// The transaction id.
+    pub fn id(&self) -> Hash {
+        match self {
+            Submitted::Pending(id)
+            | Submitted::AlreadyPending(id)
+            | Submitted::Finalized(id, _) => *id,
+        }
+    }
+}
+
+/// Shared node state.
+pub struct Chain {
+    ledger: Mutex<Ledger>,
+    speculative: Mutex<BTreeMap<Hash, Arc<PreparedBlock>>>,
+    mempool: Mutex<Mempool>,
+    limits: BlockLimits,
+    chain_id: Hash,
+    validators: Vec<PublicKey>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, ChainError> {
+    mutex.lock().map_err(|_| ChainError::Poisoned)
+}
+
+impl Chain {
+    /// Wraps an opened ledger.
+    pub fn new(ledger: Ledger, mempool: MempoolLimits, limits: BlockLimits) -> Self {
+        let chain_id = ledger.chain_id();
+        let validators = ledger
+            .genesis()
+            .validators
+            .iter()
+            .map(|validator| validator.key)
+            .collect();
+        Chain {
+            ledger: Mutex::new(ledger),
+            speculative: Mutex::new(BTreeMap::new()),
+            mempool: Mutex::new(Mempool::new(mempool)),
+            limits,
+            chain_id,
+            validators,
+        }
+    }
+
+    /// Chain id.
+    pub fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    /// Validator keys from genesis.
+    pub fn validators(&self) -> &[PublicKey] {
+        &self.validators
+    }
+
+    /// Latest committed block.
+    pub fn tip(&self) -> Result<Tip, ChainError> {
+        Ok(lock(&self.ledger)?.tip())
+    }
+
+    /// A read snapshot of committed state.
+    pub fn reader(&self) -> Result<LedgerReader, ChainError> {
+        Ok(lock(&self.ledger)?.reader()?)
+    }
+
+    /// Pending transactions and their bytes.
+    pub fn mempool_size(&self) -> (usize, usize) {
+        self.mempool
+            .lock()
+            .map(|pool| (pool.len(), pool.bytes()))
+            .unwrap_or_default()
+    }
+
+    /// True if the transaction waits in the mempool.
+    pub fn is_pending(&self, id: &Hash) -> bool {
+        self.mempool.lock().is_ok_and(|pool| pool.contains(id))
+    }
+
+    /// Stateless checks (size, decoding, chain id, signature) plus a replay check against the
+    /// signer's finalized nonce, then the mempool. Returns the parsed transaction for gossip.
+    pub fn submit(
+        &self,
+        bytes: &[u8],
+        now_ms: u64,
+    ) -> Result<(Submitted, Option<Arc<SignedTransaction>>), SubmitError> {
+        if bytes.len() > TRANSACTION_BYTES_MAX {
+            return Err(SubmitError::TooLarge(bytes.len()));
+        }
+        let transaction = SignedTransaction::from_bytes(bytes)
+            .map_err(|error| SubmitError::Malformed(error.to_string()))?;
+        if transaction.transaction.chain_id != self.chain_id {
+            return Err(SubmitError::WrongChain(transaction.transaction.chain_id));
+        }
+        let id = transaction.id();
+        if self.is_pending(&id) {
+            return Ok((Submitted::AlreadyPending(id), None));
+        }
+        transaction
+            .verify_signature()
+            .map_err(|_| SubmitError::BadSignature)?;
+        let internal = |error: LedgerError| SubmitError::Internal(error.to_string());
+        let reader = self
+            .reader()
+            .map_err(|error| SubmitError::Internal(error.to_string()))?;
+        if let Some((height, _)) = reader.receipt(&id).map_err(internal)? {
+            return Ok((Submitted::Finalized(id, height), None));
+        }
+        if let Some(identity) = reader
+            .identity(&transaction.transaction.signer)
+            .map_err(internal)?
+            && transaction.transaction.nonce <= identity.nonce
+        {
+            return Err(SubmitError::Replayed {
+                nonce: transaction.transaction.nonce,
+                last: identity.nonce,
+            });
+        }
+        let transaction = Arc::new(transaction);
+        let admission = self
+            .mempool
+            .lock()
+            .map_err(|_| SubmitError::Internal("mempool poisoned".into()))?
+            .insert(id, transaction.clone(), bytes.len(), now_ms);
+        match admission {
+            Admission::Added => Ok((Submitted::Pending(id), Some(transaction))),
+            Admission::Duplicate => Ok((Submitted::AlreadyPending(id), None)),
+            Admission::Full => Err(SubmitError::Full),
+        }
+    }
+
+    /// Prepared states of `uncommitted` (oldest first, each extending the previous and the first
+    /// extending the tip), executing any this node has not executed yet.
+    fn prepared_ancestry(
+        &self,
+        ledger: &Ledger,
+        uncommitted: &[ChainBlock],
+    ) -> Result<Vec<Arc<PreparedBlock>>, ChainError> {
+        let mut prepared: Vec<Arc<PreparedBlock>> = Vec::with_capacity(uncommitted.len());
+        for block in uncommitted {
+            let hash = block.hash();
+            let cached = lock(&self.speculative)?.get(&hash).cloned();
+            let next = match cached {
+                Some(next) => next,
+                None => {
+                    let inner = block
+                        .block()
+                        .ok_or_else(|| ChainError::Ancestry("genesis above the tip".into()))?;
+                    let ancestors: Vec<&PreparedBlock> = prepared.iter().map(Arc::as_ref).collect();
+                    let next = Arc::new(ledger.verify_on(&ancestors, inner.clone())?);
+                    lock(&self.speculative)?.insert(hash, next.clone());
+                    next
+                }
+            };
+            prepared.push(next);
+        }
+        Ok(prepared)
+    }
+
+    /// Keeps the ancestry blocks above the tip, oldest first, after checking that the chain meets
+    /// the tip. `ancestry` is newest first (parent, grandparent, …) down to the tip or below.
+    pub fn uncommitted(
+        &self,
+        ancestry_newest_first: &[ChainBlock],
+    ) -> Result<Vec<ChainBlock>, ChainError> {
+        let tip = self.tip()?;
+        let mut uncommitted: Vec<ChainBlock> = Vec::new();
+        for block in ancestry_newest_first {
+            let height = block.block().map_or(0, |inner| inner.header.height);
+            if height <= tip.height {
+                if height == tip.height && block.hash() != tip.hash {
+                    return Err(ChainError::Ancestry(format!(
+                        "block at committed height {height} differs from ours"
+                    )));
+                }
+                break;
+            }
+            uncommitted.push(block.clone());
+        }
+        uncommitted.reverse();
+        Ok(uncommitted)
+    }
+
+    /// Builds a block on `uncommitted` (oldest first; empty: on the tip) with pending
+    /// transactions, at `time_ms` (raised to just after the parent's time if needed).
+    pub fn propose(
+        &self,
+        uncommitted: &[ChainBlock],
+        time_ms: u64,
+    ) -> Result<ChainBlock, ChainError> {
+        let ledger = lock(&self.ledger)?;
+        let ancestors = self.prepared_ancestry(&ledger, uncommitted)?;
+        let parent_time = ancestors
+            .last()
+            .map_or(ledger.tip().time_ms, |parent| parent.block.header.time_ms);
+        let included: BTreeSet<Hash> = ancestors
+            .iter()
+            .flat_map(|ancestor| {
+                ancestor
+                    .receipts()
+                    .iter()
+                    .map(|receipt| receipt.transaction_id)
+            })
+            .collect();
+        let transactions: Vec<SignedTransaction> = lock(&self.mempool)?
+            .select(
+                self.limits.transactions_max,
+                self.limits.bytes_max,
+                &included,
+            )
+            .into_iter()
+            .map(|transaction| transaction.as_ref().clone())
+            .collect();
+        let references: Vec<&PreparedBlock> = ancestors.iter().map(Arc::as_ref).collect();
+        let prepared =
+            ledger.prepare_on(&references, time_ms.max(parent_time + 1), transactions)?;
+        let block = ChainBlock::new(prepared.block.clone());
+        lock(&self.speculative)?.insert(prepared.hash(), Arc::new(prepared));
+        Ok(block)
+    }
+
+    /// Re-executes a proposed block on its uncommitted ancestors and checks its header.
+    pub fn verify(
+        &self,
+        uncommitted: &[ChainBlock],
+        block: &ChainBlock,
+    ) -> Result<bool, ChainError> {
+        let Some(inner) = block.block() else {
+            return Ok(false);
+        };
+        if lock(&self.speculative)?.contains_key(&block.hash()) {
+            return Ok(true);
+        }
+        let ledger = lock(&self.ledger)?;
+        let ancestors = self.prepared_ancestry(&ledger, uncommitted)?;
+        let references: Vec<&PreparedBlock> = ancestors.iter().map(Arc::as_ref).collect();
+        match ledger.verify_on(&references, inner.clone()) {
+            Ok(prepared) => {
+                lock(&self.speculative)?.insert(prepared.hash(), Arc::new(prepared));
+                Ok(true)
+            }
+            Err(LedgerError::InvalidBlock(_)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Commits a finalized block (delivered in height order). Returns `None` for a block at or
+    /// below the tip (redelivery) or the genesis marker.
+    pub fn apply_finalized(
+        &self,
+        block: &ChainBlock,
+        certificate: Option<&[u8]>,
+    ) -> Result<Option<BlockOutcome>, ChainError> {
+        let Some(inner) = block.block() else {
+            return Ok(None);
+        };
+        let mut ledger = lock(&self.ledger)?;
+        let tip = ledger.tip();
+        if inner.header.height <= tip.height {
+            return Ok(None);
+        }
+        let hash = block.hash();
+        let cached = lock(&self.speculative)?.remove(&hash);
+        let outcome = match cached {
+            Some(prepared) if prepared.block.header.parent == tip.hash => {
+                let prepared = Arc::try_unwrap(prepared).unwrap_or_else(|shared| (*shared).clone());
+                ledger.commit_with_certificate(prepared, certificate)?
+            }
+            _ => ledger.apply_certified_block(inner.clone(), certificate)?,
+        };
+        drop(ledger);
+        let height = outcome.header.height;
+        lock(&self.speculative)?.retain(|_, prepared| prepared.block.header.height > height);
+        lock(&self.mempool)?.remove(
+            outcome
+                .receipts
+                .iter()
+                .map(|receipt| receipt.transaction_id),
+        );
+        Ok(Some(outcome))
+    }
+
+    /// Applies a block fetched from a peer (a follower's path), with its certificate.
+    pub fn apply_fetched(
+        &self,
+        block: Block,
+        certificate: Option<&[u8]>,
+    ) -> Result<BlockOutcome, ChainError> {
+        let mut ledger = lock(&self.ledger)?;
+        let outcome = ledger.apply_certified_block(block, certificate)?;
+        drop(ledger);
+        lock(&self.mempool)?.remove(
+            outcome
+                .receipts
+                .iter()
+                .map(|receipt| receipt.transaction_id),
+        );
+        Ok(outcome)
+    }
+
+    /// Stores a certificate that arrived after its block.
+    pub fn store_certificate(&self, height: u64, certificate: &[u8]) -> Result<(), ChainError> {
+        Ok(lock(&self.ledger)?.store_certificate(height, certificate)?)
+    }
+
+    /// Drops expired mempool entries.
+    pub fn expire(&self, now_ms: u64) -> usize {
+        self.mempool
+            .lock()
+            .map(|mut pool| pool.expire(now_ms))
+            .unwrap_or_default()
+    }
+
+    /// Makes group-committed blocks durable (shutdown).
+    pub fn sync(&self) -> Result<(), ChainError> {
+        Ok(lock(&self.ledger)?.sync()?)
+    }
+}

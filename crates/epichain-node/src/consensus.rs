@@ -1,0 +1,369 @@
+//! Wiring of one validator, independent of the runtime (tokio in production, the deterministic
+//! simulator in tests): buffered block broadcast, marshal (ordered delivery and backfill of
+//! finalized blocks), marshal's `Inline` wrapper around our application, the simplex engine, and
+//! transaction gossip.
+
+use crate::application::{Application, FinalizedReporter, MarshalMailbox, now_ms, run_applier};
+use crate::block::{BLOCK_BYTES_MAX, ChainBlock};
+use crate::chain::Chain;
+use crate::{PrivateKey, PublicKey, Scheme};
+use commonware_broadcast::buffered;
+use commonware_consensus::marshal::standard::{Inline, Standard};
+use commonware_consensus::marshal::{self, core::Actor as Marshal, resolver::p2p as resolver};
+use commonware_consensus::simplex::{self, elector::RoundRobin};
+use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
+use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
+use commonware_cryptography::{Digested, Digestible, Sha256, Signer as _};
+use commonware_p2p::{Blocker, Provider, Receiver, Recipients, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::buffer::paged::CacheRef;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage};
+use commonware_storage::archive::immutable;
+use commonware_utils::{NZU16, NZU64, NZUsize, NonZeroDuration, ordered::Set};
+use epichain_core::{Hash, SignedTransaction};
+use futures::StreamExt as _;
+use futures::channel::mpsc;
+use rand::CryptoRng;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// p2p channel ids; identical on every node.
+pub mod channel {
+    /// Simplex votes.
+    pub const VOTES: u64 = 0;
+    /// Simplex certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// Simplex certificate fetching.
+    pub const RESOLVER: u64 = 2;
+    /// Marshal's block broadcast.
+    pub const BLOCKS: u64 = 3;
+    /// Marshal's backfill requests.
+    pub const BACKFILL: u64 = 4;
+    /// Transaction gossip between validators.
+    pub const TRANSACTIONS: u64 = 5;
+}
+
+/// Consensus signatures are domain-separated per chain.
+pub fn namespace(chain_id: &Hash) -> Vec<u8> {
+    let mut namespace = b"epichain-consensus-v1-".to_vec();
+    namespace.extend_from_slice(&chain_id.0);
+    namespace
+}
+
+/// Timeouts of the consensus engine.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// Wait for a leader's proposal.
+    pub leader: Duration,
+    /// Wait for a notarized proposal to certify (must exceed `leader`).
+    pub certification: Duration,
+    /// Re-broadcast of nullify votes.
+    pub retry: Duration,
+    /// Skip an unresponsive leader's term (must exceed `certification` and `retry`).
+    pub skip: Duration,
+    /// Fetch of missing certificates and blocks.
+    pub fetch: Duration,
+}
+
+impl Timeouts {
+    /// Values for validators on one LAN or machine.
+    pub fn lan() -> Self {
+        Timeouts {
+            leader: Duration::from_secs(1),
+            certification: Duration::from_secs(2),
+            retry: Duration::from_secs(5),
+            skip: Duration::from_secs(10),
+            fetch: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One validator's settings.
+#[derive(Clone)]
+pub struct ValidatorSettings {
+    /// Its consensus key.
+    pub key: PrivateKey,
+    /// Every validator's key (from genesis).
+    pub validators: Vec<PublicKey>,
+    /// Prefix of every storage partition (unique per node).
+    pub partition_prefix: String,
+    /// Consensus timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// Channel pair of a registered p2p channel.
+pub type Channel<S, R> = (S, R);
+
+/// The six channels a validator needs.
+pub struct Channels<S, R> {
+    /// Simplex votes.
+    pub votes: Channel<S, R>,
+    /// Simplex certificates.
+    pub certificates: Channel<S, R>,
+    /// Simplex resolver.
+    pub resolver: Channel<S, R>,
+    /// Block broadcast.
+    pub blocks: Channel<S, R>,
+    /// Backfill.
+    pub backfill: Channel<S, R>,
+    /// Transaction gossip.
+    pub transactions: Channel<S, R>,
+}
+
+/// A running validator.
+pub struct Validator {
+    /// Its tasks.
+    pub handles: Vec<Handle<()>>,
+    /// Marshal's mailbox (finalized blocks and certificates).
+    pub marshal: MarshalMailbox,
+    /// Send transactions accepted by this node's API to the other validators.
+    pub gossip: mpsc::UnboundedSender<Arc<SignedTransaction>>,
+}
+
+/// Largest p2p message: the engine's and marshal's bounds for `count` validators.
+pub fn max_message_size(count: u32) -> u32 {
+    commonware_p2p::max_message_size(&[
+        simplex::max_payload_size::<Scheme, commonware_cryptography::sha256::Digest>(count),
+        marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(count, &BLOCK_BYTES_MAX),
+    ])
+}
+
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: 64 * 1024,
+        freezer_table_resize_frequency: 4,
+        freezer_table_resize_chunk_size: 16 * 1024,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache,
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: 256 * 1024 * 1024,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: NZU64!(4096),
+        freezer_key_write_buffer: NZUsize!(1024 * 1024),
+        freezer_value_write_buffer: NZUsize!(4 * 1024 * 1024),
+        ordinal_write_buffer: NZUsize!(1024 * 1024),
+        replay_buffer: NZUsize!(4 * 1024 * 1024),
+        codec_config,
+    }
+}
+
+/// Starts every component of a validator over already registered channels.
+pub async fn start_validator<E, B, P, S, R>(
+    context: E,
+    settings: ValidatorSettings,
+    chain: Arc<Chain>,
+    blocker: B,
+    peers: P,
+    channels: Channels<S, R>,
+) -> Result<Validator, String>
+where
+    E: Spawner + Clock + Storage + Metrics + CryptoRng,
+    B: Blocker<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let me = settings.key.public_key();
+    let namespace = namespace(&chain.chain_id());
+    let participants = Set::from_iter_dedup(settings.validators.iter().cloned());
+    let scheme = Scheme::signer(&namespace, participants, settings.key.clone())
+        .ok_or("this key is not a validator in genesis")?;
+    let mailbox_size = NZUsize!(4096);
+    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(2048));
+    let epocher = FixedEpocher::new(NZU64!(u64::MAX));
+    let prefix = settings.partition_prefix.clone();
+    let timeouts = settings.timeouts;
+
+    let (broadcast, buffer) = buffered::Engine::new(
+        context.child("buffer"),
+        buffered::Config {
+            public_key: me.clone(),
+            mailbox_size,
+            deque_size: 64,
+            priority: false,
+            codec_config: BLOCK_BYTES_MAX,
+            peer_provider: peers.clone(),
+            strategy: Sequential,
+        },
+    );
+    let broadcast_handle = broadcast.start(channels.blocks);
+
+    let backfill = resolver::init(
+        context.child("marshal_resolver"),
+        resolver::Config {
+            public_key: me.clone(),
+            peer_provider: peers.clone(),
+            blocker: blocker.clone(),
+            mailbox_size,
+            fetch_timeout: NonZeroDuration::new(timeouts.fetch.max(Duration::from_millis(1)))
+                .ok_or("fetch timeout")?,
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        channels.backfill,
+    );
+
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations_by_height"),
+        archive_config(
+            &prefix,
+            "finalizations",
+            page_cache.clone(),
+            scheme.certificate_codec_config(),
+        ),
+    )
+    .await
+    .map_err(|error| format!("finalizations archive: {error}"))?;
+    let blocks = immutable::Archive::init(
+        context.child("finalized_blocks"),
+        archive_config(&prefix, "blocks", page_cache.clone(), BLOCK_BYTES_MAX),
+    )
+    .await
+    .map_err(|error| format!("blocks archive: {error}"))?;
+
+    let genesis = ChainBlock::genesis(chain.chain_id());
+    let genesis_digest = genesis.digest();
+    let (marshal_actor, marshal_mailbox, _floor) = Marshal::init(
+        context.child("marshal"),
+        finalizations,
+        blocks,
+        marshal::Config {
+            provider: ConstantProvider::new(scheme.clone()),
+            epocher: epocher.clone(),
+            start: marshal::Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
+            partition_prefix: format!("{prefix}-marshal"),
+            mailbox_size,
+            view_retention: ViewDelta::new(256),
+            prunable_items_per_section: NZU64!(4096),
+            page_cache: page_cache.clone(),
+            replay_buffer: NZUsize!(4 * 1024 * 1024),
+            key_write_buffer: NZUsize!(1024 * 1024),
+            value_write_buffer: NZUsize!(4 * 1024 * 1024),
+            block_codec_config: BLOCK_BYTES_MAX,
+            max_repair: NZUsize!(64),
+            max_pending_acks: NZUsize!(64),
+            strategy: Sequential,
+        },
+    )
+    .await;
+    let (reporter, deliveries) = FinalizedReporter::new();
+    let marshal_handle = marshal_actor.start(reporter, buffer, backfill);
+    let applier_chain = chain.clone();
+    let applier_marshal = marshal_mailbox.clone();
+    let applier_handle = context.child("applier").spawn(move |clock| async move {
+        run_applier(clock, applier_chain, applier_marshal, deliveries).await;
+    });
+
+    let inline = Inline::new(
+        context.child("inline"),
+        Application::new(chain.clone()),
+        marshal_mailbox.clone(),
+        epocher,
+    );
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker,
+            automaton: inline.clone(),
+            relay: inline.clone(),
+            reporter: inline,
+            strategy: Sequential,
+            partition: format!("{prefix}-simplex"),
+            mailbox_size,
+            epoch: Epoch::zero(),
+            floor: simplex::Floor::Genesis(genesis_digest),
+            replay_buffer: NZUsize!(4 * 1024 * 1024),
+            write_buffer: NZUsize!(1024 * 1024),
+            page_cache,
+            leader_timeout: timeouts.leader,
+            certification_timeout: timeouts.certification,
+            timeout_retry: timeouts.retry,
+            view_retention: ViewDelta::new(256),
+            skip: simplex::SkipPolicy::Enabled {
+                timeout: timeouts.skip,
+                budget: simplex::SkipBudget::Participants,
+            },
+            fetch_timeout: NonZeroDuration::new(timeouts.fetch.max(Duration::from_millis(1)))
+                .ok_or("fetch timeout")?,
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: simplex::ForwardPolicy::SilentLeader,
+            track_historical_votes: false,
+        },
+    );
+    let engine_handle = engine.start(channels.votes, channels.certificates, channels.resolver);
+
+    let (gossip, outgoing) = mpsc::unbounded();
+    let (transactions_sender, transactions_receiver) = channels.transactions;
+    let send_handle = context
+        .child("gossip_send")
+        .spawn(move |_| send_transactions(transactions_sender, outgoing));
+    let receive_chain = chain.clone();
+    let receive_handle = context
+        .child("gossip_receive")
+        .spawn(move |clock| receive_transactions(clock, receive_chain, transactions_receiver));
+
+    Ok(Validator {
+        handles: vec![
+            broadcast_handle,
+            marshal_handle,
+            applier_handle,
+            engine_handle,
+            send_handle,
+            receive_handle,
+        ],
+        marshal: marshal_mailbox,
+        gossip,
+    })
+}
+
+/// Most transactions in one gossip message.
+const GOSSIP_BATCH_MAX: usize = 512;
+
+/// Sends accepted transactions to every validator, batching what is queued.
+async fn send_transactions(
+    mut sender: impl Sender<PublicKey = PublicKey>,
+    mut outgoing: mpsc::UnboundedReceiver<Arc<SignedTransaction>>,
+) {
+    while let Some(first) = outgoing.next().await {
+        let mut batch = vec![first.to_bytes()];
+        while batch.len() < GOSSIP_BATCH_MAX {
+            match outgoing.try_recv() {
+                Ok(next) => batch.push(next.to_bytes()),
+                Err(_) => break,
+            }
+        }
+        let message = epichain_core::encoding::encode(&batch);
+        let _ = sender.send(Recipients::All, message, false);
+    }
+}
+
+/// Admits transactions gossiped by other validators (the same checks as the API).
+async fn receive_transactions(
+    clock: impl Clock,
+    chain: Arc<Chain>,
+    mut receiver: impl Receiver<PublicKey = PublicKey>,
+) {
+    while let Ok((_from, message)) = receiver.recv().await {
+        let Ok(batch) = epichain_core::encoding::decode_bounded::<Vec<Vec<u8>>>(
+            message.as_ref(),
+            BLOCK_BYTES_MAX,
+        ) else {
+            continue;
+        };
+        let now = now_ms(&clock);
+        for bytes in batch.iter().take(GOSSIP_BATCH_MAX) {
+            let _ = chain.submit(bytes, now);
+        }
+    }
+}

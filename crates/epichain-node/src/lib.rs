@@ -1,0 +1,27 @@
+//! Run an epichain node: validators order blocks with an existing BFT engine (commonware
+//! simplex) and execute them with `epichain-ledger`; replicas follow finalized blocks; every node
+//! serves the HTTP API.
+//!
+//! This crate knows no command line: `epichain node` calls [`run`].
+
+pub mod api;
+pub mod application;
+pub mod block;
+pub mod chain;
+pub mod consensus;
+pub mod finality;
+pub mod mempool;
+pub mod metrics;
+
+/// Consensus and p2p key type of validators (Ed25519, the same keys as ours).
+pub type PublicKey = commonware_cryptography::ed25519::PublicKey;
+/// Private consensus key.
+pub type PrivateKey = commonware_cryptography::ed25519::PrivateKey;
+/// The consensus signing scheme: Ed25519 votes, certificates checkable with the validator keys
+/// from genesis.
+pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+/// A finality certificate.
+pub type Finalization = commonware_consensus::simplex::types::Finalization<
+    Scheme,
+    commonware_cryptography::sha256::Digest,
+>;
