@@ -51,12 +51,8 @@ impl Application {
         Application { chain }
     }
 
-    /// Reads the ancestry (parent first) down to the committed tip; returns the uncommitted
-    /// blocks oldest first.
-    async fn uncommitted(
-        &self,
-        ancestry: &mut impl Ancestry<ChainBlock>,
-    ) -> Option<Vec<ChainBlock>> {
+    /// Reads the ancestry (parent first) down to the committed tip, newest first.
+    async fn ancestry(&self, ancestry: &mut impl Ancestry<ChainBlock>) -> Option<Vec<ChainBlock>> {
         let tip = self.chain.tip().ok()?;
         let mut newest_first = Vec::new();
         loop {
@@ -64,10 +60,9 @@ impl Application {
             let height = block.height().get();
             newest_first.push(block.inner().clone());
             if height <= tip.height {
-                break;
+                return Some(newest_first);
             }
         }
-        self.chain.uncommitted(&newest_first).ok()
     }
 }
 
@@ -83,8 +78,8 @@ impl<E: Clock> ConsensusApplication<E> for Application {
         mut ancestry: impl Ancestry<ChainBlock>,
         _input: (),
     ) -> Option<Digested<ChainBlock>> {
-        let uncommitted = self.uncommitted(&mut ancestry).await?;
-        let parent_time = match uncommitted.last().and_then(ChainBlock::block) {
+        let ancestry = self.ancestry(&mut ancestry).await?;
+        let parent_time = match ancestry.first().and_then(ChainBlock::block) {
             Some(parent) => parent.header.time_ms,
             None => self.chain.tip().ok()?.time_ms,
         };
@@ -96,7 +91,7 @@ impl<E: Clock> ConsensusApplication<E> for Application {
             }
         }
         let started = std::time::Instant::now();
-        let block = match self.chain.propose(&uncommitted, now_ms(&runtime)) {
+        let block = match self.chain.propose(&ancestry, now_ms(&runtime)) {
             Ok(block) => block,
             Err(error) => {
                 tracing::warn!(%error, "cannot propose");
@@ -124,10 +119,10 @@ impl<E: Clock> ConsensusApplication<E> for Application {
             tracing::warn!(height = header.height, "block time too far in the future");
             return false;
         }
-        let Some(uncommitted) = self.uncommitted(&mut ancestry).await else {
+        let Some(ancestry) = self.ancestry(&mut ancestry).await else {
             return false;
         };
-        match self.chain.verify(&uncommitted, &block) {
+        match self.chain.verify(&ancestry, &block) {
             Ok(valid) => valid,
             Err(error) => {
                 tracing::warn!(%error, "cannot verify");

@@ -242,14 +242,14 @@ impl Chain {
         Ok(prepared)
     }
 
-    /// Keeps the ancestry blocks above the tip, oldest first, after checking that the chain meets
+    /// Keeps the ancestry blocks above `tip`, oldest first, after checking that the chain meets
     /// the tip. `ancestry` is newest first (parent, grandparent, …) down to the tip or below.
-    pub fn uncommitted(
-        &self,
+    fn uncommitted(
+        tip: &Tip,
         ancestry_newest_first: &[ChainBlock],
     ) -> Result<Vec<ChainBlock>, ChainError> {
-        let tip = self.tip()?;
         let mut uncommitted: Vec<ChainBlock> = Vec::new();
+        let mut reached_tip = false;
         for block in ancestry_newest_first {
             let height = block.block().map_or(0, |inner| inner.header.height);
             if height <= tip.height {
@@ -258,23 +258,27 @@ impl Chain {
                         "block at committed height {height} differs from ours"
                     )));
                 }
+                reached_tip = height == tip.height;
                 break;
             }
             uncommitted.push(block.clone());
+        }
+        if !reached_tip {
+            return Err(ChainError::Ancestry(
+                "ancestry does not reach the committed tip".into(),
+            ));
         }
         uncommitted.reverse();
         Ok(uncommitted)
     }
 
-    /// Builds a block on `uncommitted` (oldest first; empty: on the tip) with pending
-    /// transactions, at `time_ms` (raised to just after the parent's time if needed).
-    pub fn propose(
-        &self,
-        uncommitted: &[ChainBlock],
-        time_ms: u64,
-    ) -> Result<ChainBlock, ChainError> {
+    /// Builds a block on the parent at the head of `ancestry` (newest first, reaching down to the
+    /// committed tip) with pending transactions, at `time_ms` (raised to just after the parent's
+    /// time if needed).
+    pub fn propose(&self, ancestry: &[ChainBlock], time_ms: u64) -> Result<ChainBlock, ChainError> {
         let ledger = lock(&self.ledger)?;
-        let ancestors = self.prepared_ancestry(&ledger, uncommitted)?;
+        let uncommitted = Self::uncommitted(&ledger.tip(), ancestry)?;
+        let ancestors = self.prepared_ancestry(&ledger, &uncommitted)?;
         let parent_time = ancestors
             .last()
             .map_or(ledger.tip().time_ms, |parent| parent.block.header.time_ms);
@@ -304,12 +308,9 @@ impl Chain {
         Ok(block)
     }
 
-    /// Re-executes a proposed block on its uncommitted ancestors and checks its header.
-    pub fn verify(
-        &self,
-        uncommitted: &[ChainBlock],
-        block: &ChainBlock,
-    ) -> Result<bool, ChainError> {
+    /// Re-executes a proposed block on its ancestry (newest first, reaching down to the
+    /// committed tip) and checks its header.
+    pub fn verify(&self, ancestry: &[ChainBlock], block: &ChainBlock) -> Result<bool, ChainError> {
         let Some(inner) = block.block() else {
             return Ok(false);
         };
@@ -317,7 +318,16 @@ impl Chain {
             return Ok(true);
         }
         let ledger = lock(&self.ledger)?;
-        let ancestors = self.prepared_ancestry(&ledger, uncommitted)?;
+        if inner.header.height <= ledger.tip().height {
+            // Already final: valid exactly if it is the block we committed there.
+            let committed = ledger.reader()?.store().header(inner.header.height);
+            return Ok(committed
+                .ok()
+                .flatten()
+                .is_some_and(|header| header == inner.header));
+        }
+        let uncommitted = Self::uncommitted(&ledger.tip(), ancestry)?;
+        let ancestors = self.prepared_ancestry(&ledger, &uncommitted)?;
         let references: Vec<&PreparedBlock> = ancestors.iter().map(Arc::as_ref).collect();
         match ledger.verify_on(&references, inner.clone()) {
             Ok(prepared) => {

@@ -110,6 +110,35 @@ pub struct Channels<S, R> {
     pub transactions: Channel<S, R>,
 }
 
+/// Interval of the liveness heartbeat on the transaction channel.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A peer counts as connected if heard from within this window, milliseconds.
+pub const PEER_WINDOW_MS: u64 = 3 * HEARTBEAT_INTERVAL.as_millis() as u64;
+
+/// When each peer was last heard from on the transaction channel (gossip or heartbeat).
+#[derive(Debug, Default)]
+pub struct PeerLiveness {
+    seen_ms: std::sync::Mutex<std::collections::BTreeMap<PublicKey, u64>>,
+}
+
+impl PeerLiveness {
+    fn saw(&self, peer: PublicKey, now_ms: u64) {
+        if let Ok(mut seen) = self.seen_ms.lock() {
+            seen.insert(peer, now_ms);
+        }
+    }
+
+    /// Peers heard from within [`PEER_WINDOW_MS`] of `now_ms`.
+    pub fn count(&self, now_ms: u64) -> usize {
+        self.seen_ms.lock().map_or(0, |seen| {
+            seen.values()
+                .filter(|last| now_ms.saturating_sub(**last) <= PEER_WINDOW_MS)
+                .count()
+        })
+    }
+}
+
 /// A running validator.
 pub struct Validator {
     /// Its tasks.
@@ -118,6 +147,8 @@ pub struct Validator {
     pub marshal: MarshalMailbox,
     /// Send transactions accepted by this node's API to the other validators.
     pub gossip: mpsc::UnboundedSender<Arc<SignedTransaction>>,
+    /// Liveness of the other validators.
+    pub peers: Arc<PeerLiveness>,
 }
 
 /// Largest p2p message: the engine's and marshal's bounds for `count` validators.
@@ -307,11 +338,13 @@ where
     let (transactions_sender, transactions_receiver) = channels.transactions;
     let send_handle = context
         .child("gossip_send")
-        .spawn(move |_| send_transactions(transactions_sender, outgoing));
+        .spawn(move |clock| send_transactions(clock, transactions_sender, outgoing));
     let receive_chain = chain.clone();
-    let receive_handle = context
-        .child("gossip_receive")
-        .spawn(move |clock| receive_transactions(clock, receive_chain, transactions_receiver));
+    let peers = Arc::new(PeerLiveness::default());
+    let receive_peers = peers.clone();
+    let receive_handle = context.child("gossip_receive").spawn(move |clock| {
+        receive_transactions(clock, receive_chain, receive_peers, transactions_receiver)
+    });
 
     Ok(Validator {
         handles: vec![
@@ -324,20 +357,34 @@ where
         ],
         marshal: marshal_mailbox,
         gossip,
+        peers,
     })
 }
 
 /// Most transactions in one gossip message.
 const GOSSIP_BATCH_MAX: usize = 512;
 
-/// Sends accepted transactions to every validator, batching what is queued.
+/// Sends accepted transactions to every validator, batching what is queued; sends an empty
+/// batch as a heartbeat when idle.
 async fn send_transactions(
+    clock: impl Clock,
     mut sender: impl Sender<PublicKey = PublicKey>,
     mut outgoing: mpsc::UnboundedReceiver<Arc<SignedTransaction>>,
 ) {
-    while let Some(first) = outgoing.next().await {
-        let mut batch = vec![first.to_bytes()];
-        while batch.len() < GOSSIP_BATCH_MAX {
+    loop {
+        let next = {
+            let heartbeat = std::pin::pin!(clock.sleep(HEARTBEAT_INTERVAL));
+            match futures::future::select(outgoing.next(), heartbeat).await {
+                futures::future::Either::Left((None, _)) => return,
+                futures::future::Either::Left((Some(transaction), _)) => Some(transaction),
+                futures::future::Either::Right(((), _)) => None,
+            }
+        };
+        let mut batch: Vec<Vec<u8>> = next
+            .iter()
+            .map(|transaction| transaction.to_bytes())
+            .collect();
+        while !batch.is_empty() && batch.len() < GOSSIP_BATCH_MAX {
             match outgoing.try_recv() {
                 Ok(next) => batch.push(next.to_bytes()),
                 Err(_) => break,
@@ -352,9 +399,11 @@ async fn send_transactions(
 async fn receive_transactions(
     clock: impl Clock,
     chain: Arc<Chain>,
+    peers: Arc<PeerLiveness>,
     mut receiver: impl Receiver<PublicKey = PublicKey>,
 ) {
-    while let Ok((_from, message)) = receiver.recv().await {
+    while let Ok((from, message)) = receiver.recv().await {
+        peers.saw(from, now_ms(&clock));
         let Ok(batch) = epichain_core::encoding::decode_bounded::<Vec<Vec<u8>>>(
             message.as_ref(),
             BLOCK_BYTES_MAX,

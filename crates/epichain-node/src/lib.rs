@@ -8,10 +8,16 @@ pub mod api;
 pub mod application;
 pub mod block;
 pub mod chain;
+pub mod config;
 pub mod consensus;
 pub mod finality;
 pub mod mempool;
 pub mod metrics;
+pub mod runner;
+pub mod sync;
+
+pub use config::NodeConfig;
+pub use runner::{NodeError, run};
 
 /// Consensus and p2p key type of validators (Ed25519, the same keys as ours).
 pub type PublicKey = commonware_cryptography::ed25519::PublicKey;

@@ -2,8 +2,10 @@
 //! demo and the benchmarks. The `epichain` command line is a thin layer over this library.
 
 pub mod bench;
+pub mod client;
 pub mod demo;
 pub mod detect_csv;
+pub mod devnet;
 pub mod table;
 
 pub use epichain_core::Signer;

@@ -47,36 +47,8 @@ pub enum LedgerCommand {
     Report {
         #[command(flatten)]
         signing: Signing,
-        /// Disease code from the catalogue, e.g. DENGUE.
-        #[arg(long)]
-        disease: DiseaseCode,
-        /// District of the report (GB/T 2260), e.g. 440304.
-        #[arg(long)]
-        region: RegionCode,
-        /// suspected or clinically-diagnosed.
-        #[arg(long, default_value = "suspected")]
-        status: CaseStatus,
-        /// Onset date, YYYY-MM-DD.
-        #[arg(long)]
-        onset: Day,
-        /// Diagnosis date, YYYY-MM-DD (default: onset).
-        #[arg(long)]
-        diagnosis: Option<Day>,
-        /// Age in years (recorded as a five-year band).
-        #[arg(long)]
-        age: Option<u8>,
-        /// male, female or unknown.
-        #[arg(long, default_value = "unknown")]
-        sex: Sex,
-        /// The patient's enrolled public key (file or hex).
-        #[arg(long, conflicts_with = "national_id")]
-        patient_key: Option<PathBuf>,
-        /// The patient's identity document number (turned into a keyed pseudonym; never stored).
-        #[arg(long, requires = "pseudonym_secret")]
-        national_id: Option<String>,
-        /// The jurisdiction's pseudonymisation secret (see `keys secret`).
-        #[arg(long)]
-        pseudonym_secret: Option<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Update a case: a status step, an outcome, or closing the record.
     Update {
@@ -125,6 +97,69 @@ pub enum LedgerCommand {
     },
 }
 
+/// The fields of a case report on the command line.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Disease code from the catalogue, e.g. DENGUE.
+    #[arg(long)]
+    disease: DiseaseCode,
+    /// District of the report (GB/T 2260), e.g. 440304.
+    #[arg(long)]
+    region: RegionCode,
+    /// suspected or clinically-diagnosed.
+    #[arg(long, default_value = "suspected")]
+    status: CaseStatus,
+    /// Onset date, YYYY-MM-DD.
+    #[arg(long)]
+    onset: Day,
+    /// Diagnosis date, YYYY-MM-DD (default: onset).
+    #[arg(long)]
+    diagnosis: Option<Day>,
+    /// Age in years (recorded as a five-year band).
+    #[arg(long)]
+    age: Option<u8>,
+    /// male, female or unknown.
+    #[arg(long, default_value = "unknown")]
+    sex: Sex,
+    /// The patient's enrolled public key (file or hex).
+    #[arg(long, conflicts_with = "national_id")]
+    patient_key: Option<PathBuf>,
+    /// The patient's identity document number (turned into a keyed pseudonym; never stored).
+    #[arg(long, requires = "pseudonym_secret")]
+    national_id: Option<String>,
+    /// The jurisdiction's pseudonymisation secret (see `keys secret`).
+    #[arg(long)]
+    pseudonym_secret: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The report these arguments describe.
+    pub fn to_report(&self) -> Result<CaseReport> {
+        let patient = match (&self.patient_key, &self.national_id, &self.pseudonym_secret) {
+            (Some(path), _, _) => PatientRef::Key(read_public_key_file(path)?),
+            (None, Some(id), Some(secret)) => {
+                PatientRef::Pseudonym(derive_pseudonym(&read_secret(secret)?, id)?)
+            }
+            _ => bail!(
+                "name the patient with --patient-key, or --national-id with --pseudonym-secret"
+            ),
+        };
+        Ok(CaseReport {
+            disease: self.disease.clone(),
+            region: self.region,
+            status: self.status,
+            patient,
+            onset_day: self.onset,
+            diagnosis_day: self.diagnosis.unwrap_or(self.onset),
+            age_band: self.age.map_or(epichain_core::case::AGE_BAND_MAX, |years| {
+                (years / 5).min(epichain_core::case::AGE_BAND_MAX)
+            }),
+            sex: self.sex,
+            sealed: Vec::new(),
+        })
+    }
+}
+
 /// Options of every command that signs.
 #[derive(Debug, clap::Args)]
 pub struct Signing {
@@ -151,41 +186,8 @@ pub fn run(command: LedgerCommand) -> Result<()> {
             let certificate = chain.remove(0);
             sign_and_submit(&signing, |signer| signer.enroll(certificate, chain))
         }
-        LedgerCommand::Report {
-            signing,
-            disease,
-            region,
-            status,
-            onset,
-            diagnosis,
-            age,
-            sex,
-            patient_key,
-            national_id,
-            pseudonym_secret,
-        } => {
-            let patient = match (patient_key, national_id, pseudonym_secret) {
-                (Some(path), _, _) => PatientRef::Key(read_public_key_file(&path)?),
-                (None, Some(id), Some(secret)) => {
-                    PatientRef::Pseudonym(derive_pseudonym(&read_secret(&secret)?, &id)?)
-                }
-                _ => bail!(
-                    "name the patient with --patient-key, or --national-id with --pseudonym-secret"
-                ),
-            };
-            let report = CaseReport {
-                disease,
-                region,
-                status,
-                patient,
-                onset_day: onset,
-                diagnosis_day: diagnosis.unwrap_or(onset),
-                age_band: age.map_or(epichain_core::case::AGE_BAND_MAX, |years| {
-                    (years / 5).min(epichain_core::case::AGE_BAND_MAX)
-                }),
-                sex,
-                sealed: Vec::new(),
-            };
+        LedgerCommand::Report { signing, report } => {
+            let report = report.to_report()?;
             sign_and_submit(&signing, |signer| {
                 let (transaction, id) = signer.report(report);
                 println!("case {id}");

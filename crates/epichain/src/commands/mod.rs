@@ -4,6 +4,7 @@ mod ca;
 mod genesis;
 mod keys;
 mod local;
+mod network;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -55,6 +56,48 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Run a node (validator or replica) from its configuration file.
+    Node {
+        /// Node configuration (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Start a local network: 4 validators and 3 replicas as processes, the demo world, a stream
+    /// of case reports. Ctrl-C stops everything; rerunning resumes from disk.
+    Devnet {
+        /// Directory for genesis, keys, configs, data and logs (default: ./devnet).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// First HTTP port (validators use it and the next 3, replicas the 3 after; p2p is 1000
+        /// higher).
+        #[arg(long)]
+        base_port: Option<u16>,
+    },
+    /// Submit a signed transaction (hex file, e.g. from --save-tx) to a node and wait for it.
+    Submit {
+        /// Node API URL.
+        #[arg(long)]
+        node: String,
+        /// File with the transaction in hex.
+        transaction: PathBuf,
+    },
+    /// Build, sign and submit a case report to a node, and wait for finality.
+    Report {
+        /// Node API URL.
+        #[arg(long)]
+        node: String,
+        /// Signing key (PKCS#8 PEM) of an enrolled doctor or hospital.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        report: local::ReportArgs,
+    },
+    /// Show a node's status.
+    Status {
+        /// Node API URL.
+        #[arg(long)]
+        node: String,
+    },
     /// Measure performance and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -96,6 +139,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Genesis(command) => genesis::run(command),
         Command::Ledger(command) => local::run(command),
         Command::Demo { dir } => demo(dir),
+        Command::Node { config } => network::node(&config),
+        Command::Devnet { dir, base_port } => network::devnet(dir, base_port),
+        Command::Submit { node, transaction } => network::submit(&node, &transaction),
+        Command::Report { node, key, report } => network::report(&node, &key, &report),
+        Command::Status { node } => network::status(&node),
         Command::Detect {
             method,
             parameters,

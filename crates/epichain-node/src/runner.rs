@@ -1,0 +1,279 @@
+//! Running a node process: a validator on commonware's tokio runtime with authenticated p2p,
+//! or a replica that follows validators over HTTP; both serve the API until interrupted.
+
+use crate::api::{self, ApiState, NodeRole};
+use crate::chain::{BlockLimits, Chain};
+use crate::config::{NodeConfig, Role};
+use crate::consensus::{self, Channels, Timeouts, ValidatorSettings, channel};
+use crate::finality::{consensus_private_key, consensus_public_key, validator_keys};
+use crate::mempool::MempoolLimits;
+use crate::sync::Follower;
+use crate::{PublicKey, metrics};
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _};
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _};
+use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _};
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::{NZU32, NZUsize, ordered::Map};
+use epichain_core::{Genesis, KeyPair};
+use epichain_ledger::Ledger;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Configuration or files.
+    #[error("{0}")]
+    Setup(String),
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] epichain_ledger::LedgerError),
+}
+
+fn setup(message: impl ToString) -> NodeError {
+    NodeError::Setup(message.to_string())
+}
+
+/// Messages per second one peer may send on each channel (token bucket), tuned for blocks of up
+/// to several thousand transactions among a handful of validators.
+mod quota {
+    pub const VOTES_PER_SECOND: u32 = 2_048;
+    pub const CERTIFICATES_PER_SECOND: u32 = 1_024;
+    pub const RESOLVER_PER_SECOND: u32 = 512;
+    pub const BLOCKS_PER_SECOND: u32 = 256;
+    pub const BACKFILL_PER_SECOND: u32 = 512;
+    pub const TRANSACTIONS_PER_SECOND: u32 = 4_096;
+}
+
+/// Reads genesis and opens the ledger with the configured limits.
+fn open_chain(config: &NodeConfig) -> Result<(Genesis, Arc<Chain>), NodeError> {
+    let text = std::fs::read_to_string(&config.genesis)
+        .map_err(|error| setup(format!("{}: {error}", config.genesis.display())))?;
+    let genesis = Genesis::from_json(&text).map_err(setup)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|error| setup(format!("{}: {error}", config.data_dir.display())))?;
+    let mut ledger = Ledger::open(&config.data_dir.join("ledger.redb"), &genesis)?;
+    ledger.set_sync_interval(config.limits.sync_interval_blocks);
+    let chain = Chain::new(
+        ledger,
+        MempoolLimits {
+            transactions_max: config.limits.mempool_transactions_max,
+            bytes_max: config.limits.mempool_bytes_max,
+            ..MempoolLimits::default()
+        },
+        BlockLimits {
+            transactions_max: config.limits.block_transactions_max,
+            bytes_max: config.limits.block_bytes_max,
+        },
+    );
+    Ok((genesis, Arc::new(chain)))
+}
+
+/// Runs the node described by `config` until Ctrl-C or SIGTERM; then makes the ledger durable.
+pub fn run(config: NodeConfig) -> Result<(), NodeError> {
+    let prometheus = metrics::install();
+    match config.role {
+        Role::Validator => run_validator(config, prometheus),
+        Role::Replica => run_replica(config, prometheus),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(_) => futures::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            () = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+async fn serve(state: ApiState, address: std::net::SocketAddr) -> Result<(), NodeError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| setup(format!("HTTP listen {address}: {error}")))?;
+    tracing::info!(%address, "HTTP API listening");
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(setup)
+}
+
+fn run_validator(
+    config: NodeConfig,
+    prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Result<(), NodeError> {
+    let (genesis, chain) = open_chain(&config)?;
+    let key_path = config
+        .key
+        .clone()
+        .ok_or_else(|| setup("validator without key"))?;
+    let key = KeyPair::read_pem_file(&key_path).map_err(setup)?;
+    let private = consensus_private_key(&key).map_err(setup)?;
+    let validators = validator_keys(&genesis).map_err(setup)?;
+    if !validators.contains(&private.public_key()) {
+        return Err(setup(format!(
+            "key {} is not a validator in genesis",
+            key.public_key()
+        )));
+    }
+    let mut addresses: Vec<(PublicKey, Address)> = Vec::new();
+    for peer in &config.validator_addresses {
+        let public = epichain_core::PublicKey::from_hex(&peer.key)
+            .map_err(|error| setup(format!("validator address key {}: {error}", peer.key)))?;
+        addresses.push((
+            consensus_public_key(&public).map_err(setup)?,
+            peer.address.into(),
+        ));
+    }
+    let listen = config
+        .p2p_listen
+        .ok_or_else(|| setup("validator without p2p_listen"))?;
+    let runtime = commonware_runtime::tokio::Config::new()
+        .with_worker_threads(2)
+        .with_catch_panics(false)
+        .with_storage_directory(config.data_dir.join("consensus"));
+    let name = config.name.clone();
+    let http_listen = config.http_listen;
+    let validator_count = validators.len();
+    commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
+        let handshake = Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: private.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let mut namespace = b"epichain-p2p-v1-".to_vec();
+        namespace.extend_from_slice(&chain.chain_id().0);
+        let p2p = lookup::Config::local(
+            handshake,
+            &namespace,
+            listen,
+            NZUsize!(validator_count.max(1)),
+            consensus::max_message_size(validator_count as u32),
+            NZUsize!(4096),
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+        let _ = oracle.track(0, Map::from_iter_dedup(addresses));
+        let mut register = |id: u64, per_second: u32| {
+            network.register(
+                id,
+                Quota::per_second(std::num::NonZeroU32::new(per_second).unwrap_or(NZU32!(1))),
+            )
+        };
+        let channels = Channels {
+            votes: register(channel::VOTES, quota::VOTES_PER_SECOND),
+            certificates: register(channel::CERTIFICATES, quota::CERTIFICATES_PER_SECOND),
+            resolver: register(channel::RESOLVER, quota::RESOLVER_PER_SECOND),
+            blocks: register(channel::BLOCKS, quota::BLOCKS_PER_SECOND),
+            backfill: register(channel::BACKFILL, quota::BACKFILL_PER_SECOND),
+            transactions: register(channel::TRANSACTIONS, quota::TRANSACTIONS_PER_SECOND),
+        };
+        network.start();
+        let settings = ValidatorSettings {
+            key: private,
+            validators,
+            partition_prefix: "epichain".to_string(),
+            timeouts: Timeouts::lan(),
+        };
+        let validator = match consensus::start_validator(
+            context.child("validator"),
+            settings,
+            chain.clone(),
+            oracle.clone(),
+            oracle.clone(),
+            channels,
+        )
+        .await
+        {
+            Ok(validator) => validator,
+            Err(error) => {
+                tracing::error!(%error, "validator did not start");
+                return Err(setup(error));
+            }
+        };
+        let liveness = validator.peers.clone();
+        let peer_count = Arc::new(AtomicUsize::new(0));
+        let counter = peer_count.clone();
+        let expiry_chain = chain.clone();
+        context
+            .child("housekeeping")
+            .spawn(move |clock| async move {
+                loop {
+                    let now = crate::application::now_ms(&clock);
+                    counter.store(liveness.count(now), std::sync::atomic::Ordering::Relaxed);
+                    expiry_chain.expire(now);
+                    commonware_runtime::Clock::sleep(&clock, Duration::from_secs(1)).await;
+                }
+            });
+        let state = ApiState {
+            chain: chain.clone(),
+            role: NodeRole::Validator,
+            name,
+            gossip: Some(validator.gossip.clone()),
+            upstream: Vec::new(),
+            client: reqwest::Client::new(),
+            prometheus,
+            peers: peer_count,
+        };
+        let served = serve(state, http_listen).await;
+        chain.sync().map_err(setup)?;
+        tracing::info!("stopped; ledger synced");
+        served
+    })
+}
+
+fn run_replica(
+    config: NodeConfig,
+    prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Result<(), NodeError> {
+    let (genesis, chain) = open_chain(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(setup)?;
+    runtime.block_on(async move {
+        let follower = Follower::new(chain.clone(), genesis, config.upstream.clone());
+        let peer_count = Arc::new(AtomicUsize::new(config.upstream.len()));
+        let follow = tokio::spawn(async move {
+            follower
+                .run(|height, target| tracing::debug!(height, target, "followed"))
+                .await;
+        });
+        let state = ApiState {
+            chain: chain.clone(),
+            role: NodeRole::Replica,
+            name: config.name.clone(),
+            gossip: None,
+            upstream: config.upstream.clone(),
+            client: reqwest::Client::new(),
+            prometheus,
+            peers: peer_count,
+        };
+        let served = serve(state, config.http_listen).await;
+        follow.abort();
+        chain.sync().map_err(setup)?;
+        tracing::info!("stopped; ledger synced");
+        served
+    })
+}

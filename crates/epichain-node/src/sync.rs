@@ -1,0 +1,220 @@
+//! Following and catching up over HTTP: a replica (or a node that was down) fetches finalized
+//! blocks with their finality certificates from validators, verifies the certificates against
+//! the genesis validators, and replays the blocks through the ledger (which re-executes and
+//! checks every root).
+//!
+//! A block finalized through a descendant's certificate carries none of its own; it is accepted
+//! once a later certified block links back to it by parent hashes.
+
+use crate::chain::Chain;
+use crate::finality::verify_certificate;
+use epichain_core::{Block, Genesis};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most blocks fetched ahead while looking for a certificate.
+pub const UNCERTIFIED_RUN_MAX: usize = 256;
+
+/// Pause when the follower has nothing new to fetch.
+pub const IDLE_PAUSE: Duration = Duration::from_millis(200);
+
+/// Why following stopped or a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No upstream answered.
+    #[error("no upstream reachable: {0}")]
+    Unreachable(String),
+    /// An upstream sent something invalid.
+    #[error("upstream {upstream} sent an invalid block at height {height}: {reason}")]
+    Invalid {
+        /// Upstream URL.
+        upstream: String,
+        /// Height.
+        height: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The local ledger failed.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
+}
+
+/// Fetches blocks from HTTP upstreams.
+pub struct Follower {
+    chain: Arc<Chain>,
+    genesis: Genesis,
+    upstreams: Vec<String>,
+    client: reqwest::Client,
+}
+
+impl Follower {
+    /// A follower of `upstreams` for `chain`.
+    pub fn new(chain: Arc<Chain>, genesis: Genesis, upstreams: Vec<String>) -> Self {
+        Follower {
+            chain,
+            genesis,
+            upstreams,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The highest height any upstream reports.
+    pub async fn target_height(&self) -> Result<u64, SyncError> {
+        let mut best = None;
+        let mut last_error = String::from("no upstream configured");
+        for upstream in &self.upstreams {
+            match self
+                .client
+                .get(format!("{upstream}/v1/status"))
+                .send()
+                .await
+            {
+                Ok(response) => match response.json::<serde_json::Value>().await {
+                    Ok(status) => {
+                        let height = status["height"].as_u64().unwrap_or(0);
+                        best = Some(best.map_or(height, |current: u64| current.max(height)));
+                    }
+                    Err(error) => last_error = error.to_string(),
+                },
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        best.ok_or(SyncError::Unreachable(last_error))
+    }
+
+    /// A finalized block and its certificate from the first upstream that has it.
+    async fn fetch(
+        &self,
+        height: u64,
+    ) -> Result<Option<(Block, Option<Vec<u8>>, String)>, SyncError> {
+        let mut last_error = String::from("no upstream configured");
+        for upstream in &self.upstreams {
+            let response = match self
+                .client
+                .get(format!("{upstream}/v1/blocks/{height}/raw"))
+                .send()
+                .await
+            {
+                Ok(response) => response,
+                Err(error) => {
+                    last_error = error.to_string();
+                    continue;
+                }
+            };
+            if response.status() == reqwest::StatusCode::NOT_FOUND {
+                continue;
+            }
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    last_error = error.to_string();
+                    continue;
+                }
+            };
+            let invalid = |reason: String| SyncError::Invalid {
+                upstream: upstream.clone(),
+                height,
+                reason,
+            };
+            let (block_bytes, certificate): (Vec<u8>, Option<Vec<u8>>) =
+                epichain_core::encoding::decode_bounded(
+                    &bytes,
+                    crate::block::BLOCK_BYTES_MAX + 4096,
+                )
+                .map_err(|error| invalid(error.to_string()))?;
+            let block =
+                Block::from_bytes(&block_bytes).map_err(|error| invalid(error.to_string()))?;
+            if block.header.height != height {
+                return Err(invalid(format!(
+                    "block says height {}",
+                    block.header.height
+                )));
+            }
+            return Ok(Some((block, certificate, upstream.clone())));
+        }
+        if self.upstreams.is_empty() {
+            return Err(SyncError::Unreachable(last_error));
+        }
+        Ok(None)
+    }
+
+    /// Applies the next run of blocks whose finality is proven; returns how many were applied
+    /// (0 when there is nothing new yet).
+    pub async fn step(&self) -> Result<usize, SyncError> {
+        let tip = self.chain.tip()?;
+        let mut pending: Vec<Block> = Vec::new();
+        let mut height = tip.height + 1;
+        loop {
+            let Some((block, certificate, upstream)) = self.fetch(height).await? else {
+                return Ok(0);
+            };
+            let expected_parent = pending
+                .last()
+                .map_or(tip.hash, |previous| previous.header.hash());
+            if block.header.parent != expected_parent {
+                return Err(SyncError::Invalid {
+                    upstream,
+                    height,
+                    reason: "does not extend the previous block".into(),
+                });
+            }
+            let hash = block.header.hash();
+            pending.push(block);
+            let Some(certificate) = certificate else {
+                if pending.len() >= UNCERTIFIED_RUN_MAX {
+                    return Err(SyncError::Invalid {
+                        upstream,
+                        height,
+                        reason: format!("{UNCERTIFIED_RUN_MAX} blocks without a certificate"),
+                    });
+                }
+                height += 1;
+                continue;
+            };
+            verify_certificate(&self.genesis, &hash, &certificate).map_err(|error| {
+                SyncError::Invalid {
+                    upstream: upstream.clone(),
+                    height,
+                    reason: error.to_string(),
+                }
+            })?;
+            // The certificate finalizes this block and, through the parent links, every pending one.
+            let count = pending.len();
+            for (index, block) in pending.into_iter().enumerate() {
+                let own = (index + 1 == count).then_some(certificate.as_slice());
+                self.chain.apply_fetched(block, own)?;
+            }
+            return Ok(count);
+        }
+    }
+
+    /// Follows forever: applies what is finalized, pauses when idle, retries after errors.
+    /// `progress(height, target)` is called after each applied run.
+    pub async fn run(&self, mut progress: impl FnMut(u64, u64)) {
+        let mut target = 0;
+        loop {
+            match self.step().await {
+                Ok(0) => {
+                    if let Ok(height) = self.target_height().await {
+                        target = height;
+                    }
+                    tokio::time::sleep(IDLE_PAUSE).await;
+                }
+                Ok(_) => {
+                    let height = self.chain.tip().map(|tip| tip.height).unwrap_or_default();
+                    if height > target {
+                        target = self.target_height().await.unwrap_or(height);
+                    }
+                    progress(height, target.max(height));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "follow");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Commands that talk to or run nodes: `node`, `devnet`, `submit`, `report`, `status`.
+
+use super::local::ReportArgs;
+use super::wall_clock_ms;
+use anyhow::{Context, Result, bail};
+use epichain::client::{Client, ClientError};
+use epichain::devnet::{self, DEFAULT_BASE_PORT, Devnet};
+use epichain_core::{Day, KeyPair, SignedTransaction};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Reports submitted per devnet tick.
+const DEVNET_REPORTS_PER_TICK: usize = 4;
+/// Interval between devnet report batches.
+const DEVNET_TICK: Duration = Duration::from_secs(2);
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `epichain node --config FILE`.
+pub fn node(config: &Path) -> Result<()> {
+    let config = epichain_node::NodeConfig::read(config)?;
+    init_logging();
+    tracing::info!(name = %config.name, role = ?config.role, "starting");
+    epichain_node::run(config)?;
+    Ok(())
+}
+
+/// `epichain status --node URL`.
+pub fn status(url: &str) -> Result<()> {
+    let status = runtime()?.block_on(Client::new(url).status())?;
+    println!("{}", serde_json::to_string_pretty(&status)?);
+    Ok(())
+}
+
+/// `epichain submit --node URL FILE`.
+pub fn submit(url: &str, file: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", file.display()))?;
+    let transaction = SignedTransaction::from_bytes(&bytes)
+        .with_context(|| format!("{}: not a signed transaction", file.display()))?;
+    submit_and_wait(url, &transaction)
+}
+
+/// `epichain report --node URL --key FILE …`: builds, signs and submits a case report.
+pub fn report(url: &str, key: &Path, report: &ReportArgs) -> Result<()> {
+    let key = KeyPair::read_pem_file(key)?;
+    let body = report.to_report()?;
+    let client = Client::new(url);
+    let runtime = runtime()?;
+    let mut signer = runtime.block_on(client.signer(key))?;
+    let (transaction, case_id) = signer.report(body);
+    println!("case {case_id}");
+    submit_and_wait(url, &transaction)
+}
+
+fn submit_and_wait(url: &str, transaction: &SignedTransaction) -> Result<()> {
+    let client = Client::new(url);
+    let runtime = runtime()?;
+    let submission = runtime.block_on(client.submit(transaction))?;
+    println!("transaction {} {}", submission.id, submission.status);
+    let status =
+        runtime.block_on(client.wait_finalized(&transaction.id(), Duration::from_secs(30)))?;
+    match (
+        status["status"].as_str(),
+        status["outcome"]["status"].as_str(),
+    ) {
+        (Some("finalized"), Some("applied")) => {
+            println!("finalized at height {} (applied)", status["height"]);
+            Ok(())
+        }
+        (Some("finalized"), _) => bail!(
+            "transaction {} rejected ({}): {}",
+            submission.id,
+            status["outcome"]["code"].as_str().unwrap_or("?"),
+            status["outcome"]["message"].as_str().unwrap_or("")
+        ),
+        _ => bail!("transaction {} not finalized within 30 s", submission.id),
+    }
+}
+
+/// A node process of the devnet.
+struct Process {
+    name: String,
+    child: Child,
+}
+
+fn spawn_node(config: &Path, log: &Path) -> Result<Child> {
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let error_file = log_file.try_clone()?;
+    Command::new(std::env::current_exe()?)
+        .args(["node", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(error_file)
+        .spawn()
+        .with_context(|| format!("starting node {}", config.display()))
+}
+
+/// Asks a process to stop (SIGTERM), then waits; kills it if it does not stop in time.
+fn stop(process: &mut Process) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status();
+    for _ in 0..150 {
+        if let Ok(Some(_)) = process.child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = process.child.kill();
+    let _ = process.child.wait();
+    eprintln!("{} did not stop in 15 s; killed", process.name);
+}
+
+/// `epichain devnet`.
+pub fn devnet(directory: Option<PathBuf>, base_port: Option<u16>) -> Result<()> {
+    let directory = directory.unwrap_or_else(|| PathBuf::from("devnet"));
+    let mut devnet = Devnet::prepare(
+        &directory,
+        base_port.unwrap_or(DEFAULT_BASE_PORT),
+        wall_clock_ms(),
+    )?;
+    println!("epichain devnet — chain {}", devnet.manifest.chain_id);
+    println!(
+        "directory: {} (genesis, keys, certificates, node configs, data, logs; rerun to resume)",
+        directory.display()
+    );
+    let logs = directory.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let mut processes = Vec::new();
+    for node in &devnet.nodes {
+        let child = spawn_node(&node.config, &logs.join(format!("{}.log", node.name)))?;
+        processes.push(Process {
+            name: node.name.clone(),
+            child,
+        });
+    }
+    let result = runtime()?.block_on(drive(&mut devnet));
+    println!("\nstopping {} nodes…", processes.len());
+    for process in &mut processes {
+        stop(process);
+    }
+    println!(
+        "stopped; rerun `epichain devnet --dir {}` to resume",
+        directory.display()
+    );
+    result
+}
+
+/// Waits for the nodes, enrols the world and streams reports until Ctrl-C.
+async fn drive(devnet: &mut Devnet) -> Result<()> {
+    let clients: Vec<Client> = devnet
+        .nodes
+        .iter()
+        .map(|node| Client::new(&node.url))
+        .collect();
+    for (client, node) in clients.iter().zip(&devnet.nodes) {
+        if !devnet::wait_ready(client, Duration::from_secs(60)).await {
+            bail!(
+                "{} did not answer at {} (see logs/{}.log)",
+                node.name,
+                node.url,
+                node.name
+            );
+        }
+    }
+    println!("\nnodes:");
+    for node in &devnet.nodes {
+        println!(
+            "  {:<16} {:<38} {}  ({}/openapi.json, {}/metrics)",
+            node.name, node.description, node.url, node.url, node.url
+        );
+    }
+    let validators: Vec<Client> = devnet
+        .validator_urls()
+        .iter()
+        .map(|url| Client::new(url))
+        .collect();
+    let first = validators.first().context("no validator")?.clone();
+    devnet.resume_nonces(&first).await?;
+    let enrolled = devnet::enrol_world(devnet, &first).await?;
+    println!(
+        "\nenrolled {enrolled} identities (national → province → city CA hierarchy); streaming case reports (Ctrl-C to stop)"
+    );
+    let mut tick: u64 = 0;
+    loop {
+        tokio::select! {
+            () = interrupted() => return Ok(()),
+            () = tokio::time::sleep(DEVNET_TICK) => {}
+        }
+        tick += 1;
+        let day = Day::from_unix_ms(wall_clock_ms());
+        let batch = devnet::report_batch(devnet, day, DEVNET_REPORTS_PER_TICK, wall_clock_ms())?;
+        let client = &validators[tick as usize % validators.len()];
+        if let Err(error) = devnet::submit_all(client, &batch).await {
+            eprintln!("submit to {}: {error}", client.base());
+        }
+        if tick.is_multiple_of(5) {
+            print_progress(&first).await;
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn print_progress(client: &Client) {
+    match client.status().await {
+        Ok(status) => println!(
+            "height {:>6}  state root {}…  peers {}  mempool {}",
+            status["height"],
+            status["state_root"]
+                .as_str()
+                .unwrap_or("")
+                .get(..16)
+                .unwrap_or(""),
+            status["peers"],
+            status["mempool_transactions"]
+        ),
+        Err(ClientError::Http { .. }) => println!("validator not answering"),
+        Err(error) => println!("{error}"),
+    }
+}

@@ -1,0 +1,332 @@
+//! `epichain devnet`: four validators (national and three provincial CDCs) and one replica per
+//! remaining level (city, district, hospital), each its own process with its own data directory
+//! and loopback ports; the demo world is enrolled and case reports stream in.
+
+use crate::client::{Client, ClientError};
+use crate::world::{DemoWorld, validator_key, validators};
+use epichain_core::{Day, Genesis, Hash, SignedTransaction};
+use epichain_node::config::{Limits, NodeConfig, PeerAddress, Role};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Operators of the four validators.
+pub const VALIDATOR_NAMES: [&str; 4] = [
+    "China CDC (national)",
+    "Guangdong Provincial CDC",
+    "Guangxi Zhuang Autonomous Region CDC",
+    "Hunan Provincial CDC",
+];
+
+/// Replicas: (node name, description).
+pub const REPLICAS: [(&str, &str); 3] = [
+    ("city-shenzhen", "Shenzhen municipal CDC replica"),
+    ("district-futian", "Futian district CDC replica"),
+    ("hospital-futian", "Futian People's Hospital replica"),
+];
+
+/// Default first port: validators' HTTP APIs at 18000–18003, replicas' at 18004–18006, p2p at
+/// 19000–19003.
+pub const DEFAULT_BASE_PORT: u16 = 18_000;
+
+/// Offset from the HTTP base port to the p2p ports.
+const P2P_PORT_OFFSET: u16 = 1_000;
+
+/// Why the devnet could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// Files.
+    #[error("{path}: {message}")]
+    Files {
+        /// Path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The world.
+    #[error(transparent)]
+    World(#[from] crate::world::WorldError),
+    /// A node's API.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The stored devnet does not match what this version builds.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+fn files(path: &Path, error: impl ToString) -> DevnetError {
+    DevnetError::Files {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    }
+}
+
+/// Persistent facts of a devnet directory (so a rerun rebuilds the same world).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DevnetManifest {
+    /// Genesis time, Unix milliseconds.
+    pub genesis_ms: u64,
+    /// First HTTP port.
+    pub base_port: u16,
+    /// Chain id.
+    pub chain_id: String,
+}
+
+/// One node of the devnet.
+#[derive(Clone, Debug)]
+pub struct DevnetNode {
+    /// Node name.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// Its configuration file.
+    pub config: PathBuf,
+    /// Its API URL.
+    pub url: String,
+    /// Validator or replica.
+    pub role: Role,
+}
+
+/// A prepared devnet directory.
+pub struct Devnet {
+    /// Directory.
+    pub directory: PathBuf,
+    /// Manifest.
+    pub manifest: DevnetManifest,
+    /// The demo world (keys, certificates, genesis).
+    pub world: DemoWorld,
+    /// Nodes, validators first.
+    pub nodes: Vec<DevnetNode>,
+}
+
+impl Devnet {
+    /// Prepares `directory`: on first use writes genesis, keys, certificates and node
+    /// configurations; later reuses them (the world is rebuilt from the stored genesis time).
+    pub fn prepare(directory: &Path, base_port: u16, now_ms: u64) -> Result<Self, DevnetError> {
+        std::fs::create_dir_all(directory).map_err(|error| files(directory, error))?;
+        let manifest_path = directory.join("devnet.json");
+        let manifest = if manifest_path.exists() {
+            let text = std::fs::read_to_string(&manifest_path)
+                .map_err(|error| files(&manifest_path, error))?;
+            serde_json::from_str::<DevnetManifest>(&text)
+                .map_err(|error| files(&manifest_path, error))?
+        } else {
+            DevnetManifest {
+                genesis_ms: now_ms,
+                base_port,
+                chain_id: String::new(),
+            }
+        };
+        let world = DemoWorld::new(manifest.genesis_ms, validators(&VALIDATOR_NAMES))?;
+        let chain_id = world.genesis.chain_id().to_hex();
+        if !manifest.chain_id.is_empty() && manifest.chain_id != chain_id {
+            return Err(DevnetError::Mismatch(format!(
+                "{} holds chain {}, but this version builds {chain_id}; use a new directory",
+                directory.display(),
+                manifest.chain_id
+            )));
+        }
+        let manifest = DevnetManifest {
+            chain_id,
+            ..manifest
+        };
+        world.write_files(directory)?;
+        for index in 0..VALIDATOR_NAMES.len() {
+            let path = directory
+                .join("keys")
+                .join(format!("validator-{index}.key.pem"));
+            if !path.exists() {
+                validator_key(index)
+                    .write_pem_file(&path)
+                    .map_err(|error| files(&path, error))?;
+            }
+        }
+        std::fs::write(
+            &manifest_path,
+            serde_json::to_string_pretty(&manifest).unwrap_or_default(),
+        )
+        .map_err(|error| files(&manifest_path, error))?;
+        let nodes = write_configs(directory, &world.genesis, manifest.base_port)?;
+        Ok(Devnet {
+            directory: directory.to_path_buf(),
+            manifest,
+            world,
+            nodes,
+        })
+    }
+
+    /// API URLs of the validators.
+    pub fn validator_urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|node| node.role == Role::Validator)
+            .map(|node| node.url.clone())
+            .collect()
+    }
+
+    /// Continues every demo signer after its last finalized nonce (a rerun).
+    pub async fn resume_nonces(&mut self, client: &Client) -> Result<(), DevnetError> {
+        for identity in &mut self.world.identities {
+            let key = identity.signer.key().clone();
+            identity.signer = client.signer(key).await?;
+        }
+        Ok(())
+    }
+}
+
+fn write_configs(
+    directory: &Path,
+    genesis: &Genesis,
+    base_port: u16,
+) -> Result<Vec<DevnetNode>, DevnetError> {
+    let localhost = [127, 0, 0, 1];
+    let http = |offset: u16| std::net::SocketAddr::from((localhost, base_port + offset));
+    let p2p =
+        |offset: u16| std::net::SocketAddr::from((localhost, base_port + P2P_PORT_OFFSET + offset));
+    let validator_addresses: Vec<PeerAddress> = genesis
+        .validators
+        .iter()
+        .enumerate()
+        .map(|(index, validator)| PeerAddress {
+            key: validator.key.to_hex(),
+            address: p2p(index as u16),
+        })
+        .collect();
+    let mut nodes = Vec::new();
+    let mut configs = Vec::new();
+    for (index, name) in VALIDATOR_NAMES.iter().enumerate() {
+        let node_name = format!("validator-{index}");
+        configs.push((
+            NodeConfig {
+                name: node_name.clone(),
+                role: Role::Validator,
+                genesis: "genesis.json".into(),
+                data_dir: format!("data/{node_name}").into(),
+                http_listen: http(index as u16),
+                key: Some(format!("keys/validator-{index}.key.pem").into()),
+                p2p_listen: Some(p2p(index as u16)),
+                validator_addresses: validator_addresses.clone(),
+                upstream: Vec::new(),
+                limits: Limits::default(),
+            },
+            name.to_string(),
+        ));
+    }
+    let upstream: Vec<String> = (0..VALIDATOR_NAMES.len())
+        .map(|index| format!("http://{}", http(index as u16)))
+        .collect();
+    for (offset, (name, description)) in REPLICAS.iter().enumerate() {
+        configs.push((
+            NodeConfig {
+                name: name.to_string(),
+                role: Role::Replica,
+                genesis: "genesis.json".into(),
+                data_dir: format!("data/{name}").into(),
+                http_listen: http((VALIDATOR_NAMES.len() + offset) as u16),
+                key: None,
+                p2p_listen: None,
+                validator_addresses: Vec::new(),
+                upstream: upstream.clone(),
+                limits: Limits::default(),
+            },
+            description.to_string(),
+        ));
+    }
+    std::fs::create_dir_all(directory.join("config")).map_err(|error| files(directory, error))?;
+    for (config, description) in configs {
+        let path = directory
+            .join("config")
+            .join(format!("{}.toml", config.name));
+        // Paths in the file are relative to the file: one level up is the devnet directory.
+        let mut relative = config.clone();
+        relative.genesis = Path::new("..").join(&config.genesis);
+        relative.data_dir = Path::new("..").join(&config.data_dir);
+        relative.key = config.key.as_ref().map(|key| Path::new("..").join(key));
+        std::fs::write(&path, relative.to_toml()).map_err(|error| files(&path, error))?;
+        nodes.push(DevnetNode {
+            name: config.name.clone(),
+            description,
+            url: format!("http://{}", config.http_listen),
+            config: path,
+            role: config.role,
+        });
+    }
+    Ok(nodes)
+}
+
+/// Waits until the node answers, or `timeout` passes.
+pub async fn wait_ready(client: &Client, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if client.status().await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// Submits transactions, retrying after a full mempool; returns the accepted ids.
+pub async fn submit_all(
+    client: &Client,
+    transactions: &[SignedTransaction],
+) -> Result<Vec<Hash>, ClientError> {
+    let mut ids = Vec::with_capacity(transactions.len());
+    for transaction in transactions {
+        loop {
+            match client.submit(transaction).await {
+                Ok(_) => {
+                    ids.push(transaction.id());
+                    break;
+                }
+                Err(ClientError::Refused {
+                    status: 503,
+                    retry_after_seconds,
+                    ..
+                }) => {
+                    tokio::time::sleep(Duration::from_secs(retry_after_seconds.unwrap_or(1))).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Enrols every demo identity not enrolled yet and waits for finality.
+pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, DevnetError> {
+    let mut pending = Vec::new();
+    for identity in &mut devnet.world.identities {
+        if client
+            .identity(&identity.signer.public_key())
+            .await?
+            .is_none()
+        {
+            pending.push(
+                identity
+                    .signer
+                    .enroll(identity.certificate.clone(), identity.chain.clone()),
+            );
+        }
+    }
+    let ids = submit_all(client, &pending).await?;
+    for id in &ids {
+        client.wait_finalized(id, Duration::from_secs(60)).await?;
+    }
+    Ok(ids.len())
+}
+
+/// A batch of demo reports for `day`.
+pub fn report_batch(
+    devnet: &mut Devnet,
+    day: Day,
+    count: usize,
+    salt: u64,
+) -> Result<Vec<SignedTransaction>, DevnetError> {
+    Ok(devnet
+        .world
+        .reports(day, count, salt)?
+        .into_iter()
+        .map(|(transaction, _)| transaction)
+        .collect())
+}
