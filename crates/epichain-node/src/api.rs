@@ -21,8 +21,8 @@ use utoipa_axum::routes;
 /// Seconds a client should wait after a 503 (mempool full).
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
-/// Largest request body.
-pub const REQUEST_BYTES_MAX: usize = 256 * 1024;
+/// Largest request body (a batch of transactions).
+pub const REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 /// What the node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -154,7 +154,7 @@ async fn submit_transaction(
         Err(refused) => return refused.into_response(),
     };
     if state.role == NodeRole::Replica {
-        return forward(&state, bytes).await;
+        return forward(&state, "/v1/transactions", bytes).await;
     }
     match state.chain.submit(&bytes, wall_clock_ms()) {
         Ok((submitted, parsed)) => {
@@ -173,12 +173,15 @@ async fn submit_transaction(
     }
 }
 
-fn transaction_bytes(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, Failure> {
-    let is_binary = headers
+fn is_binary(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/octet-stream"));
-    if is_binary {
+        .is_some_and(|value| value.starts_with("application/octet-stream"))
+}
+
+fn transaction_bytes(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, Failure> {
+    if is_binary(headers) {
         return Ok(body.to_vec());
     }
     let request: SubmitRequest = serde_json::from_slice(body).map_err(|parse| {
@@ -221,8 +224,8 @@ fn submitted_response(submitted: Submitted) -> Response {
     }
 }
 
-fn refusal_response(refusal: SubmitError) -> Response {
-    let (status, code) = match &refusal {
+fn refusal_code(refusal: &SubmitError) -> (StatusCode, &'static str) {
+    match refusal {
         SubmitError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
         SubmitError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
         SubmitError::WrongChain(_) => (StatusCode::BAD_REQUEST, "wrong_chain"),
@@ -230,7 +233,11 @@ fn refusal_response(refusal: SubmitError) -> Response {
         SubmitError::Replayed { .. } => (StatusCode::BAD_REQUEST, "stale_nonce"),
         SubmitError::Full => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
         SubmitError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    };
+    }
+}
+
+fn refusal_response(refusal: SubmitError) -> Response {
+    let (status, code) = refusal_code(&refusal);
     let mut response = error(status, code, &refusal);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response
@@ -241,11 +248,11 @@ fn refusal_response(refusal: SubmitError) -> Response {
 }
 
 /// Replicas hand submissions to the first upstream validator that answers.
-async fn forward(state: &ApiState, bytes: Vec<u8>) -> Response {
+async fn forward(state: &ApiState, path: &str, bytes: Vec<u8>) -> Response {
     for upstream in &state.upstream {
         let sent = state
             .client
-            .post(format!("{upstream}/v1/transactions"))
+            .post(format!("{upstream}{path}"))
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes.clone())
             .send()
@@ -268,6 +275,140 @@ async fn forward(state: &ApiState, bytes: Vec<u8>) -> Response {
         "no_upstream",
         "no validator reachable",
     )
+}
+
+/// Most transactions in one batch request.
+pub const BATCH_TRANSACTIONS_MAX: usize = 4_096;
+
+/// Many transactions, hex-encoded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchRequest {
+    /// Hex of each signed transaction's canonical bytes.
+    pub transactions: Vec<String>,
+}
+
+/// What happened to one transaction of a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchItem {
+    /// Transaction id, when it decoded.
+    pub id: Option<String>,
+    /// `pending`, `finalized` or `refused`.
+    pub status: String,
+    /// Height, when finalized.
+    pub height: Option<u64>,
+    /// Refusal code.
+    pub code: Option<String>,
+    /// Refusal reason.
+    pub message: Option<String>,
+}
+
+/// Results in request order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchResponse {
+    /// One per submitted transaction.
+    pub results: Vec<BatchItem>,
+}
+
+/// Submit up to 4,096 signed transactions at once: JSON `{"transactions": [hex, …]}` or the
+/// canonical encoding of `Vec<Vec<u8>>` as `application/octet-stream`. Each is checked as by
+/// `POST /v1/transactions`; results come in order. Retry-After is set if any was refused because
+/// the mempool is full.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions/batch",
+    request_body(content = BatchRequest, description = "JSON with hex transactions, or octet-stream"),
+    responses(
+        (status = 200, description = "Per-transaction results", body = BatchResponse),
+        (status = 400, description = "Malformed batch", body = ApiError)
+    )
+)]
+async fn submit_batch(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+    let items = match batch_items(&headers, &body) {
+        Ok(items) => items,
+        Err(refused) => return refused.into_response(),
+    };
+    if state.role == NodeRole::Replica {
+        let encoded = epichain_core::encoding::encode(&items);
+        return forward(&state, "/v1/transactions/batch", encoded).await;
+    }
+    let slices: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+    let outcomes = state.chain.submit_many(&slices, wall_clock_ms());
+    let mut any_full = false;
+    let results = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok((submitted, parsed)) => {
+                metrics::submission(true);
+                if let (Some(transaction), Some(gossip)) = (parsed, &state.gossip) {
+                    let _ = gossip.unbounded_send(transaction);
+                }
+                let (status, height) = match submitted {
+                    Submitted::Finalized(_, height) => ("finalized", Some(height)),
+                    _ => ("pending", None),
+                };
+                BatchItem {
+                    id: Some(submitted.id().to_hex()),
+                    status: status.into(),
+                    height,
+                    code: None,
+                    message: None,
+                }
+            }
+            Err(refusal) => {
+                metrics::submission(false);
+                any_full |= refusal == SubmitError::Full;
+                BatchItem {
+                    id: None,
+                    status: "refused".into(),
+                    height: None,
+                    code: Some(refusal_code(&refusal).1.to_string()),
+                    message: Some(refusal.to_string()),
+                }
+            }
+        })
+        .collect();
+    let mut response = Json(BatchResponse { results }).into_response();
+    if any_full {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    response
+}
+
+fn batch_items(headers: &HeaderMap, body: &Bytes) -> Result<Vec<Vec<u8>>, Failure> {
+    let items: Vec<Vec<u8>> = if is_binary(headers) {
+        epichain_core::encoding::decode_bounded(body, REQUEST_BYTES_MAX)
+            .map_err(|error| failure(StatusCode::BAD_REQUEST, "bad_request", error))?
+    } else {
+        let request: BatchRequest = serde_json::from_slice(body).map_err(|parse| {
+            failure(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected {{\"transactions\": [hex]}}: {parse}"),
+            )
+        })?;
+        request
+            .transactions
+            .iter()
+            .map(|text| hex::decode(text.trim()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                failure(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "a transaction is not hex",
+                )
+            })?
+    };
+    if items.len() > BATCH_TRANSACTIONS_MAX {
+        return Err(failure(
+            StatusCode::BAD_REQUEST,
+            "too_many",
+            format!("at most {BATCH_TRANSACTIONS_MAX} transactions per batch"),
+        ));
+    }
+    Ok(items)
 }
 
 /// Status of a transaction.
@@ -541,6 +682,7 @@ fn wall_clock_ms() -> u64 {
 pub fn router(state: ApiState) -> axum::Router {
     let (router, document) = OpenApiRouter::new()
         .routes(routes!(submit_transaction))
+        .routes(routes!(submit_batch))
         .routes(routes!(transaction_status))
         .routes(routes!(status))
         .routes(routes!(block))

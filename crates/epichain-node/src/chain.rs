@@ -95,6 +95,43 @@ impl Submitted {
     }
 }
 
+/// The outcome of one submission: how it was taken, and the transaction to gossip if new.
+pub type Admitted = Result<(Submitted, Option<Arc<SignedTransaction>>), SubmitError>;
+
+/// Replay checks against committed state, then the mempool.
+fn admit(
+    reader: &LedgerReader,
+    pool: &mut Mempool,
+    transaction: SignedTransaction,
+    size: usize,
+    now_ms: u64,
+) -> Admitted {
+    let id = transaction.id();
+    if pool.contains(&id) {
+        return Ok((Submitted::AlreadyPending(id), None));
+    }
+    let internal = |error: LedgerError| SubmitError::Internal(error.to_string());
+    if let Some((height, _)) = reader.receipt(&id).map_err(internal)? {
+        return Ok((Submitted::Finalized(id, height), None));
+    }
+    if let Some(identity) = reader
+        .identity(&transaction.transaction.signer)
+        .map_err(internal)?
+        && transaction.transaction.nonce <= identity.nonce
+    {
+        return Err(SubmitError::Replayed {
+            nonce: transaction.transaction.nonce,
+            last: identity.nonce,
+        });
+    }
+    let transaction = Arc::new(transaction);
+    match pool.insert(id, transaction.clone(), size, now_ms) {
+        Admission::Added => Ok((Submitted::Pending(id), Some(transaction))),
+        Admission::Duplicate => Ok((Submitted::AlreadyPending(id), None)),
+        Admission::Full => Err(SubmitError::Full),
+    }
+}
+
 /// Shared node state.
 pub struct Chain {
     ledger: Mutex<Ledger>,
@@ -164,11 +201,63 @@ impl Chain {
 
     /// Stateless checks (size, decoding, chain id, signature) plus a replay check against the
     /// signer's finalized nonce, then the mempool. Returns the parsed transaction for gossip.
-    pub fn submit(
-        &self,
-        bytes: &[u8],
-        now_ms: u64,
-    ) -> Result<(Submitted, Option<Arc<SignedTransaction>>), SubmitError> {
+    pub fn submit(&self, bytes: &[u8], now_ms: u64) -> Admitted {
+        self.submit_many(&[bytes], now_ms)
+            .pop()
+            .unwrap_or_else(|| Err(SubmitError::Internal("empty batch".into())))
+    }
+
+    /// [`submit`](Chain::submit) for many transactions at once: signatures are checked in one
+    /// batch verification, state is read from one snapshot, the mempool locked once.
+    pub fn submit_many(&self, items: &[&[u8]], now_ms: u64) -> Vec<Admitted> {
+        let mut results: Vec<Option<Admitted>> = (0..items.len()).map(|_| None).collect();
+        let mut parsed: Vec<(usize, SignedTransaction, usize)> = Vec::with_capacity(items.len());
+        for (index, bytes) in items.iter().enumerate() {
+            match self.parse(bytes) {
+                Ok(transaction) => parsed.push((index, transaction, bytes.len())),
+                Err(refusal) => results[index] = Some(Err(refusal)),
+            }
+        }
+        let transactions: Vec<SignedTransaction> = parsed
+            .iter()
+            .map(|(_, transaction, _)| transaction.clone())
+            .collect();
+        let signatures = epichain_core::transaction::verify_signatures(&transactions);
+        let reader = match self.reader() {
+            Ok(reader) => reader,
+            Err(error) => {
+                return items
+                    .iter()
+                    .map(|_| Err(SubmitError::Internal(error.to_string())))
+                    .collect();
+            }
+        };
+        let mut pool = match self.mempool.lock() {
+            Ok(pool) => pool,
+            Err(_) => {
+                return items
+                    .iter()
+                    .map(|_| Err(SubmitError::Internal("mempool poisoned".into())))
+                    .collect();
+            }
+        };
+        for ((index, transaction, size), signature_valid) in parsed.into_iter().zip(signatures) {
+            results[index] = Some(if signature_valid {
+                admit(&reader, &mut pool, transaction, size, now_ms)
+            } else {
+                Err(SubmitError::BadSignature)
+            });
+        }
+        results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| Err(SubmitError::Internal("unprocessed".into())))
+            })
+            .collect()
+    }
+
+    /// Size, decoding and chain id.
+    fn parse(&self, bytes: &[u8]) -> Result<SignedTransaction, SubmitError> {
         if bytes.len() > TRANSACTION_BYTES_MAX {
             return Err(SubmitError::TooLarge(bytes.len()));
         }
@@ -177,41 +266,7 @@ impl Chain {
         if transaction.transaction.chain_id != self.chain_id {
             return Err(SubmitError::WrongChain(transaction.transaction.chain_id));
         }
-        let id = transaction.id();
-        if self.is_pending(&id) {
-            return Ok((Submitted::AlreadyPending(id), None));
-        }
-        transaction
-            .verify_signature()
-            .map_err(|_| SubmitError::BadSignature)?;
-        let internal = |error: LedgerError| SubmitError::Internal(error.to_string());
-        let reader = self
-            .reader()
-            .map_err(|error| SubmitError::Internal(error.to_string()))?;
-        if let Some((height, _)) = reader.receipt(&id).map_err(internal)? {
-            return Ok((Submitted::Finalized(id, height), None));
-        }
-        if let Some(identity) = reader
-            .identity(&transaction.transaction.signer)
-            .map_err(internal)?
-            && transaction.transaction.nonce <= identity.nonce
-        {
-            return Err(SubmitError::Replayed {
-                nonce: transaction.transaction.nonce,
-                last: identity.nonce,
-            });
-        }
-        let transaction = Arc::new(transaction);
-        let admission = self
-            .mempool
-            .lock()
-            .map_err(|_| SubmitError::Internal("mempool poisoned".into()))?
-            .insert(id, transaction.clone(), bytes.len(), now_ms);
-        match admission {
-            Admission::Added => Ok((Submitted::Pending(id), Some(transaction))),
-            Admission::Duplicate => Ok((Submitted::AlreadyPending(id), None)),
-            Admission::Full => Err(SubmitError::Full),
-        }
+        Ok(transaction)
     }
 
     /// Prepared states of `uncommitted` (oldest first, each extending the previous and the first

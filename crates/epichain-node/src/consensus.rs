@@ -410,9 +410,11 @@ async fn receive_transactions(
         ) else {
             continue;
         };
-        let now = now_ms(&clock);
-        for bytes in batch.iter().take(GOSSIP_BATCH_MAX) {
-            let _ = chain.submit(bytes, now);
-        }
+        let items: Vec<&[u8]> = batch
+            .iter()
+            .take(GOSSIP_BATCH_MAX)
+            .map(Vec::as_slice)
+            .collect();
+        let _ = chain.submit_many(&items, now_ms(&clock));
     }
 }

@@ -17,7 +17,7 @@ pub mod runner;
 pub mod sync;
 
 pub use config::NodeConfig;
-pub use runner::{NodeError, run};
+pub use runner::{NodeError, Progress, run, run_with_progress};
 
 /// Consensus and p2p key type of validators (Ed25519, the same keys as ours).
 pub type PublicKey = commonware_cryptography::ed25519::PublicKey;

@@ -72,12 +72,20 @@ fn open_chain(config: &NodeConfig) -> Result<(Genesis, Arc<Chain>), NodeError> {
     Ok((genesis, Arc::new(chain)))
 }
 
+/// Reports catch-up progress: (height, target height).
+pub type Progress = Box<dyn FnMut(u64, u64) + Send>;
+
 /// Runs the node described by `config` until Ctrl-C or SIGTERM; then makes the ledger durable.
 pub fn run(config: NodeConfig) -> Result<(), NodeError> {
+    run_with_progress(config, Box::new(|_, _| {}))
+}
+
+/// Like [`run`], reporting a replica's catch-up progress to `progress`.
+pub fn run_with_progress(config: NodeConfig, progress: Progress) -> Result<(), NodeError> {
     let prometheus = metrics::install();
     match config.role {
         Role::Validator => run_validator(config, prometheus),
-        Role::Replica => run_replica(config, prometheus),
+        Role::Replica => run_replica(config, prometheus, progress),
     }
 }
 
@@ -245,6 +253,7 @@ fn run_validator(
 fn run_replica(
     config: NodeConfig,
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    mut progress: Progress,
 ) -> Result<(), NodeError> {
     let (genesis, chain) = open_chain(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -256,9 +265,7 @@ fn run_replica(
         let follower = Follower::new(chain.clone(), genesis, config.upstream.clone());
         let peer_count = Arc::new(AtomicUsize::new(config.upstream.len()));
         let follow = tokio::spawn(async move {
-            follower
-                .run(|height, target| tracing::debug!(height, target, "followed"))
-                .await;
+            follower.run(&mut progress).await;
         });
         let state = ApiState {
             chain: chain.clone(),

@@ -42,6 +42,24 @@ pub struct Submission {
     pub height: Option<u64>,
 }
 
+/// One transaction's result in a batch.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BatchResult {
+    /// Transaction id, when it decoded.
+    pub id: Option<String>,
+    /// `pending`, `finalized` or `refused`.
+    pub status: String,
+    /// Refusal code (`mempool_full`, `stale_nonce`, …).
+    pub code: Option<String>,
+    /// Refusal reason.
+    pub message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BatchResponse {
+    results: Vec<BatchResult>,
+}
+
 /// A client of one node's API.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -113,6 +131,27 @@ impl Client {
             .send()
             .await;
         Self::decode(url, response).await
+    }
+
+    /// Submits many signed transactions in one request; one result per transaction, in order.
+    pub async fn submit_batch(
+        &self,
+        transactions: &[SignedTransaction],
+    ) -> Result<Vec<BatchResult>, ClientError> {
+        let url = format!("{}/v1/transactions/batch", self.base);
+        let items: Vec<Vec<u8>> = transactions
+            .iter()
+            .map(SignedTransaction::to_bytes)
+            .collect();
+        let response = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(epichain_core::encoding::encode(&items))
+            .send()
+            .await;
+        let body: BatchResponse = Self::decode(url, response).await?;
+        Ok(body.results)
     }
 
     /// Node status (`/v1/status`).

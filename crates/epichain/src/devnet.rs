@@ -266,28 +266,39 @@ pub async fn wait_ready(client: &Client, timeout: Duration) -> bool {
     false
 }
 
-/// Submits transactions, retrying after a full mempool; returns the accepted ids.
+/// Transactions per batch request.
+pub const SUBMIT_BATCH_MAX: usize = 256;
+
+/// Submits transactions in batches, retrying those refused because the mempool is full; returns
+/// the accepted ids. Any other refusal is an error.
 pub async fn submit_all(
     client: &Client,
     transactions: &[SignedTransaction],
 ) -> Result<Vec<Hash>, ClientError> {
     let mut ids = Vec::with_capacity(transactions.len());
-    for transaction in transactions {
-        loop {
-            match client.submit(transaction).await {
-                Ok(_) => {
-                    ids.push(transaction.id());
-                    break;
+    for chunk in transactions.chunks(SUBMIT_BATCH_MAX) {
+        let mut pending: Vec<SignedTransaction> = chunk.to_vec();
+        while !pending.is_empty() {
+            let results = client.submit_batch(&pending).await?;
+            let mut retry = Vec::new();
+            for (transaction, result) in pending.into_iter().zip(results) {
+                match (result.status.as_str(), result.code.as_deref()) {
+                    ("refused", Some("mempool_full")) => retry.push(transaction),
+                    ("refused", code) => {
+                        return Err(ClientError::Refused {
+                            status: 400,
+                            code: code.unwrap_or("refused").to_string(),
+                            message: result.message.unwrap_or_default(),
+                            retry_after_seconds: None,
+                        });
+                    }
+                    _ => ids.push(transaction.id()),
                 }
-                Err(ClientError::Refused {
-                    status: 503,
-                    retry_after_seconds,
-                    ..
-                }) => {
-                    tokio::time::sleep(Duration::from_secs(retry_after_seconds.unwrap_or(1))).await;
-                }
-                Err(error) => return Err(error),
             }
+            if !retry.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            pending = retry;
         }
     }
     Ok(ids)

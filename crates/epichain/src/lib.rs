@@ -6,6 +6,7 @@ pub mod client;
 pub mod demo;
 pub mod detect_csv;
 pub mod devnet;
+pub mod netbench;
 pub mod table;
 
 pub use epichain_core::Signer;

@@ -105,6 +105,34 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Finalized throughput and finalization latency of a running devnet, beside the Ed25519
+    /// batch-verification bound measured in the same run.
+    Network {
+        /// Node API URL to submit to.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        node: String,
+        /// The devnet's directory (its CAs certify the benchmark hospitals).
+        #[arg(long, default_value = "devnet")]
+        devnet: PathBuf,
+        /// Reporting hospitals (client keys).
+        #[arg(long, default_value_t = 64)]
+        hospitals: usize,
+        /// Reports in the full-load phase.
+        #[arg(long, default_value_t = 20_000)]
+        reports: usize,
+        /// Concurrent submitters in the full-load phase.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Offered rate in the latency phase, reports per second.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        /// Seconds of the latency phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Validators sharing this machine.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+    },
     /// Ledger throughput against the Ed25519 batch-verification bound, on one core.
     Ledger {
         /// Measured blocks.
@@ -151,6 +179,25 @@ pub fn run(cli: Cli) -> Result<()> {
             input,
             output,
         } => detect(&method, &parameters, freq, &input, output.as_deref()),
+        Command::Bench(BenchCommand::Network {
+            node,
+            devnet,
+            hospitals,
+            reports,
+            concurrency,
+            rate,
+            seconds,
+            validators,
+        }) => bench_network(epichain::netbench::NetworkBenchConfig {
+            node,
+            devnet,
+            hospitals,
+            throughput_reports: reports,
+            concurrency,
+            latency_rate: rate,
+            latency_seconds: seconds,
+            validators_on_machine: validators,
+        }),
         Command::Bench(BenchCommand::Ledger {
             blocks,
             block_size,
@@ -213,6 +260,27 @@ fn detect(
             }
         }
     }
+    Ok(())
+}
+
+fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
+    println!(
+        "epichain bench network: {} hospitals, {} reports at full load ({} concurrent), then {}/s for {} s, against {}",
+        config.hospitals,
+        config.throughput_reports,
+        config.concurrency,
+        config.latency_rate,
+        config.latency_seconds,
+        config.node
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(epichain::netbench::run(config))
+        .map_err(|message| anyhow::anyhow!(message))?;
+    print!("{}", report.table().render());
     Ok(())
 }
 

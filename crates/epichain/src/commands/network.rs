@@ -32,12 +32,32 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// Blocks behind the upstream before a replica shows a catch-up progress bar.
+const PROGRESS_BAR_BLOCKS_BEHIND: u64 = 100;
+
 /// `epichain node --config FILE`.
 pub fn node(config: &Path) -> Result<()> {
     let config = epichain_node::NodeConfig::read(config)?;
     init_logging();
     tracing::info!(name = %config.name, role = ?config.role, "starting");
-    epichain_node::run(config)?;
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "catching up {bar:40} {pos}/{len} blocks ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = move |height: u64, target: u64| {
+        if target.saturating_sub(height) > PROGRESS_BAR_BLOCKS_BEHIND && bar.is_hidden() {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_length(target);
+        bar.set_position(height);
+        if height >= target && !bar.is_hidden() {
+            bar.finish_with_message("caught up");
+        }
+    };
+    epichain_node::run_with_progress(config, Box::new(progress))?;
     Ok(())
 }
 
