@@ -1,0 +1,290 @@
+//! The HTTP API on a real socket: submission (idempotent, stateless checks, replay check,
+//! backpressure), transaction status, batch submission, status, blocks with certificates,
+//! OpenAPI document, JSON errors.
+
+use epichain_core::{Hash, Payload, SignedTransaction, Transaction};
+use epichain_ledger::Ledger;
+use epichain_node::api::{self, ApiState, NodeRole};
+use epichain_node::chain::{BlockLimits, Chain};
+use epichain_node::mempool::MempoolLimits;
+use epichain_world::DemoWorld;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+/// 2026-11-01T00:00:00+08:00.
+const GENESIS_MS: u64 = 1_793_462_400_000;
+
+struct Server {
+    base: String,
+    chain: Arc<Chain>,
+    world: DemoWorld,
+    _directory: tempfile::TempDir,
+}
+
+async fn server(mempool_transactions_max: usize) -> Server {
+    let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let ledger =
+        Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
+    let chain = Arc::new(Chain::new(
+        ledger,
+        MempoolLimits {
+            transactions_max: mempool_transactions_max,
+            ..MempoolLimits::default()
+        },
+        BlockLimits::default(),
+    ));
+    let state = ApiState {
+        chain: chain.clone(),
+        role: NodeRole::Validator,
+        name: "test".into(),
+        gossip: None,
+        upstream: Vec::new(),
+        client: reqwest::Client::new(),
+        prometheus: None,
+        peers: Arc::new(AtomicUsize::new(0)),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, api::router(state)).await;
+    });
+    Server {
+        base,
+        chain,
+        world,
+        _directory: directory,
+    }
+}
+
+async fn post(base: &str, transaction: &SignedTransaction) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/transactions"))
+        .json(&serde_json::json!({ "transaction": hex::encode(transaction.to_bytes()) }))
+        .send()
+        .await
+        .expect("post")
+}
+
+#[tokio::test]
+async fn submission_is_checked_idempotent_and_bounded() {
+    let mut server = server(3).await;
+    let enrolments = server.world.enrolments();
+
+    let accepted = post(&server.base, &enrolments[0]).await;
+    assert_eq!(accepted.status(), 202);
+    let body: serde_json::Value = accepted.json().await.expect("json");
+    assert_eq!(body["id"], enrolments[0].id().to_hex());
+    assert_eq!(body["status"], "pending");
+    // Idempotent: the same transaction again gives the same id.
+    let again: serde_json::Value = post(&server.base, &enrolments[0])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["id"], body["id"]);
+    assert_eq!(server.chain.mempool_size().0, 1);
+
+    // A flipped signature bit.
+    let mut forged = enrolments[1].clone();
+    forged.signature.0[0] ^= 1;
+    let refused = post(&server.base, &forged).await;
+    assert_eq!(refused.status(), 400);
+    let error: serde_json::Value = refused.json().await.expect("json");
+    assert_eq!(error["code"], "bad_signature");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty())
+    );
+
+    // Another chain.
+    let mut other_chain = enrolments[1].transaction.clone();
+    other_chain.chain_id = Hash([9; 32]);
+    let signed = other_chain.sign(server.world.identities[1].signer.key());
+    let refused = post(&server.base, &signed).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.expect("json")["code"],
+        "wrong_chain"
+    );
+
+    // Malformed bodies.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/v1/transactions", server.base))
+        .json(&serde_json::json!({ "transaction": "00ff" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.expect("json")["code"],
+        "malformed"
+    );
+    let refused = reqwest::Client::new()
+        .post(format!("{}/v1/transactions", server.base))
+        .body("not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 400);
+
+    // Backpressure: the mempool holds 3.
+    assert_eq!(post(&server.base, &enrolments[1]).await.status(), 202);
+    assert_eq!(post(&server.base, &enrolments[2]).await.status(), 202);
+    let full = post(&server.base, &enrolments[3]).await;
+    assert_eq!(full.status(), 503);
+    assert_eq!(
+        full.headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(
+        full.json::<serde_json::Value>().await.expect("json")["code"],
+        "mempool_full"
+    );
+}
+
+#[tokio::test]
+async fn status_transactions_blocks_and_openapi() {
+    let mut server = server(1_000).await;
+    let http = reqwest::Client::new();
+    let enrolments = server.world.enrolments();
+    let first = enrolments[0].id();
+    // Batch submission.
+    let batch = serde_json::json!({
+        "transactions": enrolments.iter().map(|transaction| hex::encode(transaction.to_bytes())).collect::<Vec<_>>()
+    });
+    let results: serde_json::Value = http
+        .post(format!("{}/v1/transactions/batch", server.base))
+        .json(&batch)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        results["results"].as_array().map(Vec::len),
+        Some(enrolments.len())
+    );
+    assert!(
+        results["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|item| item["status"] == "pending")
+    );
+    let pending: serde_json::Value = http
+        .get(format!("{}/v1/transactions/{first}", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(pending["status"], "pending");
+
+    // A block built from the mempool (what a proposer does), committed as final.
+    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
+    let block = server
+        .chain
+        .propose(&[genesis], GENESIS_MS + 60_000)
+        .expect("propose");
+    server
+        .chain
+        .apply_finalized(&block, Some(b"certificate"))
+        .expect("apply");
+    let finalized: serde_json::Value = http
+        .get(format!("{}/v1/transactions/{first}", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(finalized["status"], "finalized");
+    assert_eq!(finalized["height"], 1);
+    assert_eq!(finalized["outcome"]["status"], "applied");
+    // Replaying a finalized transaction answers its height, and a stale nonce is refused.
+    let replay = post(&server.base, &enrolments[0]).await;
+    assert_eq!(replay.status(), 200);
+    let mut stale_signer = server.world.identities[0].signer.clone();
+    let stale = Transaction {
+        nonce: 1,
+        ..stale_signer
+            .sign(Payload::RevokeIdentity(epichain_core::RevokeIdentity {
+                key: stale_signer.public_key(),
+                reason: epichain_core::RevocationReason::Unspecified,
+            }))
+            .transaction
+    }
+    .sign(stale_signer.key());
+    let refused = post(&server.base, &stale).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.expect("json")["code"],
+        "stale_nonce"
+    );
+
+    let status: serde_json::Value = http
+        .get(format!("{}/v1/status", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["height"], 1);
+    assert_eq!(status["chain_id"], server.chain.chain_id().to_hex());
+    let block_view: serde_json::Value = http
+        .get(format!("{}/v1/blocks/1", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(block_view["certificate"], hex::encode(b"certificate"));
+    assert_eq!(
+        block_view["transactions"].as_array().map(Vec::len),
+        Some(enrolments.len())
+    );
+    let missing = http
+        .get(format!("{}/v1/blocks/99", server.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.json::<serde_json::Value>().await.expect("json")["code"],
+        "not_found"
+    );
+
+    let document: serde_json::Value = http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    for path in [
+        "/v1/transactions",
+        "/v1/transactions/batch",
+        "/v1/transactions/{id}",
+        "/v1/status",
+        "/v1/blocks/{height}",
+        "/v1/cases/{id}",
+        "/v1/identities/{key}",
+        "/metrics",
+    ] {
+        assert!(
+            document["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
