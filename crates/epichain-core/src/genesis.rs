@@ -6,6 +6,7 @@ use crate::cert::{self, CertError};
 use crate::disease::{Catalogue, Disease, DiseaseError};
 use crate::encoding::{Hash, hash_value, tag};
 use crate::region::{RegionCode, RegionError, RegionInfo, RegionSet};
+use crate::warning::{HistoricalSeries, WarningRule};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,10 @@ pub struct Genesis {
     pub approval_threshold: u16,
     /// Consensus validators (empty for a ledger on one machine).
     pub validators: Vec<Validator>,
+    /// Early-warning rules.
+    pub warning_rules: Vec<WarningRule>,
+    /// Case counts imported from the legacy system (baselines for the detection methods).
+    pub history: Vec<HistoricalSeries>,
 }
 
 impl Genesis {
@@ -146,6 +151,12 @@ pub struct GenesisFile {
     /// Consensus validators.
     #[serde(default)]
     pub validators: Vec<Validator>,
+    /// Early-warning rules (default: the CIDARS-like rules).
+    #[serde(default = "WarningRule::defaults")]
+    pub warning_rules: Vec<WarningRule>,
+    /// Imported historical counts.
+    #[serde(default)]
+    pub history: Vec<HistoricalSeries>,
 }
 
 impl GenesisFile {
@@ -171,6 +182,8 @@ impl GenesisFile {
             regions,
             approval_threshold: self.approval_threshold,
             validators: self.validators,
+            warning_rules: self.warning_rules,
+            history: self.history,
         })
     }
 
@@ -189,6 +202,8 @@ impl GenesisFile {
             adjacency: genesis.regions.adjacency().map(|(a, b)| [a, b]).collect(),
             approval_threshold: genesis.approval_threshold,
             validators: genesis.validators.clone(),
+            warning_rules: genesis.warning_rules.clone(),
+            history: genesis.history.clone(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum GovernanceAction {
     RemoveRootCertificate(PublicKey),
     /// Change the number of national-authority approvals a proposal needs.
     SetApprovalThreshold(u16),
+    /// Replace the early-warning rules.
+    SetWarningRules(Vec<crate::warning::WarningRule>),
 }
 
 /// A proposal: a sequence number (exactly one more than the last applied proposal, so approvals

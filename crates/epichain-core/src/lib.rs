@@ -18,6 +18,7 @@ pub mod region;
 pub mod role;
 pub mod signer;
 pub mod transaction;
+pub mod warning;
 
 pub use block::{Block, BlockHeader, Receipt, TransactionOutcome};
 pub use calendar::Day;

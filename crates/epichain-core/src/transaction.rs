@@ -88,6 +88,8 @@ pub enum Payload {
     UpdateCase(CaseUpdate),
     /// Change configuration with k-of-n national approvals.
     Governance(Governance),
+    /// Take a workflow step on an early-warning signal.
+    SignalAction(crate::warning::SignalAction),
 }
 
 impl Payload {
@@ -99,6 +101,7 @@ impl Payload {
             Payload::ReportCase(_) => "report_case",
             Payload::UpdateCase(_) => "update_case",
             Payload::Governance(_) => "governance",
+            Payload::SignalAction(_) => "signal_action",
         }
     }
 }

@@ -9,15 +9,18 @@
 use crate::StorageError;
 use crate::rules::{Action, Rejection, require_role, require_within};
 use crate::state::{
-    AuthorityCertificate, CaseRecord, CaseState, CaseVersion, ChainConfig, IdentityRecord,
-    RevocationRecord, StateKey, StateValue, VersionChange,
+    AuthorityCertificate, CaseRecord, CaseState, CaseVersion, ChainConfig, CountBasis, CountKey,
+    IdentityRecord, RevocationRecord, SIGNAL_CASES_MAX, SignalRecord, SignalStatus, StateKey,
+    StateValue, StatusCounts, StepRecord, VersionChange,
 };
+use crate::warning::{applies, evaluate, history_length, regions_at, signal_id, validate_step};
 use epichain_core::case::{AGE_BAND_MAX, SEALED_BYTES_MAX, case_id};
 use epichain_core::cert;
 use epichain_core::disease::{Disease, DiseaseError};
 use epichain_core::encoding::{Hash, hash_tagged, tag};
 use epichain_core::governance::{APPROVALS_MAX, PROPOSAL_ACTIONS_MAX};
 use epichain_core::transaction::verify_signatures;
+use epichain_core::warning::{Period, SignalAction, WarningRule, first_day_of_week, week_of};
 use epichain_core::{
     CaseChange, CaseReport, CaseStatus, CaseUpdate, Day, EnrollIdentity, Governance,
     GovernanceAction, Level, PatientRef, Payload, PublicKey, Receipt, RegionCode, RevokeIdentity,
@@ -39,6 +42,9 @@ pub struct BlockContext {
     pub height: u64,
     /// Block time, Unix milliseconds.
     pub time_ms: u64,
+    /// The previous block's time (genesis time for the first block): a week boundary between
+    /// the two closes a week for the weekly warning rules.
+    pub parent_time_ms: u64,
 }
 
 impl BlockContext {
@@ -98,6 +104,24 @@ pub enum Event {
         /// Its sequence number.
         sequence: u64,
     },
+    /// A warning rule raised a new signal.
+    SignalOpened {
+        /// Signal id.
+        signal: Hash,
+        /// Disease.
+        disease: epichain_core::DiseaseCode,
+        /// Region of the series.
+        region: RegionCode,
+        /// Method.
+        method: String,
+    },
+    /// A workflow step was taken on a signal.
+    SignalStepTaken {
+        /// Signal id.
+        signal: Hash,
+        /// The step.
+        step: epichain_core::warning::Step,
+    },
 }
 
 /// The result of executing a block.
@@ -139,6 +163,8 @@ pub fn execute_block(
         pending_events: Vec::new(),
         pending_versions: Vec::new(),
         transaction_id: Hash::ZERO,
+        touched: BTreeMap::new(),
+        pending_touched: Vec::new(),
     };
     executor.output.transaction_ids = transactions.iter().map(SignedTransaction::id).collect();
     for (index, (transaction, signature_valid)) in
@@ -162,6 +188,7 @@ pub fn execute_block(
             outcome,
         });
     }
+    executor.evaluate_warnings()?;
     if executor.config_changed {
         executor.overlay.block.insert(
             StateKey::Config,
@@ -240,6 +267,10 @@ struct Executor<'a, S> {
     pending_versions: Vec<CaseVersion>,
     /// Id of the transaction being applied.
     transaction_id: Hash,
+    /// Report-basis series that gained cases in this block, with the new cases.
+    touched: BTreeMap<(epichain_core::DiseaseCode, RegionCode), Vec<Hash>>,
+    /// The same for the transaction being applied.
+    pending_touched: Vec<(epichain_core::DiseaseCode, RegionCode, Hash)>,
 }
 
 impl<S: StateRead> Executor<'_, S> {
@@ -273,11 +304,18 @@ impl<S: StateRead> Executor<'_, S> {
                 self.overlay.commit_transaction();
                 self.output.events.append(&mut self.pending_events);
                 self.output.versions.append(&mut self.pending_versions);
+                for (disease, region, case) in self.pending_touched.drain(..) {
+                    self.touched
+                        .entry((disease, region))
+                        .or_default()
+                        .push(case);
+                }
             }
             Err(_) => {
                 self.overlay.discard_transaction();
                 self.pending_events.clear();
                 self.pending_versions.clear();
+                self.pending_touched.clear();
             }
         }
         Ok(result)
@@ -290,6 +328,7 @@ impl<S: StateRead> Executor<'_, S> {
             Payload::ReportCase(report) => self.report(signed, signer, report),
             Payload::UpdateCase(update) => self.update(signer, update),
             Payload::Governance(governance) => self.govern(signer, governance),
+            Payload::SignalAction(action) => self.signal_action(signer, action),
         }
     }
 
@@ -516,6 +555,11 @@ impl<S: StateRead> Executor<'_, S> {
             status: report.status,
         });
         self.pending_versions.push(version);
+        self.count(&record, record.state.status, 1)?;
+        for region in record.region.lineage() {
+            self.pending_touched
+                .push((record.disease.clone(), region, id));
+        }
         self.overlay
             .put(StateKey::Case(id), StateValue::Case(Box::new(record)));
         Ok(Ok(()))
@@ -606,6 +650,10 @@ impl<S: StateRead> Executor<'_, S> {
             from: record.state.status,
             to: new_state.status,
         });
+        if new_state.status != record.state.status {
+            self.count(&record, record.state.status, -1)?;
+            self.count(&record, new_state.status, 1)?;
+        }
         record.state = new_state;
         record.version = version.version;
         record.head = version.hash();
@@ -617,6 +665,222 @@ impl<S: StateRead> Executor<'_, S> {
             StateKey::Case(record.case_id),
             StateValue::Case(Box::new(record)),
         );
+        Ok(Ok(()))
+    }
+
+    /// Adds `delta` cases of `status` to the record's counts at every level, by report day and
+    /// by onset day.
+    fn count(
+        &mut self,
+        record: &CaseRecord,
+        status: CaseStatus,
+        delta: i64,
+    ) -> Result<(), StorageError> {
+        for region in record.region.lineage() {
+            for (basis, day) in [
+                (CountBasis::Report, record.report_day),
+                (CountBasis::Onset, record.onset_day),
+            ] {
+                let key = StateKey::Count(CountKey {
+                    disease: record.disease.clone(),
+                    region,
+                    basis,
+                    day,
+                });
+                let mut counts = match self.overlay.get(&key)? {
+                    Some(StateValue::Count(counts)) => counts,
+                    _ => StatusCounts::default(),
+                };
+                counts.adjust(status, delta);
+                self.overlay.put(key, StateValue::Count(counts));
+            }
+        }
+        Ok(())
+    }
+
+    /// Report-basis totals of one series for `length` periods ending at `last` (a day, or a
+    /// week number for weekly series); `None` where that reaches before the counts begin.
+    fn series(
+        &self,
+        disease: &epichain_core::DiseaseCode,
+        region: RegionCode,
+        period: Period,
+        last: u32,
+        length: usize,
+    ) -> Result<Option<Vec<f64>>, StorageError> {
+        let days_per_period = match period {
+            Period::Daily => 1,
+            Period::Weekly => 7,
+        };
+        let last_day = match period {
+            Period::Daily => last,
+            Period::Weekly => first_day_of_week(last).0 + 6,
+        };
+        let span = (length as u32).saturating_mul(days_per_period);
+        if span == 0 || last_day + 1 < span {
+            return Ok(None);
+        }
+        let first_day = last_day + 1 - span;
+        if first_day < self.config.coverage_start_day.0 {
+            return Ok(None);
+        }
+        let mut values = Vec::with_capacity(length);
+        let mut total = 0u64;
+        for (offset, day) in (first_day..=last_day).enumerate() {
+            let key = StateKey::Count(CountKey {
+                disease: disease.clone(),
+                region,
+                basis: CountBasis::Report,
+                day: Day(day),
+            });
+            if let Some(StateValue::Count(counts)) = self.overlay.get(&key)? {
+                total += u64::from(counts.total());
+            }
+            if (offset as u32 + 1).is_multiple_of(days_per_period) {
+                values.push(total as f64);
+                total = 0;
+            }
+        }
+        Ok(Some(values))
+    }
+
+    /// After the block's transactions: evaluates every daily rule on the series the block
+    /// touched, and every weekly rule on all its series when the block closed a week. Opens a
+    /// signal per series × method × period at most; later cases join it.
+    fn evaluate_warnings(&mut self) -> Result<(), StorageError> {
+        let today = self.context.day();
+        let rules = self.config.warning_rules.clone();
+        let touched = std::mem::take(&mut self.touched);
+        for ((disease, region), cases) in &touched {
+            for rule in rules.iter().filter(|rule| rule.period == Period::Daily) {
+                if applies(
+                    rule,
+                    disease,
+                    *region,
+                    &self.config.catalogue,
+                    &self.config.regions,
+                ) {
+                    self.evaluate_series(rule, disease, *region, today.0, cases)?;
+                }
+            }
+        }
+        let this_week = week_of(today);
+        let previous_week = week_of(Day::from_unix_ms(self.context.parent_time_ms));
+        if this_week > previous_week {
+            let closed = this_week - 1;
+            for rule in rules.iter().filter(|rule| rule.period == Period::Weekly) {
+                let diseases: Vec<epichain_core::DiseaseCode> = self
+                    .config
+                    .catalogue
+                    .iter()
+                    .filter(|disease| {
+                        !disease.retired
+                            && rule.diseases.covers(&disease.code, &self.config.catalogue)
+                    })
+                    .map(|disease| disease.code.clone())
+                    .collect();
+                for region in regions_at(rule.level, &self.config.regions) {
+                    for disease in &diseases {
+                        self.evaluate_series(rule, disease, region, closed, &[])?;
+                    }
+                }
+            }
+        }
+        self.overlay.commit_transaction();
+        Ok(())
+    }
+
+    fn evaluate_series(
+        &mut self,
+        rule: &WarningRule,
+        disease: &epichain_core::DiseaseCode,
+        region: RegionCode,
+        period_index: u32,
+        cases: &[Hash],
+    ) -> Result<(), StorageError> {
+        let id = signal_id(disease, region, &rule.method, rule.period, period_index);
+        if let Some(StateValue::Signal(mut signal)) = self.overlay.get(&StateKey::Signal(id))? {
+            // The period's signal exists: new cases join it while it is open.
+            if signal.status == SignalStatus::Open && !cases.is_empty() {
+                for case in cases {
+                    if signal.cases.len() < SIGNAL_CASES_MAX && !signal.cases.contains(case) {
+                        signal.cases.push(*case);
+                    }
+                }
+                self.overlay
+                    .put(StateKey::Signal(id), StateValue::Signal(signal));
+            }
+            return Ok(());
+        }
+        let Some(series) = self.series(
+            disease,
+            region,
+            rule.period,
+            period_index,
+            history_length(rule),
+        )?
+        else {
+            return Ok(());
+        };
+        let Some(evaluation) = evaluate(rule, &series) else {
+            return Ok(());
+        };
+        if !evaluation.alarm {
+            return Ok(());
+        }
+        let signal = SignalRecord {
+            id,
+            disease: disease.clone(),
+            region,
+            level: region.level(),
+            method: rule.method.clone(),
+            period: rule.period,
+            period_index,
+            statistic_bits: evaluation.statistic.to_bits(),
+            threshold_bits: evaluation.threshold.to_bits(),
+            cases: cases.iter().take(SIGNAL_CASES_MAX).copied().collect(),
+            opened_height: self.context.height,
+            opened_time_ms: self.context.time_ms,
+            required_steps: rule.required_steps.clone(),
+            steps: Vec::new(),
+            status: SignalStatus::Open,
+        };
+        self.output.events.push(Event::SignalOpened {
+            signal: id,
+            disease: disease.clone(),
+            region,
+            method: rule.method.clone(),
+        });
+        self.overlay
+            .put(StateKey::Signal(id), StateValue::Signal(Box::new(signal)));
+        Ok(())
+    }
+
+    fn signal_action(&mut self, signer: &IdentityRecord, action: &SignalAction) -> Step<()> {
+        let Some(StateValue::Signal(mut signal)) =
+            self.overlay.get(&StateKey::Signal(action.signal))?
+        else {
+            return Ok(Err(Rejection::UnknownSignal(action.signal)));
+        };
+        let status = match validate_step(signer, &signal, action) {
+            Ok(status) => status,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        signal.steps.push(StepRecord {
+            step: action.step,
+            by: signer.key,
+            height: self.context.height,
+            time_ms: self.context.time_ms,
+            outcome: action.outcome,
+            note: action.note.clone(),
+        });
+        signal.status = status;
+        self.pending_events.push(Event::SignalStepTaken {
+            signal: action.signal,
+            step: action.step,
+        });
+        self.overlay
+            .put(StateKey::Signal(action.signal), StateValue::Signal(signal));
         Ok(Ok(()))
     }
 
@@ -828,6 +1092,14 @@ fn apply_governance_action(
             if config.root_certificates.is_empty() {
                 return Err("the last root certificate cannot be removed".to_string());
             }
+        }
+        GovernanceAction::SetWarningRules(rules) => {
+            for rule in rules {
+                if !epichain_detect::METHOD_NAMES.contains(&rule.method.as_str()) {
+                    return Err(format!("unknown detection method {}", rule.method));
+                }
+            }
+            config.warning_rules = rules.clone();
         }
         GovernanceAction::SetApprovalThreshold(threshold) => {
             if *threshold == 0 {

@@ -1,7 +1,10 @@
 //! The ledger: genesis, block building and application, and queries over committed state.
 
 use crate::execute::{BlockContext, Event, Execution, StateRead, execute_block};
-use crate::state::{CaseRecord, CaseVersion, ChainConfig, IdentityRecord, StateKey, StateValue};
+use crate::state::{
+    CaseRecord, CaseVersion, ChainConfig, CountBasis, CountKey, IdentityRecord, SignalRecord,
+    StateKey, StateValue, StatusCounts,
+};
 use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
 use crate::{LedgerError, StorageError};
 use epichain_core::block::{
@@ -10,6 +13,7 @@ use epichain_core::block::{
 };
 use epichain_core::encoding::{self, Hash};
 use epichain_core::{Block, BlockHeader, Genesis, PublicKey, Receipt, SignedTransaction};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What applying a block produced.
@@ -129,7 +133,12 @@ impl Ledger {
         genesis_bytes: &[u8],
     ) -> Result<Tip, LedgerError> {
         let config = ChainConfig::from_genesis(genesis);
-        let writes = vec![(StateKey::Config, StateValue::Config(Box::new(config)))];
+        let mut writes = vec![(StateKey::Config, StateValue::Config(Box::new(config)))];
+        writes.extend(
+            history_counts(&genesis.history)
+                .into_iter()
+                .map(|(key, counts)| (StateKey::Count(key), StateValue::Count(counts))),
+        );
         let reader = store.reader()?;
         let (root, tree) = reader
             .tree()
@@ -203,7 +212,12 @@ impl Ledger {
             base: &reader,
             layers: ancestors,
         };
-        let execution = execute_block(&view, BlockContext { height, time_ms }, &transactions)?;
+        let context = BlockContext {
+            height,
+            time_ms,
+            parent_time_ms,
+        };
+        let execution = execute_block(&view, context, &transactions)?;
         let (root, tree) = jmt::Sha256Jmt::new(&view)
             .put_value_set(
                 execution
@@ -394,6 +408,33 @@ impl Drop for Ledger {
     }
 }
 
+/// Daily report-basis counts of imported history, summed up the four levels.
+fn history_counts(
+    history: &[epichain_core::warning::HistoricalSeries],
+) -> BTreeMap<CountKey, StatusCounts> {
+    let mut counts: BTreeMap<CountKey, StatusCounts> = BTreeMap::new();
+    for series in history {
+        for (offset, count) in series.counts.iter().enumerate() {
+            if *count == 0 {
+                continue;
+            }
+            let day = epichain_core::Day(series.first_day.0 + offset as u32);
+            for region in series.region.lineage() {
+                counts
+                    .entry(CountKey {
+                        disease: series.disease.clone(),
+                        region,
+                        basis: CountBasis::Report,
+                        day,
+                    })
+                    .or_default()
+                    .adjust(epichain_core::CaseStatus::LabConfirmed, i64::from(*count));
+            }
+        }
+    }
+    counts
+}
+
 /// The committed state seen through uncommitted ancestors' writes (later ancestors win).
 struct Speculative<'a> {
     base: &'a StoreReader,
@@ -499,6 +540,34 @@ impl LedgerReader {
             .nth(location.index as usize)
             .ok_or_else(|| StorageError::Corrupt("receipt index".into()))?;
         Ok(Some((location.height, receipt)))
+    }
+
+    /// Counts of a disease in a region (any level) on a day.
+    pub fn count(
+        &self,
+        disease: &epichain_core::DiseaseCode,
+        region: epichain_core::RegionCode,
+        basis: CountBasis,
+        day: epichain_core::Day,
+    ) -> Result<StatusCounts, LedgerError> {
+        let key = StateKey::Count(CountKey {
+            disease: disease.clone(),
+            region,
+            basis,
+            day,
+        });
+        match self.reader.read(&key)? {
+            Some(StateValue::Count(counts)) => Ok(counts),
+            _ => Ok(StatusCounts::default()),
+        }
+    }
+
+    /// A signal.
+    pub fn signal(&self, id: &Hash) -> Result<Option<SignalRecord>, LedgerError> {
+        match self.reader.read(&StateKey::Signal(*id))? {
+            Some(StateValue::Signal(signal)) => Ok(Some(*signal)),
+            _ => Ok(None),
+        }
     }
 
     /// The finality certificate stored with a block, if any.

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod rules;
 pub mod state;
 pub mod store;
+pub mod warning;
 
 pub use execute::{BlockContext, Event, Execution, StateRead};
 pub use ledger::{BlockOutcome, Ledger, LedgerReader, PreparedBlock};

@@ -173,6 +173,12 @@ pub enum Rejection {
     /// Governance proposal rejected.
     #[error("governance proposal rejected: {0}")]
     Governance(String),
+    /// No such signal.
+    #[error("unknown signal {0}")]
+    UnknownSignal(Hash),
+    /// A workflow step is not allowed now or by this signer.
+    #[error("workflow step rejected: {0}")]
+    Workflow(String),
 }
 
 impl Rejection {
@@ -202,6 +208,8 @@ impl Rejection {
             Rejection::UnknownKey(_) => "unknown_key",
             Rejection::AlreadyRevoked(_) => "already_revoked",
             Rejection::Governance(_) => "governance_rejected",
+            Rejection::UnknownSignal(_) => "unknown_signal",
+            Rejection::Workflow(_) => "workflow_rejected",
         }
     }
 }

@@ -4,9 +4,10 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::case::{CaseChange, CaseReport};
 use epichain_core::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
 use epichain_core::transaction::RevocationReason;
+use epichain_core::warning::{Period, SignalOutcome, Step, WarningRule};
 use epichain_core::{
-    CaseStatus, Catalogue, Day, DiseaseCode, Genesis, Outcome, PatientRef, PublicKey, RegionCode,
-    RegionSet, Role, Sex,
+    CaseStatus, Catalogue, Day, DiseaseCode, Genesis, Level, Outcome, PatientRef, PublicKey,
+    RegionCode, RegionSet, Role, Sex,
 };
 use serde::Serialize;
 
@@ -25,6 +26,159 @@ pub enum StateKey {
     Certificate(Hash),
     /// The current head of a case record.
     Case(Hash),
+    /// Case counts of one disease in one region (any level) on one day.
+    Count(CountKey),
+    /// An early-warning signal.
+    Signal(Hash),
+}
+
+/// Which date a count is by.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CountBasis {
+    /// The day the case was reported (block day): what detection runs on.
+    Report,
+    /// The day of symptom onset (epidemic curves).
+    Onset,
+}
+
+/// The key of a daily count.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct CountKey {
+    /// Disease.
+    pub disease: DiseaseCode,
+    /// Region at any of the four levels.
+    pub region: RegionCode,
+    /// Report or onset date.
+    pub basis: CountBasis,
+    /// The day.
+    pub day: Day,
+}
+
+/// Cases counted by current status (excluded cases are not counted).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+)]
+pub struct StatusCounts {
+    /// Suspected.
+    pub suspected: u32,
+    /// Clinically diagnosed.
+    pub clinical: u32,
+    /// Laboratory-confirmed (and counts imported from the legacy system).
+    pub confirmed: u32,
+}
+
+impl StatusCounts {
+    /// All counted cases.
+    pub fn total(&self) -> u32 {
+        self.suspected
+            .saturating_add(self.clinical)
+            .saturating_add(self.confirmed)
+    }
+
+    /// Adds `delta` (±1 or an imported count) to the bucket of `status`; excluded cases are not
+    /// counted.
+    pub fn adjust(&mut self, status: CaseStatus, delta: i64) {
+        let bucket = match status {
+            CaseStatus::Suspected => &mut self.suspected,
+            CaseStatus::ClinicallyDiagnosed => &mut self.clinical,
+            CaseStatus::LabConfirmed => &mut self.confirmed,
+            CaseStatus::Excluded => return,
+        };
+        *bucket = (i64::from(*bucket) + delta).clamp(0, i64::from(u32::MAX)) as u32;
+    }
+}
+
+/// Where a signal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignalStatus {
+    /// Open: steps under way.
+    Open,
+    /// Final confirmation: an outbreak.
+    ConfirmedOutbreak,
+    /// Final confirmation: dismissed.
+    Dismissed,
+}
+
+/// A workflow step as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct StepRecord {
+    /// Which step.
+    pub step: Step,
+    /// Who took it.
+    pub by: PublicKey,
+    /// Block height.
+    pub height: u64,
+    /// Block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// Decision, for a final confirmation.
+    pub outcome: Option<SignalOutcome>,
+    /// Public note.
+    pub note: String,
+}
+
+/// Most cases listed on one signal.
+pub const SIGNAL_CASES_MAX: usize = 1_000;
+
+/// An early-warning signal: the series, method and numbers that raised it, the cases behind
+/// it, and its workflow.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct SignalRecord {
+    /// Signal id.
+    pub id: Hash,
+    /// Disease.
+    pub disease: DiseaseCode,
+    /// Region of the series.
+    pub region: RegionCode,
+    /// Its level.
+    pub level: Level,
+    /// Method that raised it.
+    pub method: String,
+    /// Daily or weekly.
+    pub period: Period,
+    /// Day (daily) or week number (weekly) the signal is about.
+    pub period_index: u32,
+    /// The method's statistic (the window or period count), as f64 bits.
+    pub statistic_bits: u64,
+    /// The threshold it exceeded (upper bound), as f64 bits.
+    pub threshold_bits: u64,
+    /// Cases reported in the series while the signal was open (at most [`SIGNAL_CASES_MAX`]).
+    pub cases: Vec<Hash>,
+    /// Block that opened it.
+    pub opened_height: u64,
+    /// Its time, Unix milliseconds.
+    pub opened_time_ms: u64,
+    /// Steps required before the final confirmation.
+    pub required_steps: Vec<Step>,
+    /// Steps taken, in order.
+    pub steps: Vec<StepRecord>,
+    /// Status.
+    pub status: SignalStatus,
+}
+
+impl SignalRecord {
+    /// The statistic.
+    pub fn statistic(&self) -> f64 {
+        f64::from_bits(self.statistic_bits)
+    }
+
+    /// The threshold.
+    pub fn threshold(&self) -> f64 {
+        f64::from_bits(self.threshold_bits)
+    }
 }
 
 impl StateKey {
@@ -51,6 +205,10 @@ pub struct ChainConfig {
     pub approval_threshold: u16,
     /// Sequence number of the last applied governance proposal.
     pub governance_sequence: u64,
+    /// Early-warning rules.
+    pub warning_rules: Vec<WarningRule>,
+    /// First day with counts (imported history or genesis): earlier days are unknown, not zero.
+    pub coverage_start_day: Day,
 }
 
 impl ChainConfig {
@@ -64,6 +222,13 @@ impl ChainConfig {
             regions: genesis.regions.clone(),
             approval_threshold: genesis.approval_threshold,
             governance_sequence: 0,
+            warning_rules: genesis.warning_rules.clone(),
+            coverage_start_day: genesis
+                .history
+                .iter()
+                .map(|series| series.first_day)
+                .min()
+                .unwrap_or_else(|| Day::from_unix_ms(genesis.time_ms)),
         }
     }
 }
@@ -243,6 +408,10 @@ pub enum StateValue {
     Certificate(Vec<u8>),
     /// Case head.
     Case(Box<CaseRecord>),
+    /// Daily counts.
+    Count(StatusCounts),
+    /// Signal.
+    Signal(Box<SignalRecord>),
 }
 
 impl StateValue {
@@ -255,6 +424,8 @@ impl StateValue {
             StateValue::CertificateAuthority(value) => encoding::encode(value),
             StateValue::Certificate(value) => encoding::encode(value),
             StateValue::Case(value) => encoding::encode(value.as_ref()),
+            StateValue::Count(value) => encoding::encode(value),
+            StateValue::Signal(value) => encoding::encode(value.as_ref()),
         }
     }
 
@@ -269,6 +440,8 @@ impl StateValue {
             }
             StateKey::Certificate(_) => StateValue::Certificate(encoding::decode(bytes)?),
             StateKey::Case(_) => StateValue::Case(Box::new(encoding::decode(bytes)?)),
+            StateKey::Count(_) => StateValue::Count(encoding::decode(bytes)?),
+            StateKey::Signal(_) => StateValue::Signal(Box::new(encoding::decode(bytes)?)),
         })
     }
 }

@@ -28,6 +28,7 @@ const INDEX_DISEASE_REGION_DAY: TableDefinition<'_, &[u8], ()> =
     TableDefinition::new("index_disease_region_day");
 const INDEX_REPORTER: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_reporter");
 const INDEX_PATIENT: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_patient");
+const INDEX_SIGNALS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_signals");
 
 const META_TIP: &str = "tip";
 const META_GENESIS: &str = "genesis";
@@ -104,6 +105,7 @@ impl Store {
                 .map_err(storage)?;
             transaction.open_table(INDEX_REPORTER).map_err(storage)?;
             transaction.open_table(INDEX_PATIENT).map_err(storage)?;
+            transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
         }
         transaction.commit().map_err(storage)?;
         Ok(Store { database })
@@ -196,6 +198,14 @@ impl Store {
                     .map_err(storage)?;
             }
             write_versions_and_indexes(&transaction, &write.execution.versions)?;
+            let mut signals = transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
+            for event in &write.execution.events {
+                if let crate::execute::Event::SignalOpened { signal, .. } = event {
+                    let mut key = block.header.time_ms.to_be_bytes().to_vec();
+                    key.extend_from_slice(&signal.0);
+                    signals.insert(key.as_slice(), ()).map_err(storage)?;
+                }
+            }
             write_tree(&transaction, write.tree)?;
             let mut meta = transaction.open_table(META).map_err(storage)?;
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())
@@ -493,6 +503,39 @@ impl StoreReader {
             let id: [u8; 32] = key.value()[prefix.len()..]
                 .try_into()
                 .map_err(|_| StorageError::Corrupt("index key".into()))?;
+            found.push(Hash(id));
+            if found.len() >= limit {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Ids of signals opened between two times (Unix ms, inclusive), newest first, at most
+    /// `limit`.
+    pub fn signal_ids(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Hash>, StorageError> {
+        let table = self
+            .transaction
+            .open_table(INDEX_SIGNALS)
+            .map_err(storage)?;
+        let start = from_ms.to_be_bytes().to_vec();
+        let mut end = to_ms.to_be_bytes().to_vec();
+        end.extend_from_slice(&[0xFF; 32]);
+        let mut found = Vec::new();
+        for entry in table
+            .range(start.as_slice()..=end.as_slice())
+            .map_err(storage)?
+            .rev()
+        {
+            let (key, _) = entry.map_err(storage)?;
+            let id: [u8; 32] = key.value()[8..]
+                .try_into()
+                .map_err(|_| StorageError::Corrupt("signal index key".into()))?;
             found.push(Hash(id));
             if found.len() >= limit {
                 break;

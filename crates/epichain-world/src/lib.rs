@@ -277,6 +277,8 @@ impl DemoWorld {
             regions: RegionSet::shipped_guangdong()?,
             approval_threshold: DEMO_APPROVAL_THRESHOLD,
             validators,
+            warning_rules: epichain_core::warning::WarningRule::defaults(),
+            history: Vec::new(),
         };
         let mut world = DemoWorld {
             genesis,

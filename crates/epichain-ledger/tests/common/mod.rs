@@ -120,15 +120,23 @@ pub fn genesis_with_root(root_certificate: Vec<u8>) -> Genesis {
         regions: RegionSet::shipped_guangdong().expect("regions"),
         approval_threshold: 2,
         validators: vec![],
+        warning_rules: epichain_core::warning::WarningRule::defaults(),
+        history: Vec::new(),
     }
 }
 
 impl World {
     pub fn new() -> World {
+        World::with_history(Vec::new())
+    }
+
+    /// A world whose genesis imports `history` (daily counts by report date).
+    pub fn with_history(history: Vec<epichain_core::warning::HistoricalSeries>) -> World {
         let root_key = KeyPair::from_seed([1; 32]);
         let root_certificate =
             cert::create_root(&root_key, "National Root CA", validity()).expect("root");
-        let genesis = genesis_with_root(root_certificate.clone());
+        let mut genesis = genesis_with_root(root_certificate.clone());
+        genesis.history = history;
         let chain_id = genesis.chain_id();
         let directory = tempfile::tempdir().expect("temp dir");
         let ledger = Ledger::open(&directory.path().join("ledger.redb"), &genesis).expect("open");

@@ -96,6 +96,8 @@ pub fn run(command: GenesisCommand) -> Result<()> {
         regions,
         approval_threshold,
         validators: Vec::new(),
+        warning_rules: epichain_core::warning::WarningRule::defaults(),
+        history: Vec::new(),
     };
     genesis.validate()?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
