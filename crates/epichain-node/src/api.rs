@@ -649,6 +649,298 @@ async fn case(State(state): State<ApiState>, Path(id): Path<String>) -> Response
     }
 }
 
+/// Most signals in one listing.
+pub const SIGNALS_LIST_MAX: usize = 1_000;
+
+/// Longest count series in one request, days.
+pub const COUNT_SERIES_DAYS_MAX: u32 = 3 * 366;
+
+/// A signal as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignalView {
+    /// The record (`statistic_bits`/`threshold_bits` are the exact f64 bits).
+    #[schema(value_type = Object)]
+    #[serde(flatten)]
+    pub record: epichain_ledger::state::SignalRecord,
+    /// The statistic.
+    pub statistic: f64,
+    /// The threshold.
+    pub threshold: f64,
+    /// Seconds from the signal to each step taken (response times).
+    pub response_seconds: Vec<(String, f64)>,
+}
+
+impl SignalView {
+    fn new(record: epichain_ledger::state::SignalRecord) -> Self {
+        let response_seconds = record
+            .steps
+            .iter()
+            .map(|taken| {
+                (
+                    taken.step.to_string(),
+                    taken.time_ms.saturating_sub(record.opened_time_ms) as f64 / 1000.0,
+                )
+            })
+            .collect();
+        SignalView {
+            statistic: record.statistic(),
+            threshold: record.threshold(),
+            response_seconds,
+            record,
+        }
+    }
+}
+
+/// Filters of the signal listing.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SignalQuery {
+    /// Region and everything below it (an authority's jurisdiction), e.g. 440300.
+    pub region: Option<String>,
+    /// Disease code.
+    pub disease: Option<String>,
+    /// `open`, `confirmed-outbreak` or `dismissed`.
+    pub status: Option<String>,
+    /// Opened at or after this Unix time, milliseconds.
+    pub since_ms: Option<u64>,
+    /// Opened at or before this Unix time, milliseconds.
+    pub until_ms: Option<u64>,
+    /// Most results (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// Signals, newest first, filtered by region (and below), disease, status and time.
+#[utoipa::path(
+    get,
+    path = "/v1/signals",
+    params(SignalQuery),
+    responses((status = 200, body = Vec<SignalView>), (status = 400, body = ApiError))
+)]
+async fn signals(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<SignalQuery>,
+) -> Response {
+    let region = match query
+        .region
+        .as_deref()
+        .map(str::parse::<epichain_core::RegionCode>)
+    {
+        None => None,
+        Some(Ok(region)) => Some(region),
+        Some(Err(invalid)) => return error(StatusCode::BAD_REQUEST, "bad_region", invalid),
+    };
+    let status = query.status.clone();
+    let limit = query.limit.unwrap_or(100).min(SIGNALS_LIST_MAX);
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let ids = match reader.store().signal_ids(
+        query.since_ms.unwrap_or(0),
+        query.until_ms.unwrap_or(u64::MAX >> 1),
+        usize::MAX,
+    ) {
+        Ok(ids) => ids,
+        Err(failure) => return internal(failure),
+    };
+    let mut views = Vec::new();
+    for id in ids {
+        let Ok(Some(record)) = reader.signal(&id) else {
+            continue;
+        };
+        let region_ok = region.is_none_or(|region| record.region.is_within(region));
+        let disease_ok = query
+            .disease
+            .as_deref()
+            .is_none_or(|disease| record.disease.as_str() == disease);
+        let view = SignalView::new(record);
+        let status_ok = status.as_deref().is_none_or(|status| {
+            serde_json::to_value(view.record.status).is_ok_and(|value| value == status)
+        });
+        if region_ok && disease_ok && status_ok {
+            views.push(view);
+            if views.len() >= limit {
+                break;
+            }
+        }
+    }
+    Json(views).into_response()
+}
+
+/// One signal with the public metadata of its cases and its workflow steps.
+#[utoipa::path(
+    get,
+    path = "/v1/signals/{id}",
+    params(("id" = String, Path, description = "Signal id, hex")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn signal(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id) {
+        Ok(id) => id,
+        Err(refused) => return refused.into_response(),
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    match reader.signal(&id) {
+        Ok(Some(record)) => {
+            let cases: Vec<serde_json::Value> = record
+                .cases
+                .iter()
+                .filter_map(|case| reader.case(case).ok().flatten())
+                .map(|case| {
+                    serde_json::json!({
+                        "case_id": case.case_id,
+                        "disease": case.disease,
+                        "region": case.region,
+                        "status": case.state.status,
+                        "onset_day": case.onset_day,
+                        "report_day": case.report_day,
+                        "age_band": case.age_band,
+                        "sex": case.sex,
+                    })
+                })
+                .collect();
+            Json(serde_json::json!({ "signal": SignalView::new(record), "cases": cases }))
+                .into_response()
+        }
+        Ok(None) => not_found("signal"),
+        Err(failure) => internal(failure),
+    }
+}
+
+/// The count series (epidemic curve) query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CountQuery {
+    /// Disease code.
+    pub disease: String,
+    /// Region at any level (000000 is national).
+    pub region: String,
+    /// `report` (default) or `onset`.
+    pub basis: Option<String>,
+    /// First day, YYYY-MM-DD.
+    pub from: String,
+    /// Last day, YYYY-MM-DD.
+    pub to: String,
+}
+
+/// One day of a count series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountPoint {
+    /// Day.
+    #[schema(value_type = String)]
+    pub day: epichain_core::Day,
+    /// Suspected cases.
+    pub suspected: u32,
+    /// Clinically diagnosed cases.
+    pub clinical: u32,
+    /// Laboratory-confirmed (and imported) cases.
+    pub confirmed: u32,
+    /// All counted cases.
+    pub total: u32,
+}
+
+/// Daily counts of a disease in a region (any of the four levels), by report or onset day.
+#[utoipa::path(
+    get,
+    path = "/v1/counts",
+    params(CountQuery),
+    responses((status = 200, body = Vec<CountPoint>), (status = 400, body = ApiError))
+)]
+async fn counts(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<CountQuery>,
+) -> Response {
+    let parsed = (|| -> Result<_, String> {
+        let disease: epichain_core::DiseaseCode = query
+            .disease
+            .parse()
+            .map_err(|e: epichain_core::disease::DiseaseError| e.to_string())?;
+        let region: epichain_core::RegionCode = query
+            .region
+            .parse()
+            .map_err(|e: epichain_core::region::RegionError| e.to_string())?;
+        let basis = match query.basis.as_deref().unwrap_or("report") {
+            "report" => epichain_ledger::state::CountBasis::Report,
+            "onset" => epichain_ledger::state::CountBasis::Onset,
+            other => return Err(format!("basis {other:?} is not report or onset")),
+        };
+        let from: epichain_core::Day = query
+            .from
+            .parse()
+            .map_err(|e: epichain_core::calendar::DateError| e.to_string())?;
+        let to: epichain_core::Day = query
+            .to
+            .parse()
+            .map_err(|e: epichain_core::calendar::DateError| e.to_string())?;
+        if to < from || to.0 - from.0 >= COUNT_SERIES_DAYS_MAX {
+            return Err(format!(
+                "from ≤ to and at most {COUNT_SERIES_DAYS_MAX} days"
+            ));
+        }
+        Ok((disease, region, basis, from, to))
+    })();
+    let (disease, region, basis, from, to) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let mut points = Vec::new();
+    for day in from.0..=to.0 {
+        let day = epichain_core::Day(day);
+        match reader.count(&disease, region, basis, day) {
+            Ok(counts) => points.push(CountPoint {
+                day,
+                suspected: counts.suspected,
+                clinical: counts.clinical,
+                confirmed: counts.confirmed,
+                total: counts.total(),
+            }),
+            Err(failure) => return internal(failure),
+        }
+    }
+    Json(points).into_response()
+}
+
+/// Server-sent events: each signal opened by a newly committed block, as JSON.
+#[utoipa::path(
+    get,
+    path = "/v1/signals/stream",
+    responses((status = 200, description = "text/event-stream of signals", content_type = "text/event-stream"))
+)]
+async fn signal_stream(State(state): State<ApiState>) -> Response {
+    let receiver = state.chain.subscribe_signals();
+    let chain = state.chain.clone();
+    let stream = futures::stream::unfold((receiver, chain), |(mut receiver, chain)| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(id) => {
+                    let view = chain
+                        .reader()
+                        .ok()
+                        .and_then(|reader| reader.signal(&id).ok().flatten())
+                        .map(SignalView::new);
+                    if let Some(view) = view {
+                        let event = axum::response::sse::Event::default()
+                            .event("signal")
+                            .json_data(&view)
+                            .unwrap_or_default();
+                        return Some((Ok::<_, std::convert::Infallible>(event), (receiver, chain)));
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    axum::response::sse::Sse::new(stream)
+        .keep_alive(axum::response::sse::KeepAlive::default())
+        .into_response()
+}
+
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn prometheus(State(state): State<ApiState>) -> Response {
@@ -689,6 +981,10 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(block_raw))
         .routes(routes!(identity))
         .routes(routes!(case))
+        .routes(routes!(signals))
+        .routes(routes!(signal_stream))
+        .routes(routes!(signal))
+        .routes(routes!(counts))
         .routes(routes!(prometheus))
         .with_state(state)
         .split_for_parts();

@@ -132,8 +132,13 @@ fn admit(
     }
 }
 
+/// Capacity of the new-signal notification channel (slow subscribers skip ahead).
+pub const SIGNAL_NOTICES_MAX: usize = 1_024;
+
 /// Shared node state.
 pub struct Chain {
+    /// New signals, as blocks commit (for the API's event stream).
+    signals: tokio::sync::broadcast::Sender<Hash>,
     ledger: Mutex<Ledger>,
     speculative: Mutex<BTreeMap<Hash, Arc<PreparedBlock>>>,
     mempool: Mutex<Mempool>,
@@ -157,12 +162,26 @@ impl Chain {
             .map(|validator| validator.key)
             .collect();
         Chain {
+            signals: tokio::sync::broadcast::channel(SIGNAL_NOTICES_MAX).0,
             ledger: Mutex::new(ledger),
             speculative: Mutex::new(BTreeMap::new()),
             mempool: Mutex::new(Mempool::new(mempool)),
             limits,
             chain_id,
             validators,
+        }
+    }
+
+    /// Subscribes to signals opened by committed blocks.
+    pub fn subscribe_signals(&self) -> tokio::sync::broadcast::Receiver<Hash> {
+        self.signals.subscribe()
+    }
+
+    fn announce(&self, outcome: &BlockOutcome) {
+        for event in &outcome.events {
+            if let epichain_ledger::Event::SignalOpened { signal, .. } = event {
+                let _ = self.signals.send(*signal);
+            }
         }
     }
 
@@ -419,6 +438,7 @@ impl Chain {
             _ => ledger.apply_certified_block(inner.clone(), certificate)?,
         };
         drop(ledger);
+        self.announce(&outcome);
         let height = outcome.header.height;
         lock(&self.speculative)?.retain(|_, prepared| prepared.block.header.height > height);
         lock(&self.mempool)?.remove(
@@ -439,6 +459,7 @@ impl Chain {
         let mut ledger = lock(&self.ledger)?;
         let outcome = ledger.apply_certified_block(block, certificate)?;
         drop(ledger);
+        self.announce(&outcome);
         lock(&self.mempool)?.remove(
             outcome
                 .receipts

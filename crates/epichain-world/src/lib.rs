@@ -9,6 +9,7 @@
 
 use epichain_core::cert::{self, Claims, IssueRequest, Validity};
 use epichain_core::genesis::{GENESIS_FORMAT_VERSION, Validator};
+use epichain_core::warning::HistoricalSeries;
 use epichain_core::{
     Catalogue, Day, Genesis, KeyPair, PatientRef, RegionCode, RegionSet, Role, SignedTransaction,
     Signer,
@@ -253,6 +254,15 @@ impl DemoWorld {
     /// Builds the world for a chain whose genesis is at `genesis_time_ms`, validated by
     /// `validators` (empty for a ledger on one machine).
     pub fn new(genesis_time_ms: u64, validators: Vec<Validator>) -> Result<Self> {
+        Self::with_history(genesis_time_ms, validators, Vec::new())
+    }
+
+    /// Like [`DemoWorld::new`], with counts imported from a legacy system at genesis.
+    pub fn with_history(
+        genesis_time_ms: u64,
+        validators: Vec<Validator>,
+        history: Vec<HistoricalSeries>,
+    ) -> Result<Self> {
         let validity =
             Validity::days_from((genesis_time_ms / 1000) as i64 - 86_400, DEMO_VALIDITY_DAYS);
         let root_key = KeyPair::from_seed(seed("root-ca"));
@@ -278,7 +288,7 @@ impl DemoWorld {
             approval_threshold: DEMO_APPROVAL_THRESHOLD,
             validators,
             warning_rules: epichain_core::warning::WarningRule::defaults(),
-            history: Vec::new(),
+            history,
         };
         let mut world = DemoWorld {
             genesis,
@@ -507,6 +517,60 @@ fn slug(name: &str) -> String {
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// Seasonal history series: (disease, peak day of year, mean daily cases at the peak).
+const SEASONS: &[(&str, u32, u32)] = &[("DENGUE", 270, 4), ("INFLUENZA", 20, 5), ("HFMD", 150, 3)];
+
+/// Reporting units with history.
+const HISTORY_DISTRICTS: &[&str] = &["440304", "440305", "440104", "440111"];
+
+/// Synthetic seasonal daily counts for the demo diseases in the demo districts, for `years`
+/// 365-day years before genesis: what a legacy system's export would give as baselines. Counts
+/// are binomial around a seasonal mean (triangular peak), from a fixed pseudo-random sequence.
+pub fn seasonal_history(genesis_time_ms: u64, years: u32) -> Result<Vec<HistoricalSeries>> {
+    let genesis_day = Day::from_unix_ms(genesis_time_ms);
+    let days = years * 365 + 60;
+    let first_day = Day(genesis_day.0.saturating_sub(days));
+    let mut history = Vec::new();
+    for (series_index, (disease, peak, height)) in SEASONS.iter().enumerate() {
+        for (district_index, district) in HISTORY_DISTRICTS.iter().enumerate() {
+            let counts = (0..days)
+                .map(|offset| {
+                    let day = first_day.0 + offset;
+                    let (_, month, date) = Day(day).to_ymd();
+                    let day_of_year = (month - 1) * 30 + date;
+                    let distance = day_of_year
+                        .abs_diff(*peak)
+                        .min(365 - day_of_year.abs_diff(*peak).min(365));
+                    // Mean in tenths of a case: from 0.5 off season to `height` at the peak.
+                    let mean_tenths =
+                        5 + (height * 10).saturating_sub(distance * height * 10 / 120);
+                    let trials = 40u64;
+                    let mut count = 0;
+                    for trial in 0..trials {
+                        let draw = splitmix(
+                            (u64::from(day) << 16)
+                                ^ ((series_index as u64) << 12)
+                                ^ ((district_index as u64) << 8)
+                                ^ trial,
+                        ) % (trials * 10);
+                        if draw < u64::from(mean_tenths) {
+                            count += 1;
+                        }
+                    }
+                    count
+                })
+                .collect();
+            history.push(HistoricalSeries {
+                disease: disease.parse()?,
+                region: district.parse()?,
+                first_day,
+                counts,
+            });
+        }
+    }
+    Ok(history)
 }
 
 /// SplitMix64: a fixed, well-mixed sequence for deterministic demo data (not for cryptography).

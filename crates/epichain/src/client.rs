@@ -176,6 +176,16 @@ impl Client {
         }
     }
 
+    /// Signals matching a query string (`region=…&disease=…&status=…&limit=…`).
+    pub async fn signals(&self, query: &str) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/v1/signals?{query}")).await
+    }
+
+    /// One signal with its cases and steps.
+    pub async fn signal(&self, id: &Hash) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/v1/signals/{id}")).await
+    }
+
     /// A case with its history.
     pub async fn case(&self, id: &Hash) -> Result<serde_json::Value, ClientError> {
         self.get(&format!("/v1/cases/{id}")).await

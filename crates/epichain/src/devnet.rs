@@ -29,6 +29,9 @@ pub const REPLICAS: [(&str, &str); 3] = [
 /// 19000–19003.
 pub const DEFAULT_BASE_PORT: u16 = 18_000;
 
+/// Years of seasonal history the devnet imports at genesis (baselines for the warning methods).
+pub const HISTORY_YEARS: u32 = 3;
+
 /// Offset from the HTTP base port to the p2p ports.
 const P2P_PORT_OFFSET: u16 = 1_000;
 
@@ -117,7 +120,11 @@ impl Devnet {
                 chain_id: String::new(),
             }
         };
-        let world = DemoWorld::new(manifest.genesis_ms, validators(&VALIDATOR_NAMES))?;
+        let world = DemoWorld::with_history(
+            manifest.genesis_ms,
+            validators(&VALIDATOR_NAMES),
+            crate::world::seasonal_history(manifest.genesis_ms, HISTORY_YEARS)?,
+        )?;
         let chain_id = world.genesis.chain_id().to_hex();
         if !manifest.chain_id.is_empty() && manifest.chain_id != chain_id {
             return Err(DevnetError::Mismatch(format!(
@@ -325,6 +332,37 @@ pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, 
         client.wait_finalized(id, Duration::from_secs(60)).await?;
     }
     Ok(ids.len())
+}
+
+/// An injected outbreak: a burst of dengue reports in Futian (a moving-percentile signal) and a
+/// cholera case in Yuexiu (a fixed-threshold signal). Returns the transactions.
+pub fn outbreak(
+    devnet: &mut Devnet,
+    day: Day,
+    dengue_cases: usize,
+) -> Result<Vec<SignedTransaction>, DevnetError> {
+    let mut transactions = Vec::new();
+    for _ in 0..dengue_cases {
+        let report = devnet.world.case_report(day, "DENGUE", "440304")?;
+        transactions.push(
+            devnet
+                .world
+                .identity("futian-hospital")?
+                .signer
+                .report(report)
+                .0,
+        );
+    }
+    let cholera = devnet.world.case_report(day, "CHOLERA", "440104")?;
+    transactions.push(
+        devnet
+            .world
+            .identity("yuexiu-hospital")?
+            .signer
+            .report(cholera)
+            .0,
+    );
+    Ok(transactions)
 }
 
 /// A batch of demo reports for `day`.

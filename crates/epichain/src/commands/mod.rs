@@ -5,6 +5,7 @@ mod genesis;
 mod keys;
 mod local;
 mod network;
+mod signals;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -72,6 +73,10 @@ enum Command {
         /// higher).
         #[arg(long)]
         base_port: Option<u16>,
+        /// Inject an outbreak (a dengue burst and a cholera case) after enrolment, so signals
+        /// appear at once.
+        #[arg(long)]
+        outbreak: bool,
     },
     /// Submit a signed transaction (hex file, e.g. from --save-tx) to a node and wait for it.
     Submit {
@@ -92,6 +97,9 @@ enum Command {
         #[command(flatten)]
         report: local::ReportArgs,
     },
+    /// Early-warning signals: list, show, act on them.
+    #[command(subcommand)]
+    Signals(signals::SignalsCommand),
     /// Show a node's status.
     Status {
         /// Node API URL.
@@ -168,10 +176,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ledger(command) => local::run(command),
         Command::Demo { dir } => demo(dir),
         Command::Node { config } => network::node(&config),
-        Command::Devnet { dir, base_port } => network::devnet(dir, base_port),
+        Command::Devnet {
+            dir,
+            base_port,
+            outbreak,
+        } => network::devnet(dir, base_port, outbreak),
         Command::Submit { node, transaction } => network::submit(&node, &transaction),
         Command::Report { node, key, report } => network::report(&node, &key, &report),
         Command::Status { node } => network::status(&node),
+        Command::Signals(command) => signals::run(command),
         Command::Detect {
             method,
             parameters,

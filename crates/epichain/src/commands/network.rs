@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Reports submitted per devnet tick.
-const DEVNET_REPORTS_PER_TICK: usize = 4;
+/// Reports submitted per devnet tick (background reporting).
+const DEVNET_REPORTS_PER_TICK: usize = 1;
+
+/// Dengue reports in the injected outbreak.
+const OUTBREAK_DENGUE_CASES: usize = 40;
 /// Interval between devnet report batches.
 const DEVNET_TICK: Duration = Duration::from_secs(2);
 
@@ -152,7 +155,7 @@ fn stop(process: &mut Process) {
 }
 
 /// `epichain devnet`.
-pub fn devnet(directory: Option<PathBuf>, base_port: Option<u16>) -> Result<()> {
+pub fn devnet(directory: Option<PathBuf>, base_port: Option<u16>, outbreak: bool) -> Result<()> {
     let directory = directory.unwrap_or_else(|| PathBuf::from("devnet"));
     let mut devnet = Devnet::prepare(
         &directory,
@@ -174,7 +177,7 @@ pub fn devnet(directory: Option<PathBuf>, base_port: Option<u16>) -> Result<()> 
             child,
         });
     }
-    let result = runtime()?.block_on(drive(&mut devnet));
+    let result = runtime()?.block_on(drive(&mut devnet, outbreak));
     println!("\nstopping {} nodes…", processes.len());
     for process in &mut processes {
         stop(process);
@@ -187,7 +190,7 @@ pub fn devnet(directory: Option<PathBuf>, base_port: Option<u16>) -> Result<()> 
 }
 
 /// Waits for the nodes, enrols the world and streams reports until Ctrl-C.
-async fn drive(devnet: &mut Devnet) -> Result<()> {
+async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
     let clients: Vec<Client> = devnet
         .nodes
         .iter()
@@ -219,8 +222,13 @@ async fn drive(devnet: &mut Devnet) -> Result<()> {
     devnet.resume_nonces(&first).await?;
     let enrolled = devnet::enrol_world(devnet, &first).await?;
     println!(
-        "\nenrolled {enrolled} identities (national → province → city CA hierarchy); streaming case reports (Ctrl-C to stop)"
+        "\nenrolled {enrolled} identities (national → province → city CA hierarchy); {} years of seasonal baselines imported at genesis",
+        devnet::HISTORY_YEARS
     );
+    if outbreak {
+        inject_outbreak(devnet, &first).await?;
+    }
+    println!("streaming case reports (Ctrl-C to stop)");
     let mut tick: u64 = 0;
     loop {
         tokio::select! {
@@ -238,6 +246,43 @@ async fn drive(devnet: &mut Devnet) -> Result<()> {
             print_progress(&first).await;
         }
     }
+}
+
+/// Injects an outbreak, waits for its signals and shows how to act on them.
+async fn inject_outbreak(devnet: &mut Devnet, client: &Client) -> Result<()> {
+    let day = Day::from_unix_ms(wall_clock_ms());
+    let transactions = devnet::outbreak(devnet, day, OUTBREAK_DENGUE_CASES)?;
+    println!(
+        "\ninjecting an outbreak: {OUTBREAK_DENGUE_CASES} dengue reports in Futian (440304) and a cholera case in Yuexiu (440104)…"
+    );
+    let ids = devnet::submit_all(client, &transactions).await?;
+    if let Some(last) = ids.last() {
+        client.wait_finalized(last, Duration::from_secs(30)).await?;
+    }
+    let signals = client.signals("limit=20").await?;
+    for signal in signals.as_array().into_iter().flatten() {
+        println!(
+            "  signal {}  {} in {} by {}: statistic {} > threshold {:.2}, {} cases",
+            signal["id"].as_str().unwrap_or(""),
+            signal["disease"].as_str().unwrap_or(""),
+            signal["region"].as_str().unwrap_or(""),
+            signal["method"].as_str().unwrap_or(""),
+            signal["statistic"],
+            signal["threshold"].as_f64().unwrap_or(f64::NAN),
+            signal["cases"].as_array().map_or(0, Vec::len)
+        );
+    }
+    let keys = devnet.directory.join("keys");
+    println!(
+        "act on a signal, e.g.:\n  epichain signals act --node {} --key {} --signal <ID> --step verify\n  epichain signals act --node {} --key {} --signal <ID> --step regional-consultation\n  epichain signals act --node {} --key {} --signal <ID> --step final-confirmation --outcome confirmed-outbreak",
+        client.base(),
+        keys.join("futian-cdc.key.pem").display(),
+        client.base(),
+        keys.join("shenzhen-cdc.key.pem").display(),
+        client.base(),
+        keys.join("guangdong-cdc.key.pem").display()
+    );
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
