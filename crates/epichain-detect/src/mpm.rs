@@ -102,12 +102,10 @@ pub struct MpmPoint {
 }
 
 /// Window sums C_t for every t ≥ W (index t−1), NaN before.
-fn window_sums(observed: &[f64], window: usize) -> Vec<f64> {
-    let mut sums = vec![f64::NAN; observed.len()];
-    for t in window..=observed.len() {
-        sums[t - 1] = observed[t - window..t].iter().sum();
-    }
-    sums
+/// C_t = Σ_{i=0}^{W−1} y_{t−i} (1-based t ≥ W), summed oldest first. Computed only where
+/// needed: evaluating the latest point of a long series reads a few windows, not all of them.
+fn window_sum(observed: &[f64], t: usize, window: usize) -> f64 {
+    observed[t - window..t].iter().sum()
 }
 
 /// R's `quantile(values, prob, type)` for values sorted ascending (non-empty).
@@ -159,7 +157,6 @@ pub fn mpm(observed: &[f64], control: &MpmControl) -> Result<Vec<MpmPoint>, Dete
     validate_mpm(control)?;
     let first = control.period * control.years + control.window * control.half + control.window;
     let range = resolve_range("mpm", first, first, observed.len(), control.range_start)?;
-    let sums = window_sums(observed, control.window);
     let mut baseline = Vec::with_capacity(control.years * (2 * control.half + 1));
     let points = range
         .map(|t| {
@@ -168,12 +165,12 @@ pub fn mpm(observed: &[f64], control: &MpmControl) -> Result<Vec<MpmPoint>, Dete
                 let centre = t - control.period * j;
                 for d in 0..=2 * control.half {
                     let index = centre + control.window * d - control.window * control.half;
-                    baseline.push(sums[index - 1]);
+                    baseline.push(window_sum(observed, index, control.window));
                 }
             }
             baseline.sort_by(f64::total_cmp);
             let threshold = quantile_sorted(&baseline, control.prob, control.quantile_type);
-            let current = sums[t - 1];
+            let current = window_sum(observed, t, control.window);
             let alarm = match control.compare {
                 Comparison::Greater => current > threshold,
                 Comparison::GreaterOrEqual => current >= threshold,

@@ -8,6 +8,7 @@ pub mod detect_csv;
 pub mod devnet;
 pub mod netbench;
 pub mod table;
+pub mod warnbench;
 
 pub use epichain_core::Signer;
 pub use epichain_world as world;

@@ -113,6 +113,19 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Early warning: report → visible signal on a running devnet (p50/p99), and the time to
+    /// evaluate a national-scale day on one core.
+    Warning {
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        node: String,
+        /// The devnet's directory.
+        #[arg(long, default_value = "devnet")]
+        devnet: PathBuf,
+        /// Triggering reports to time.
+        #[arg(long, default_value_t = 200)]
+        triggers: usize,
+    },
     /// Finalized throughput and finalization latency of a running devnet, beside the Ed25519
     /// batch-verification bound measured in the same run.
     Network {
@@ -211,6 +224,11 @@ pub fn run(cli: Cli) -> Result<()> {
             latency_seconds: seconds,
             validators_on_machine: validators,
         }),
+        Command::Bench(BenchCommand::Warning {
+            node,
+            devnet,
+            triggers,
+        }) => bench_warning(&node, &devnet, triggers),
         Command::Bench(BenchCommand::Ledger {
             blocks,
             block_size,
@@ -292,6 +310,21 @@ fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
         .build()?;
     let report = runtime
         .block_on(epichain::netbench::run(config))
+        .map_err(|message| anyhow::anyhow!(message))?;
+    print!("{}", report.table().render());
+    Ok(())
+}
+
+fn bench_warning(node: &str, devnet: &std::path::Path, triggers: usize) -> Result<()> {
+    println!(
+        "epichain bench warning: {triggers} triggering reports against {node}, then a national-scale day"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(epichain::warnbench::run(node, devnet, triggers))
         .map_err(|message| anyhow::anyhow!(message))?;
     print!("{}", report.table().render());
     Ok(())
