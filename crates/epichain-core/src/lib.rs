@@ -16,6 +16,7 @@ pub mod keys;
 pub mod merkle;
 pub mod region;
 pub mod role;
+pub mod sealed;
 pub mod signer;
 pub mod transaction;
 pub mod warning;

@@ -90,6 +90,22 @@ pub enum Payload {
     Governance(Governance),
     /// Take a workflow step on an early-warning signal.
     SignalAction(crate::warning::SignalAction),
+    /// Publish the signer's X25519 encryption key (readers of sealed details).
+    PublishEncryptionKey(crate::sealed::EncryptionPublicKey),
+    /// Record, before reading, that the signer decrypts a case record and why.
+    AccessLog(AccessLog),
+}
+
+/// Longest access purpose.
+pub const ACCESS_PURPOSE_BYTES_MAX: usize = 256;
+
+/// An audited access to a case's sealed details.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct AccessLog {
+    /// The case.
+    pub case_id: Hash,
+    /// Why (e.g. "outbreak investigation 2026-11-25"); no personal data.
+    pub purpose: String,
 }
 
 impl Payload {
@@ -102,6 +118,8 @@ impl Payload {
             Payload::UpdateCase(_) => "update_case",
             Payload::Governance(_) => "governance",
             Payload::SignalAction(_) => "signal_action",
+            Payload::PublishEncryptionKey(_) => "publish_encryption_key",
+            Payload::AccessLog(_) => "access_log",
         }
     }
 }

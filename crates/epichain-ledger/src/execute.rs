@@ -104,6 +104,20 @@ pub enum Event {
         /// Its sequence number.
         sequence: u64,
     },
+    /// An identity published its encryption key.
+    EncryptionKeyPublished {
+        /// Identity.
+        key: PublicKey,
+    },
+    /// An identity recorded that it reads a case's sealed details.
+    AccessLogged {
+        /// Case.
+        case_id: Hash,
+        /// Reader.
+        reader: PublicKey,
+        /// Purpose.
+        purpose: String,
+    },
     /// A warning rule raised a new signal.
     SignalOpened {
         /// Signal id.
@@ -329,6 +343,16 @@ impl<S: StateRead> Executor<'_, S> {
             Payload::UpdateCase(update) => self.update(signer, update),
             Payload::Governance(governance) => self.govern(signer, governance),
             Payload::SignalAction(action) => self.signal_action(signer, action),
+            Payload::PublishEncryptionKey(key) => {
+                self.overlay.put(
+                    StateKey::EncryptionKey(signer.key),
+                    StateValue::EncryptionKey(*key),
+                );
+                self.pending_events
+                    .push(Event::EncryptionKeyPublished { key: signer.key });
+                Ok(Ok(()))
+            }
+            Payload::AccessLog(access) => self.access_log(signer, access),
         }
     }
 
@@ -881,6 +905,28 @@ impl<S: StateRead> Executor<'_, S> {
         });
         self.overlay
             .put(StateKey::Signal(action.signal), StateValue::Signal(signal));
+        Ok(Ok(()))
+    }
+
+    fn access_log(
+        &mut self,
+        signer: &IdentityRecord,
+        access: &epichain_core::transaction::AccessLog,
+    ) -> Step<()> {
+        use epichain_core::transaction::ACCESS_PURPOSE_BYTES_MAX;
+        if self.overlay.case(&access.case_id)?.is_none() {
+            return Ok(Err(Rejection::UnknownCase(access.case_id)));
+        }
+        if access.purpose.trim().is_empty() || access.purpose.len() > ACCESS_PURPOSE_BYTES_MAX {
+            return Ok(Err(Rejection::InvalidReport(format!(
+                "an access purpose is 1 to {ACCESS_PURPOSE_BYTES_MAX} bytes"
+            ))));
+        }
+        self.pending_events.push(Event::AccessLogged {
+            case_id: access.case_id,
+            reader: signer.key,
+            purpose: access.purpose.clone(),
+        });
         Ok(Ok(()))
     }
 

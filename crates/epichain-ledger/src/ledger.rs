@@ -562,6 +562,17 @@ impl LedgerReader {
         }
     }
 
+    /// An identity's published encryption key.
+    pub fn encryption_key(
+        &self,
+        key: &epichain_core::PublicKey,
+    ) -> Result<Option<epichain_core::sealed::EncryptionPublicKey>, LedgerError> {
+        match self.reader.read(&StateKey::EncryptionKey(*key))? {
+            Some(StateValue::EncryptionKey(key)) => Ok(Some(key)),
+            _ => Ok(None),
+        }
+    }
+
     /// A signal.
     pub fn signal(&self, id: &Hash) -> Result<Option<SignalRecord>, LedgerError> {
         match self.reader.read(&StateKey::Signal(*id))? {

@@ -3,6 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::case::{CaseChange, CaseReport};
 use epichain_core::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
+use epichain_core::sealed::EncryptionPublicKey;
 use epichain_core::transaction::RevocationReason;
 use epichain_core::warning::{Period, SignalOutcome, Step, WarningRule};
 use epichain_core::{
@@ -30,6 +31,8 @@ pub enum StateKey {
     Count(CountKey),
     /// An early-warning signal.
     Signal(Hash),
+    /// An identity's X25519 encryption key.
+    EncryptionKey(PublicKey),
 }
 
 /// Which date a count is by.
@@ -412,6 +415,8 @@ pub enum StateValue {
     Count(StatusCounts),
     /// Signal.
     Signal(Box<SignalRecord>),
+    /// Encryption key.
+    EncryptionKey(EncryptionPublicKey),
 }
 
 impl StateValue {
@@ -426,6 +431,7 @@ impl StateValue {
             StateValue::Case(value) => encoding::encode(value.as_ref()),
             StateValue::Count(value) => encoding::encode(value),
             StateValue::Signal(value) => encoding::encode(value.as_ref()),
+            StateValue::EncryptionKey(value) => encoding::encode(value),
         }
     }
 
@@ -442,6 +448,7 @@ impl StateValue {
             StateKey::Case(_) => StateValue::Case(Box::new(encoding::decode(bytes)?)),
             StateKey::Count(_) => StateValue::Count(encoding::decode(bytes)?),
             StateKey::Signal(_) => StateValue::Signal(Box::new(encoding::decode(bytes)?)),
+            StateKey::EncryptionKey(_) => StateValue::EncryptionKey(encoding::decode(bytes)?),
         })
     }
 }

@@ -29,6 +29,8 @@ const INDEX_DISEASE_REGION_DAY: TableDefinition<'_, &[u8], ()> =
 const INDEX_REPORTER: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_reporter");
 const INDEX_PATIENT: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_patient");
 const INDEX_SIGNALS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_signals");
+const INDEX_IDENTITIES: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_identities");
+const INDEX_ACCESS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index_access");
 
 const META_TIP: &str = "tip";
 const META_GENESIS: &str = "genesis";
@@ -106,6 +108,8 @@ impl Store {
             transaction.open_table(INDEX_REPORTER).map_err(storage)?;
             transaction.open_table(INDEX_PATIENT).map_err(storage)?;
             transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
+            transaction.open_table(INDEX_IDENTITIES).map_err(storage)?;
+            transaction.open_table(INDEX_ACCESS).map_err(storage)?;
         }
         transaction.commit().map_err(storage)?;
         Ok(Store { database })
@@ -198,14 +202,7 @@ impl Store {
                     .map_err(storage)?;
             }
             write_versions_and_indexes(&transaction, &write.execution.versions)?;
-            let mut signals = transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
-            for event in &write.execution.events {
-                if let crate::execute::Event::SignalOpened { signal, .. } = event {
-                    let mut key = block.header.time_ms.to_be_bytes().to_vec();
-                    key.extend_from_slice(&signal.0);
-                    signals.insert(key.as_slice(), ()).map_err(storage)?;
-                }
-            }
+            write_event_indexes(&transaction, block, &write.execution.events)?;
             write_tree(&transaction, write.tree)?;
             let mut meta = transaction.open_table(META).map_err(storage)?;
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())
@@ -231,6 +228,59 @@ impl Store {
         let transaction = self.database.begin_write().map_err(storage)?;
         transaction.commit().map_err(storage)
     }
+}
+
+/// Indexes derived from events: signals by time, identities by role and region, access logs by
+/// case.
+fn write_event_indexes(
+    transaction: &redb::WriteTransaction,
+    block: &Block,
+    events: &[crate::execute::Event],
+) -> Result<(), StorageError> {
+    use crate::execute::Event;
+    let mut signals = transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
+    let mut identities = transaction.open_table(INDEX_IDENTITIES).map_err(storage)?;
+    let mut access = transaction.open_table(INDEX_ACCESS).map_err(storage)?;
+    for event in events {
+        match event {
+            Event::SignalOpened { signal, .. } => {
+                let mut key = block.header.time_ms.to_be_bytes().to_vec();
+                key.extend_from_slice(&signal.0);
+                signals.insert(key.as_slice(), ()).map_err(storage)?;
+            }
+            Event::IdentityEnrolled { key, role, region } => {
+                identities
+                    .insert(identity_index_key(*role, *region, key).as_slice(), ())
+                    .map_err(storage)?;
+            }
+            Event::AccessLogged {
+                case_id,
+                reader,
+                purpose,
+            } => {
+                let mut key = case_id.0.to_vec();
+                key.extend_from_slice(&block.header.height.to_be_bytes());
+                key.extend_from_slice(&reader.0);
+                let value = encoding::encode(&(block.header.time_ms, purpose.clone()));
+                access
+                    .insert(key.as_slice(), value.as_slice())
+                    .map_err(storage)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn identity_index_key(
+    role: epichain_core::Role,
+    region: RegionCode,
+    key: &epichain_core::PublicKey,
+) -> Vec<u8> {
+    let mut bytes = vec![role as u8];
+    bytes.extend_from_slice(&region.value().to_be_bytes());
+    bytes.extend_from_slice(&key.0);
+    bytes
 }
 
 fn write_tree(
@@ -542,6 +592,62 @@ impl StoreReader {
             }
         }
         Ok(found)
+    }
+
+    /// Keys of identities enrolled with `role` exactly at `region`.
+    pub fn identities_at(
+        &self,
+        role: epichain_core::Role,
+        region: RegionCode,
+    ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
+        let table = self
+            .transaction
+            .open_table(INDEX_IDENTITIES)
+            .map_err(storage)?;
+        let start = identity_index_key(role, region, &epichain_core::PublicKey([0; 32]));
+        let end = identity_index_key(role, region, &epichain_core::PublicKey([0xFF; 32]));
+        let mut keys = Vec::new();
+        for entry in table
+            .range(start.as_slice()..=end.as_slice())
+            .map_err(storage)?
+        {
+            let (key, _) = entry.map_err(storage)?;
+            let bytes: [u8; 32] = key.value()[5..]
+                .try_into()
+                .map_err(|_| StorageError::Corrupt("identity index key".into()))?;
+            keys.push(epichain_core::PublicKey(bytes));
+        }
+        Ok(keys)
+    }
+
+    /// Access logs of a case: (height, reader, time, purpose), oldest first.
+    pub fn access_logs(
+        &self,
+        case_id: &Hash,
+    ) -> Result<Vec<(u64, epichain_core::PublicKey, u64, String)>, StorageError> {
+        let table = self.transaction.open_table(INDEX_ACCESS).map_err(storage)?;
+        let start = case_id.0.to_vec();
+        let mut end = case_id.0.to_vec();
+        end.extend_from_slice(&[0xFF; 40]);
+        let mut logs = Vec::new();
+        for entry in table
+            .range(start.as_slice()..=end.as_slice())
+            .map_err(storage)?
+        {
+            let (key, value) = entry.map_err(storage)?;
+            let key = key.value();
+            let height = u64::from_be_bytes(
+                key[32..40]
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt("access index key".into()))?,
+            );
+            let reader: [u8; 32] = key[40..]
+                .try_into()
+                .map_err(|_| StorageError::Corrupt("access index key".into()))?;
+            let (time_ms, purpose): (u64, String) = encoding::decode(value.value())?;
+            logs.push((height, epichain_core::PublicKey(reader), time_ms, purpose));
+        }
+        Ok(logs)
     }
 
     /// Case ids reported by a key.

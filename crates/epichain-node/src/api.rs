@@ -616,10 +616,107 @@ async fn identity(State(state): State<ApiState>, Path(key): Path<String>) -> Res
     let Ok(key) = PublicKey::from_hex(&key) else {
         return error(StatusCode::BAD_REQUEST, "bad_key", "expected 64 hex digits");
     };
-    match state.chain.reader().map(|reader| reader.identity(&key)) {
-        Ok(Ok(Some(identity))) => Json(identity).into_response(),
-        Ok(Ok(None)) => not_found("identity"),
-        Ok(Err(failure)) => internal(failure),
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    match identity_view(&reader, &key) {
+        Ok(Some(view)) => Json(view).into_response(),
+        Ok(None) => not_found("identity"),
+        Err(failure) => internal(failure),
+    }
+}
+
+/// An identity with its published encryption key.
+fn identity_view(
+    reader: &epichain_ledger::LedgerReader,
+    key: &PublicKey,
+) -> Result<Option<serde_json::Value>, epichain_ledger::LedgerError> {
+    let Some(identity) = reader.identity(key)? else {
+        return Ok(None);
+    };
+    let encryption_key = reader
+        .encryption_key(key)?
+        .map(|public| hex::encode(public.0));
+    let mut value = serde_json::to_value(identity).unwrap_or_default();
+    value["encryption_key"] = serde_json::json!(encryption_key);
+    Ok(Some(value))
+}
+
+/// Which identities to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct IdentityQuery {
+    /// Role, e.g. `authority`.
+    pub role: String,
+    /// Home region (exactly), e.g. 440304.
+    pub region: String,
+}
+
+/// Identities of a role at a region, with their encryption keys: whom a reporter seals details to.
+#[utoipa::path(
+    get,
+    path = "/v1/identities",
+    params(IdentityQuery),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
+)]
+async fn identities(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<IdentityQuery>,
+) -> Response {
+    let (Ok(role), Ok(region)) = (
+        query.role.parse::<epichain_core::Role>(),
+        query.region.parse::<epichain_core::RegionCode>(),
+    ) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected a role and a region code",
+        );
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let keys = match reader.store().identities_at(role, region) {
+        Ok(keys) => keys,
+        Err(failure) => return internal(failure),
+    };
+    let mut views = Vec::new();
+    for key in keys {
+        match identity_view(&reader, &key) {
+            Ok(Some(view)) => views.push(view),
+            Ok(None) => {}
+            Err(failure) => return internal(failure),
+        }
+    }
+    Json(views).into_response()
+}
+
+/// The audited reads of a case's sealed details.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{id}/access",
+    params(("id" = String, Path, description = "Case id, hex")),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
+)]
+async fn case_access(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id) {
+        Ok(id) => id,
+        Err(refused) => return refused.into_response(),
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    match reader.store().access_logs(&id) {
+        Ok(logs) => Json(
+            logs.into_iter()
+                .map(|(height, reader, time_ms, purpose)| {
+                    serde_json::json!({ "height": height, "reader": reader, "time_ms": time_ms, "purpose": purpose })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
         Err(failure) => internal(failure),
     }
 }
@@ -980,6 +1077,8 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(block))
         .routes(routes!(block_raw))
         .routes(routes!(identity))
+        .routes(routes!(identities))
+        .routes(routes!(case_access))
         .routes(routes!(case))
         .routes(routes!(signals))
         .routes(routes!(signal_stream))

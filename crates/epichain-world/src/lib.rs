@@ -9,6 +9,7 @@
 
 use epichain_core::cert::{self, Claims, IssueRequest, Validity};
 use epichain_core::genesis::{GENESIS_FORMAT_VERSION, Validator};
+use epichain_core::sealed::{self, EncryptionKeyPair};
 use epichain_core::warning::HistoricalSeries;
 use epichain_core::{
     Catalogue, Day, Genesis, KeyPair, PatientRef, RegionCode, RegionSet, Role, SignedTransaction,
@@ -34,6 +35,9 @@ pub enum WorldError {
     /// No CA at this index.
     #[error("no demo CA {0}")]
     UnknownAuthority(usize),
+    /// Sealing details failed.
+    #[error("sealing details: {0}")]
+    Sealing(String),
     /// Writing files failed.
     #[error("{path}: {source}")]
     Io {
@@ -55,6 +59,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WorldError + '_ {
         path: path.display().to_string(),
         source,
     }
+}
+
+/// Wraps a data key for the escrow, given the record's escrow target.
+pub type EscrowSealer<'a> = &'a dyn Fn(&[u8; 32], &[u8]) -> Vec<u8>;
+
+/// Whether demo reports carry sealed details.
+#[derive(Clone, Copy)]
+enum Sealing<'a> {
+    None,
+    Sealed(Option<EscrowSealer<'a>>),
 }
 
 /// Governance approvals needed in the demo world (of three national authorities).
@@ -95,6 +109,8 @@ pub struct DemoIdentity {
     pub chain: Vec<Vec<u8>>,
     /// Signer with its nonce counter.
     pub signer: Signer,
+    /// X25519 key for reading sealed details.
+    pub encryption: EncryptionKeyPair,
 }
 
 /// The demo world.
@@ -335,6 +351,7 @@ impl DemoWorld {
             certificate,
             chain: authority.chain.clone(),
             signer: Signer::new(key, self.genesis.chain_id(), 0),
+            encryption: EncryptionKeyPair::from_seed(seed(&format!("{handle}/encryption"))),
         });
         Ok(())
     }
@@ -357,6 +374,85 @@ impl DemoWorld {
                     .enroll(identity.certificate.clone(), identity.chain.clone())
             })
             .collect()
+    }
+
+    /// One `PublishEncryptionKey` transaction per participant.
+    pub fn publications(&mut self) -> Vec<SignedTransaction> {
+        self.identities
+            .iter_mut()
+            .map(|identity| {
+                let public = identity.encryption.public();
+                identity
+                    .signer
+                    .sign(epichain_core::Payload::PublishEncryptionKey(public))
+            })
+            .collect()
+    }
+
+    /// Seals synthetic details for a report that `reporter` is about to sign (its next nonce) to
+    /// the authorities of the report's region and the reporter, plus the escrow wrap `escrow`
+    /// produces from the data key (if any).
+    pub fn seal_details(
+        &self,
+        reporter: &str,
+        report: &epichain_core::CaseReport,
+        escrow: Option<EscrowSealer<'_>>,
+    ) -> Result<Vec<u8>> {
+        let reporter = self
+            .identities
+            .iter()
+            .find(|identity| identity.handle == reporter)
+            .ok_or_else(|| WorldError::UnknownIdentity(reporter.to_string()))?;
+        let case = epichain_core::case::case_id(
+            &reporter.signer.public_key(),
+            reporter.signer.next_nonce(),
+        );
+        let chain_id = self.genesis.chain_id();
+        let binding = sealed::binding(&chain_id, &case, 0);
+        let readers: Vec<(epichain_core::PublicKey, sealed::EncryptionPublicKey)> = self
+            .identities
+            .iter()
+            .filter(|identity| {
+                (identity.role == Role::Authority && identity.region == report.region)
+                    || identity.handle == reporter.handle
+            })
+            .map(|identity| (identity.signer.public_key(), identity.encryption.public()))
+            .collect();
+        let mix = splitmix(u64::from_le_bytes(
+            case.0[..8].try_into().unwrap_or_default(),
+        ));
+        let details = sealed::CaseDetails {
+            name: format!("Patient {:04}", mix % 10_000),
+            national_id: format!("4403{:014}", mix % 100_000_000_000_000),
+            phone: format!("+86 13{:09}", (mix >> 8) % 1_000_000_000),
+            address: format!(
+                "{} Road No. {}, {}",
+                ["Shennan", "Binhe", "Huanshi"][(mix % 3) as usize],
+                (mix >> 16) % 300,
+                report.region
+            ),
+            occupation: ["teacher", "student", "driver", "retired", "nurse"]
+                [((mix >> 24) % 5) as usize]
+                .into(),
+            symptoms: format!(
+                "fever {}.{}°C, {}",
+                38 + (mix >> 32) % 2,
+                (mix >> 34) % 10,
+                ["rash", "cough", "headache", "myalgia"][((mix >> 36) % 4) as usize]
+            ),
+            ..sealed::CaseDetails::default()
+        };
+        let target = sealed::escrow_target(&chain_id, &case, 0);
+        let wrap = escrow.map(|escrow| move |key: &[u8; 32]| escrow(key, &target));
+        let envelope = sealed::seal(
+            &details.to_bytes(),
+            &readers,
+            wrap.as_ref()
+                .map(|wrap| wrap as &dyn Fn(&[u8; 32]) -> Vec<u8>),
+            &binding,
+        )
+        .map_err(|error| WorldError::Sealing(error.to_string()))?;
+        Ok(envelope.to_bytes())
     }
 
     /// A suspected-case report for `day` (no patient identity: a fixed demo pseudonym).
@@ -390,6 +486,30 @@ impl DemoWorld {
         count: usize,
         salt: u64,
     ) -> Result<Vec<(SignedTransaction, epichain_core::Hash)>> {
+        self.build_reports(day, count, salt, Sealing::None)
+    }
+
+    /// [`reports`](Self::reports) with synthetic identifying details sealed to the district
+    /// authorities and the reporter, and wrapped for the escrow by `escrow` (given the data key
+    /// and the record's escrow target) if any. Sealing uses fresh random keys, so these
+    /// transactions differ run to run.
+    pub fn sealed_reports(
+        &mut self,
+        day: Day,
+        count: usize,
+        salt: u64,
+        escrow: Option<EscrowSealer<'_>>,
+    ) -> Result<Vec<(SignedTransaction, epichain_core::Hash)>> {
+        self.build_reports(day, count, salt, Sealing::Sealed(escrow))
+    }
+
+    fn build_reports(
+        &mut self,
+        day: Day,
+        count: usize,
+        salt: u64,
+        sealing: Sealing<'_>,
+    ) -> Result<Vec<(SignedTransaction, epichain_core::Hash)>> {
         let mut reports = Vec::with_capacity(count);
         for index in 0..count {
             let mix = splitmix(salt.wrapping_mul(1_000_003).wrapping_add(index as u64));
@@ -417,6 +537,13 @@ impl DemoWorld {
                     epichain_core::Sex::Male
                 },
                 sealed: Vec::new(),
+            };
+            let report = match sealing {
+                Sealing::None => report,
+                Sealing::Sealed(escrow) => epichain_core::CaseReport {
+                    sealed: self.seal_details(hospital, &report, escrow)?,
+                    ..report
+                },
             };
             reports.push(self.identity(hospital)?.signer.report(report));
         }
@@ -449,6 +576,13 @@ impl DemoWorld {
             let path = base.with_extension("cert.pem");
             std::fs::write(&path, pem).map_err(io(&path))?;
             write_key(&base.with_extension("key.pem"), identity.signer.key())?;
+            let encryption = base.with_extension("enc");
+            if !encryption.exists() {
+                identity
+                    .encryption
+                    .write_file(&encryption)
+                    .map_err(|error| WorldError::Sealing(error.to_string()))?;
+            }
         }
         Ok(())
     }

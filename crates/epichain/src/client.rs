@@ -176,6 +176,16 @@ impl Client {
         }
     }
 
+    /// Identities of a role at exactly a region, with their encryption keys.
+    pub async fn identities(
+        &self,
+        role: epichain_core::Role,
+        region: epichain_core::RegionCode,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.get(&format!("/v1/identities?role={role}&region={region}"))
+            .await
+    }
+
     /// Signals matching a query string (`region=…&disease=…&status=…&limit=…`).
     pub async fn signals(&self, query: &str) -> Result<serde_json::Value, ClientError> {
         self.get(&format!("/v1/signals?{query}")).await

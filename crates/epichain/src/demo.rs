@@ -64,7 +64,7 @@ pub fn run(directory: &Path, now_ms: u64, out: &mut impl Write) -> Result<DemoSu
     for offset in 1..=DEMO_DAYS {
         let day = Day(first_day.0 + offset);
         let morning = day.start_unix_ms() as u64 + 9 * 3_600_000;
-        let reports = world.reports(day, DEMO_REPORTS_PER_DAY, u64::from(day.0))?;
+        let reports = world.sealed_reports(day, DEMO_REPORTS_PER_DAY, u64::from(day.0), None)?;
         cases.extend(reports.iter().map(|(_, id)| *id));
         let transactions: Vec<SignedTransaction> = reports
             .into_iter()

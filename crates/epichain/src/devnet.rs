@@ -311,19 +311,30 @@ pub async fn submit_all(
     Ok(ids)
 }
 
-/// Enrols every demo identity not enrolled yet and waits for finality.
+/// Enrols every demo identity not enrolled yet, publishes missing encryption keys, and waits
+/// for finality. Returns how many were enrolled.
 pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, DevnetError> {
     let mut pending = Vec::new();
+    let mut enrolled = 0;
     for identity in &mut devnet.world.identities {
-        if client
-            .identity(&identity.signer.public_key())
-            .await?
-            .is_none()
-        {
+        let known = client.identity(&identity.signer.public_key()).await?;
+        if known.is_none() {
+            enrolled += 1;
             pending.push(
                 identity
                     .signer
                     .enroll(identity.certificate.clone(), identity.chain.clone()),
+            );
+        }
+        if known
+            .as_ref()
+            .is_none_or(|view| view["encryption_key"].is_null())
+        {
+            let public = identity.encryption.public();
+            pending.push(
+                identity
+                    .signer
+                    .sign(epichain_core::Payload::PublishEncryptionKey(public)),
             );
         }
     }
@@ -331,7 +342,7 @@ pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, 
     for id in &ids {
         client.wait_finalized(id, Duration::from_secs(60)).await?;
     }
-    Ok(ids.len())
+    Ok(enrolled)
 }
 
 /// An injected outbreak: a burst of dengue reports in Futian (a moving-percentile signal) and a
@@ -374,7 +385,7 @@ pub fn report_batch(
 ) -> Result<Vec<SignedTransaction>, DevnetError> {
     Ok(devnet
         .world
-        .reports(day, count, salt)?
+        .sealed_reports(day, count, salt, None)?
         .into_iter()
         .map(|(transaction, _)| transaction)
         .collect())

@@ -21,6 +21,25 @@ pub enum KeysCommand {
         /// Private key (PKCS#8 PEM), public key (SPKI PEM) or 64 hex digits.
         key: PathBuf,
     },
+    /// Generate an X25519 encryption key (hex seed, mode 0600) for reading sealed details;
+    /// prints its public key.
+    Encryption {
+        /// Output file; must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Publish your encryption key on chain (signed with your enrolled key).
+    Publish {
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        node: String,
+        /// Your signing key (PKCS#8 PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// Your encryption key file.
+        #[arg(long)]
+        encryption_key: PathBuf,
+    },
     /// Generate a 32-byte pseudonymisation secret (hex, mode 0600) shared by reporting sites.
     Secret {
         /// Output file; must not exist.
@@ -40,6 +59,37 @@ pub fn run(command: KeysCommand) -> Result<()> {
             let public = read_public_key_file(&key)?;
             println!("{public}");
             print!("{}", public_key_pem(&public)?);
+        }
+        KeysCommand::Encryption { out } => {
+            let key = epichain_core::sealed::EncryptionKeyPair::generate()?;
+            key.write_file(&out)?;
+            println!("{}", hex::encode(key.public().0));
+        }
+        KeysCommand::Publish {
+            node,
+            key,
+            encryption_key,
+        } => {
+            let signing = KeyPair::read_pem_file(&key)?;
+            let public =
+                epichain_core::sealed::EncryptionKeyPair::read_file(&encryption_key)?.public();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let client = epichain::client::Client::new(&node);
+                let mut signer = client.signer(signing).await?;
+                let transaction = signer.sign(epichain_core::Payload::PublishEncryptionKey(public));
+                client.submit(&transaction).await?;
+                let status = client
+                    .wait_finalized(&transaction.id(), std::time::Duration::from_secs(30))
+                    .await?;
+                if status["outcome"]["status"] != "applied" {
+                    anyhow::bail!("not published: {}", status["outcome"]["message"]);
+                }
+                println!("encryption key published at height {}", status["height"]);
+                Ok(())
+            })?;
         }
         KeysCommand::Secret { out } => {
             let secret = random_secret()?;

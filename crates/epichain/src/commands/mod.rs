@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 mod ca;
+mod case;
 mod genesis;
 mod keys;
 mod local;
@@ -96,7 +97,18 @@ enum Command {
         key: PathBuf,
         #[command(flatten)]
         report: local::ReportArgs,
+        /// Identifying and clinical details (JSON: name, national_id, phone, address,
+        /// occupation, symptoms, lab_results, free_text, fhir), sealed to the district
+        /// authorities' encryption keys before sending.
+        #[arg(long)]
+        details: Option<PathBuf>,
+        /// Your encryption key, to stay a reader of what you sealed.
+        #[arg(long)]
+        encryption_key: Option<PathBuf>,
     },
+    /// Case records on a network: public metadata, and sealed details for their readers.
+    #[command(subcommand)]
+    Case(case::CaseCommand),
     /// Early-warning signals: list, show, act on them.
     #[command(subcommand)]
     Signals(signals::SignalsCommand),
@@ -195,9 +207,22 @@ pub fn run(cli: Cli) -> Result<()> {
             outbreak,
         } => network::devnet(dir, base_port, outbreak),
         Command::Submit { node, transaction } => network::submit(&node, &transaction),
-        Command::Report { node, key, report } => network::report(&node, &key, &report),
+        Command::Report {
+            node,
+            key,
+            report,
+            details,
+            encryption_key,
+        } => network::report(
+            &node,
+            &key,
+            &report,
+            details.as_deref(),
+            encryption_key.as_deref(),
+        ),
         Command::Status { node } => network::status(&node),
         Command::Signals(command) => signals::run(command),
+        Command::Case(command) => case::run(command),
         Command::Detect {
             method,
             parameters,

@@ -81,13 +81,55 @@ pub fn submit(url: &str, file: &Path) -> Result<()> {
     submit_and_wait(url, &transaction)
 }
 
-/// `epichain report --node URL --key FILE …`: builds, signs and submits a case report.
-pub fn report(url: &str, key: &Path, report: &ReportArgs) -> Result<()> {
+/// `epichain report --node URL --key FILE …`: builds, signs and submits a case report, sealing
+/// its details to the district authorities (and the reporter) when given.
+pub fn report(
+    url: &str,
+    key: &Path,
+    report: &ReportArgs,
+    details: Option<&Path>,
+    encryption_key: Option<&Path>,
+) -> Result<()> {
     let key = KeyPair::read_pem_file(key)?;
-    let body = report.to_report()?;
+    let mut body = report.to_report()?;
     let client = Client::new(url);
     let runtime = runtime()?;
     let mut signer = runtime.block_on(client.signer(key))?;
+    if let Some(path) = details {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let details = epichain_core::sealed::CaseDetails::from_bytes(&text)?;
+        let mut readers = Vec::new();
+        let authorities =
+            runtime.block_on(client.identities(epichain_core::Role::Authority, body.region))?;
+        for authority in authorities.as_array().into_iter().flatten() {
+            let (Some(identity), Some(encryption)) = (
+                authority["key"].as_str(),
+                authority["encryption_key"].as_str(),
+            ) else {
+                continue;
+            };
+            readers.push((
+                epichain_core::PublicKey::from_hex(identity)?,
+                epichain_core::sealed::EncryptionPublicKey(
+                    epichain_core::encoding::parse_hex_array(encryption)?,
+                ),
+            ));
+        }
+        if readers.is_empty() {
+            bail!(
+                "no authority of {} has published an encryption key: nobody could read the details",
+                body.region
+            );
+        }
+        if let Some(path) = encryption_key {
+            let mine = epichain_core::sealed::EncryptionKeyPair::read_file(path)?;
+            readers.push((signer.public_key(), mine.public()));
+        }
+        let case = epichain_core::case::case_id(&signer.public_key(), signer.next_nonce());
+        let binding = epichain_core::sealed::binding(&signer.chain_id(), &case, 0);
+        body.sealed =
+            epichain_core::sealed::seal(&details.to_bytes(), &readers, None, &binding)?.to_bytes();
+    }
     let (transaction, case_id) = signer.report(body);
     println!("case {case_id}");
     submit_and_wait(url, &transaction)

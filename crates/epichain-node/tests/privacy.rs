@@ -1,0 +1,267 @@
+//! Sealed case details on a chain: only the district authority and the reporter read them; other
+//! regions' institutions hold all the chain data and read nothing; tampering fails; reads by an
+//! authority are logged on chain first.
+
+use epichain_core::sealed::{self, Envelope};
+use epichain_core::transaction::AccessLog;
+use epichain_core::{Day, Hash, Payload, SignedTransaction, TransactionOutcome};
+use epichain_ledger::Ledger;
+use epichain_node::block::ChainBlock;
+use epichain_node::chain::{BlockLimits, Chain};
+use epichain_node::mempool::MempoolLimits;
+use epichain_world::DemoWorld;
+
+/// 2026-11-01T00:00:00+08:00.
+const GENESIS_MS: u64 = 1_793_462_400_000;
+
+struct Single {
+    chain: Chain,
+    world: DemoWorld,
+    time_ms: u64,
+    _directory: tempfile::TempDir,
+}
+
+impl Single {
+    fn new() -> Single {
+        let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
+        let directory = tempfile::tempdir().expect("temp dir");
+        let ledger =
+            Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
+        Single {
+            chain: Chain::new(ledger, MempoolLimits::default(), BlockLimits::default()),
+            world,
+            time_ms: GENESIS_MS + 3_600_000,
+            _directory: directory,
+        }
+    }
+
+    /// Submits and commits one block with `transactions`; returns their outcomes.
+    fn block(&mut self, transactions: &[SignedTransaction]) -> Vec<TransactionOutcome> {
+        for transaction in transactions {
+            self.chain
+                .submit(&transaction.to_bytes(), self.time_ms)
+                .expect("admitted");
+        }
+        self.time_ms += 60_000;
+        let tip = self.chain.tip().expect("tip");
+        let parent = if tip.height == 0 {
+            ChainBlock::genesis(self.chain.chain_id())
+        } else {
+            let block = self
+                .chain
+                .reader()
+                .expect("reader")
+                .store()
+                .block(tip.height)
+                .expect("read")
+                .expect("block");
+            ChainBlock::new(block)
+        };
+        let block = self
+            .chain
+            .propose(&[parent], self.time_ms)
+            .expect("propose");
+        let outcome = self
+            .chain
+            .apply_finalized(&block, None)
+            .expect("apply")
+            .expect("outcome");
+        transactions
+            .iter()
+            .map(|transaction| {
+                outcome
+                    .receipts
+                    .iter()
+                    .find(|receipt| receipt.transaction_id == transaction.id())
+                    .expect("receipt")
+                    .outcome
+                    .clone()
+            })
+            .collect()
+    }
+
+    fn envelope(&self, case: &Hash) -> Envelope {
+        let record = self
+            .chain
+            .reader()
+            .expect("reader")
+            .case(case)
+            .expect("read")
+            .expect("case");
+        Envelope::from_bytes(&record.sealed).expect("envelope")
+    }
+
+    /// (identity key, encryption key) of a demo participant.
+    fn keys(&mut self, handle: &str) -> (epichain_core::PublicKey, sealed::EncryptionKeyPair) {
+        let identity = self.world.identity(handle).expect("identity");
+        (identity.signer.public_key(), identity.encryption.clone())
+    }
+
+    fn read_as(&mut self, handle: &str, case: &Hash) -> Result<Vec<u8>, sealed::SealError> {
+        let envelope = self.envelope(case);
+        let (key, encryption) = self.keys(handle);
+        let binding = sealed::binding(&self.world.genesis.chain_id(), case, 0);
+        envelope.open(&key, &encryption, &binding)
+    }
+}
+
+#[test]
+fn only_the_district_authority_and_the_reporter_read_sealed_details() {
+    let mut single = Single::new();
+    let enrolments = single.world.enrolments();
+    assert!(
+        single
+            .block(&enrolments)
+            .iter()
+            .all(|outcome| *outcome == TransactionOutcome::Applied)
+    );
+    let publications = single.world.publications();
+    assert!(
+        single
+            .block(&publications)
+            .iter()
+            .all(|outcome| *outcome == TransactionOutcome::Applied)
+    );
+
+    let day = Day::from_unix_ms(single.time_ms);
+    let reports = single
+        .world
+        .sealed_reports(day, 12, 3, None)
+        .expect("reports");
+    let futian: Vec<Hash> = reports
+        .iter()
+        .filter(|(transaction, _)| match &transaction.transaction.payload {
+            Payload::ReportCase(report) => report.region.to_string() == "440304",
+            _ => false,
+        })
+        .map(|(_, id)| *id)
+        .collect();
+    assert!(!futian.is_empty());
+    let transactions: Vec<SignedTransaction> = reports
+        .into_iter()
+        .map(|(transaction, _)| transaction)
+        .collect();
+    assert!(
+        single
+            .block(&transactions)
+            .iter()
+            .all(|outcome| *outcome == TransactionOutcome::Applied)
+    );
+
+    let case = futian[0];
+    let plain = single
+        .read_as("futian-cdc", &case)
+        .expect("the district CDC reads it");
+    let details = sealed::CaseDetails::from_bytes(&plain).expect("details");
+    assert!(details.name.starts_with("Patient "));
+    assert_eq!(
+        single
+            .read_as("futian-hospital", &case)
+            .expect("the reporter reads it"),
+        plain
+    );
+    // Everyone else holds the same ciphertext and reads nothing.
+    for outsider in [
+        "yuexiu-hospital",
+        "yuexiu-cdc",
+        "nanshan-cdc",
+        "shenzhen-cdc",
+        "guangdong-cdc",
+        "shenzhen-lab",
+    ] {
+        assert!(
+            matches!(
+                single.read_as(outsider, &case),
+                Err(sealed::SealError::NotAReader)
+            ),
+            "{outsider} read a Futian record"
+        );
+    }
+    // Nothing on chain is plaintext: the record's bytes do not contain the patient's name.
+    let stored = single
+        .chain
+        .reader()
+        .expect("reader")
+        .case(&case)
+        .expect("read")
+        .expect("case")
+        .sealed;
+    assert!(
+        !stored
+            .windows(details.name.len())
+            .any(|window| window == details.name.as_bytes())
+    );
+    // A tampered ciphertext fails authentication.
+    let mut tampered = single.envelope(&case);
+    let last = tampered.body.len() - 1;
+    tampered.body[last] ^= 1;
+    let (key, encryption) = single.keys("futian-cdc");
+    let binding = sealed::binding(&single.world.genesis.chain_id(), &case, 0);
+    assert!(matches!(
+        tampered.open(&key, &encryption, &binding),
+        Err(sealed::SealError::Authentication)
+    ));
+    // Its key opens nothing under another record's binding.
+    let other = sealed::binding(
+        &single.world.genesis.chain_id(),
+        &futian[futian.len() - 1],
+        1,
+    );
+    assert!(
+        single
+            .envelope(&case)
+            .open(&key, &encryption, &other)
+            .is_err()
+    );
+}
+
+#[test]
+fn reads_are_logged_on_chain() {
+    let mut single = Single::new();
+    let enrolments = single.world.enrolments();
+    single.block(&enrolments);
+    let day = Day::from_unix_ms(single.time_ms);
+    let (report, case) = single.world.reports(day, 1, 9).expect("report").remove(0);
+    single.block(&[report]);
+    let log = single
+        .world
+        .identity("guangdong-cdc")
+        .expect("identity")
+        .signer
+        .sign(Payload::AccessLog(AccessLog {
+            case_id: case,
+            purpose: "outbreak investigation".into(),
+        }));
+    let empty = single
+        .world
+        .identity("guangdong-cdc")
+        .expect("identity")
+        .signer
+        .sign(Payload::AccessLog(AccessLog {
+            case_id: case,
+            purpose: " ".into(),
+        }));
+    let outcomes = single.block(&[log, empty]);
+    assert_eq!(outcomes[0], TransactionOutcome::Applied);
+    assert!(
+        matches!(&outcomes[1], TransactionOutcome::Rejected { code, .. } if code == "invalid_report")
+    );
+    let logs = single
+        .chain
+        .reader()
+        .expect("reader")
+        .store()
+        .access_logs(&case)
+        .expect("logs");
+    assert_eq!(logs.len(), 1);
+    assert_eq!(
+        logs[0].1,
+        single
+            .world
+            .identity("guangdong-cdc")
+            .expect("identity")
+            .signer
+            .public_key()
+    );
+    assert_eq!(logs[0].3, "outbreak investigation");
+}
