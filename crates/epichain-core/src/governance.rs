@@ -41,6 +41,10 @@ pub enum GovernanceAction {
     SetApprovalThreshold(u16),
     /// Replace the early-warning rules.
     SetWarningRules(Vec<crate::warning::WarningRule>),
+    /// Open sealed records to the neighbouring regions (as a confirmed outbreak does).
+    GrantDisclosure(crate::disclosure::GrantRequest),
+    /// Close a disclosure grant: no further decryption shares are accepted for it.
+    RevokeGrant(Hash),
 }
 
 /// A proposal: a sequence number (exactly one more than the last applied proposal, so approvals

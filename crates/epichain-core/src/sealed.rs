@@ -139,6 +139,18 @@ impl EncryptionKeyPair {
         EncryptionKeyPair { seed }
     }
 
+    /// The encryption key of a node (a validator holding an escrow share), derived from its
+    /// signing key so the node needs no second secret file.
+    pub fn derived_from(signing: &crate::keys::KeyPair) -> Self {
+        Self::from_seed(
+            crate::encoding::hash_tagged_parts(
+                "epichain/v1/node-encryption-key",
+                &[&signing.seed()],
+            )
+            .0,
+        )
+    }
+
     fn keys(
         &self,
     ) -> (

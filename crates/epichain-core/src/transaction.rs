@@ -94,6 +94,10 @@ pub enum Payload {
     PublishEncryptionKey(crate::sealed::EncryptionPublicKey),
     /// Record, before reading, that the signer decrypts a case record and why.
     AccessLog(AccessLog),
+    /// A message of the escrow key generation (escrow holders only).
+    Escrow(crate::disclosure::EscrowMessage),
+    /// An escrow holder's partial decryptions of granted records, sealed to one grantee.
+    DecryptionShares(crate::disclosure::DecryptionShares),
 }
 
 /// Longest access purpose.
@@ -120,6 +124,8 @@ impl Payload {
             Payload::SignalAction(_) => "signal_action",
             Payload::PublishEncryptionKey(_) => "publish_encryption_key",
             Payload::AccessLog(_) => "access_log",
+            Payload::Escrow(_) => "escrow",
+            Payload::DecryptionShares(_) => "decryption_shares",
         }
     }
 }

@@ -29,6 +29,10 @@ use epichain_core::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod disclosure;
+
+pub use disclosure::{ESCROW_COMBINE_WAIT_BLOCKS, grant_id, outbreak_scope};
+
 /// Read access to the committed state.
 pub trait StateRead {
     /// The value under a key, if any.
@@ -136,6 +140,40 @@ pub enum Event {
         /// The step.
         step: epichain_core::warning::Step,
     },
+    /// The escrow key was generated.
+    EscrowKeyGenerated {
+        /// Partial decryptions needed.
+        threshold: u32,
+        /// Holders.
+        holders: u32,
+        /// Holders whose shares were revealed (they did not acknowledge a dealing).
+        revealed: u32,
+    },
+    /// A disclosure grant opened.
+    GrantOpened {
+        /// Grant id.
+        grant: Hash,
+        /// Disease.
+        disease: epichain_core::DiseaseCode,
+        /// Outbreak region.
+        region: RegionCode,
+    },
+    /// A disclosure grant was revoked.
+    GrantRevoked {
+        /// Grant id.
+        grant: Hash,
+    },
+    /// An escrow holder posted sealed decryption shares for a grantee.
+    DecryptionSharesPosted {
+        /// Grant id.
+        grant: Hash,
+        /// Grantee.
+        grantee: PublicKey,
+        /// Holder.
+        holder: PublicKey,
+        /// Records covered.
+        records: u32,
+    },
 }
 
 /// The result of executing a block.
@@ -203,6 +241,7 @@ pub fn execute_block(
         });
     }
     executor.evaluate_warnings()?;
+    executor.escrow_deadline()?;
     if executor.config_changed {
         executor.overlay.block.insert(
             StateKey::Config,
@@ -353,6 +392,8 @@ impl<S: StateRead> Executor<'_, S> {
                 Ok(Ok(()))
             }
             Payload::AccessLog(access) => self.access_log(signer, access),
+            Payload::Escrow(message) => self.escrow(signer, message),
+            Payload::DecryptionShares(shares) => self.decryption_shares(signer, shares),
         }
     }
 
@@ -903,6 +944,11 @@ impl<S: StateRead> Executor<'_, S> {
             signal: action.signal,
             step: action.step,
         });
+        if status == SignalStatus::ConfirmedOutbreak
+            && let Err(rejection) = self.open_outbreak_grant(&signal)?
+        {
+            return Ok(Err(rejection));
+        }
         self.overlay
             .put(StateKey::Signal(action.signal), StateValue::Signal(signal));
         Ok(Ok(()))
@@ -962,7 +1008,21 @@ impl<S: StateRead> Executor<'_, S> {
             }
         }
         config.governance_sequence = proposal.sequence;
-        self.config = config;
+        let previous = std::mem::replace(&mut self.config, config);
+        // Grants are state, not configuration: opened and revoked under the new configuration.
+        for (index, action) in proposal.actions.iter().enumerate() {
+            let outcome = match action {
+                GovernanceAction::GrantDisclosure(request) => self
+                    .open_governance_grant(proposal.sequence, index as u32, request)?
+                    .map(|_| ()),
+                GovernanceAction::RevokeGrant(grant) => self.revoke_grant(grant)?,
+                _ => Ok(()),
+            };
+            if let Err(rejection) = outcome {
+                self.config = previous;
+                return Ok(Err(rejection));
+            }
+        }
         self.config_changed = true;
         self.pending_events.push(Event::GovernanceApplied {
             sequence: proposal.sequence,
@@ -1139,6 +1199,7 @@ fn apply_governance_action(
                 return Err("the last root certificate cannot be removed".to_string());
             }
         }
+        GovernanceAction::GrantDisclosure(_) | GovernanceAction::RevokeGrant(_) => {}
         GovernanceAction::SetWarningRules(rules) => {
             for rule in rules {
                 if !epichain_detect::METHOD_NAMES.contains(&rule.method.as_str()) {

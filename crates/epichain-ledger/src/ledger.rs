@@ -581,6 +581,44 @@ impl LedgerReader {
         }
     }
 
+    /// An escrow holder's dealing.
+    pub fn escrow_dealing(
+        &self,
+        dealer: &epichain_core::PublicKey,
+    ) -> Result<Option<crate::state::DealingRecord>, LedgerError> {
+        match self.reader.read(&StateKey::EscrowDealing(*dealer))? {
+            Some(StateValue::EscrowDealing(record)) => Ok(Some(*record)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The escrow key, once generated.
+    pub fn escrow_key(&self) -> Result<Option<crate::state::EscrowKeyRecord>, LedgerError> {
+        match self.reader.read(&StateKey::EscrowKey)? {
+            Some(StateValue::EscrowKey(record)) => Ok(Some(*record)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A disclosure grant.
+    pub fn grant(&self, id: &Hash) -> Result<Option<crate::state::GrantRecord>, LedgerError> {
+        match self.reader.read(&StateKey::Grant(*id))? {
+            Some(StateValue::Grant(record)) => Ok(Some(*record)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The decryption shares one holder posted for one grantee of a grant.
+    pub fn disclosure(
+        &self,
+        key: crate::state::DisclosureKey,
+    ) -> Result<Option<crate::state::DisclosureRecord>, LedgerError> {
+        match self.reader.read(&StateKey::Disclosure(key))? {
+            Some(StateValue::Disclosure(record)) => Ok(Some(*record)),
+            _ => Ok(None),
+        }
+    }
+
     /// The finality certificate stored with a block, if any.
     pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
         Ok(self.reader.certificate(height)?)

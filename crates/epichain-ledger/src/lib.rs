@@ -7,7 +7,6 @@
 //!
 //! This crate knows no network, HTTP or command line.
 
-pub mod escrow;
 pub mod execute;
 pub mod ledger;
 pub mod rules;

@@ -179,6 +179,12 @@ pub enum Rejection {
     /// A workflow step is not allowed now or by this signer.
     #[error("workflow step rejected: {0}")]
     Workflow(String),
+    /// An escrow key-generation message is not acceptable.
+    #[error("escrow message rejected: {0}")]
+    Escrow(String),
+    /// Decryption shares or a grant change are not acceptable.
+    #[error("disclosure rejected: {0}")]
+    Disclosure(String),
 }
 
 impl Rejection {
@@ -210,6 +216,8 @@ impl Rejection {
             Rejection::Governance(_) => "governance_rejected",
             Rejection::UnknownSignal(_) => "unknown_signal",
             Rejection::Workflow(_) => "workflow_rejected",
+            Rejection::Escrow(_) => "escrow_rejected",
+            Rejection::Disclosure(_) => "disclosure_rejected",
         }
     }
 }

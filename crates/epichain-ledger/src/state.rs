@@ -2,6 +2,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::case::{CaseChange, CaseReport};
+use epichain_core::disclosure::{Audience, GrantScope, RecordVersion, SealedDealing};
 use epichain_core::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
 use epichain_core::sealed::EncryptionPublicKey;
 use epichain_core::transaction::RevocationReason;
@@ -33,6 +34,146 @@ pub enum StateKey {
     Signal(Hash),
     /// An identity's X25519 encryption key.
     EncryptionKey(PublicKey),
+    /// An escrow holder's dealing in the escrow key generation.
+    EscrowDealing(PublicKey),
+    /// The generated escrow key (public sharing).
+    EscrowKey,
+    /// A disclosure grant.
+    Grant(Hash),
+    /// The decryption shares one holder posted for one grantee of one grant.
+    Disclosure(DisclosureKey),
+}
+
+/// Whose decryption shares for which grant.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct DisclosureKey {
+    /// Grant.
+    pub grant: Hash,
+    /// Grantee.
+    pub grantee: PublicKey,
+    /// Escrow holder.
+    pub holder: PublicKey,
+}
+
+/// A holder's acknowledgement of a dealing.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct DealingAck {
+    /// The acknowledging holder.
+    pub player: PublicKey,
+    /// Signed acknowledgement (scheme bytes).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub ack: Vec<u8>,
+}
+
+/// One holder's dealing in the escrow key generation, as it progresses on chain.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct DealingRecord {
+    /// Dealer.
+    pub dealer: PublicKey,
+    /// Public commitment (scheme bytes).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub public: Vec<u8>,
+    /// Shares sealed to each holder.
+    pub shares: Vec<SealedDealing>,
+    /// Height of the deal.
+    pub height: u64,
+    /// Acknowledgements, in order of arrival.
+    pub acks: Vec<DealingAck>,
+    /// The dealer's signed log, once posted.
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub log: Vec<u8>,
+    /// Height of the log.
+    pub log_height: Option<u64>,
+}
+
+/// The escrow key: its public sharing (group key and per-holder commitments).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct EscrowKeyRecord {
+    /// Public sharing (scheme bytes).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub sharing: Vec<u8>,
+    /// Partial decryptions needed to release a data key.
+    pub threshold: u32,
+    /// The holders, in the scheme's order (share index = position).
+    pub holders: Vec<PublicKey>,
+    /// Dealers whose logs make up the key.
+    pub dealers: Vec<PublicKey>,
+    /// Height at which the key was generated.
+    pub height: u64,
+}
+
+/// Why a grant exists.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum GrantSource {
+    /// A signal's final confirmation as an outbreak.
+    Outbreak {
+        /// The signal.
+        signal: Hash,
+    },
+    /// A governance proposal.
+    Governance {
+        /// Its sequence number.
+        sequence: u64,
+    },
+}
+
+/// A disclosure grant: which records, to whom, until when.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct GrantRecord {
+    /// Grant id.
+    pub id: Hash,
+    /// Why.
+    pub source: GrantSource,
+    /// The records.
+    pub scope: GrantScope,
+    /// The grantees.
+    pub audience: Audience,
+    /// Public purpose.
+    pub purpose: String,
+    /// Height of creation.
+    pub created_height: u64,
+    /// Time of creation, Unix milliseconds.
+    pub created_time_ms: u64,
+    /// Shares are accepted until this time, Unix milliseconds.
+    pub expires_time_ms: u64,
+    /// Height of revocation, if revoked.
+    pub revoked_height: Option<u64>,
+}
+
+impl GrantRecord {
+    /// True if decryption shares may still be posted at `time_ms`.
+    pub fn is_open(&self, time_ms: u64) -> bool {
+        self.revoked_height.is_none() && time_ms < self.expires_time_ms
+    }
+}
+
+/// One posting of decryption shares.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct DisclosureBatch {
+    /// The records whose partials are inside.
+    pub records: Vec<RecordVersion>,
+    /// Partials sealed to the grantee.
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub sealed: Vec<u8>,
+    /// Height.
+    pub height: u64,
+}
+
+/// The decryption shares one holder posted for one grantee of one grant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct DisclosureRecord {
+    /// Postings, oldest first.
+    pub batches: Vec<DisclosureBatch>,
+}
+
+impl DisclosureRecord {
+    /// True if some batch holds this record version.
+    pub fn contains(&self, record: &RecordVersion) -> bool {
+        self.batches
+            .iter()
+            .any(|batch| batch.records.contains(record))
+    }
 }
 
 /// Which date a count is by.
@@ -212,6 +353,8 @@ pub struct ChainConfig {
     pub warning_rules: Vec<WarningRule>,
     /// First day with counts (imported history or genesis): earlier days are unknown, not zero.
     pub coverage_start_day: Day,
+    /// Holders of the k-of-n escrow key: the genesis validators.
+    pub escrow_holders: Vec<PublicKey>,
 }
 
 impl ChainConfig {
@@ -232,6 +375,11 @@ impl ChainConfig {
                 .map(|series| series.first_day)
                 .min()
                 .unwrap_or_else(|| Day::from_unix_ms(genesis.time_ms)),
+            escrow_holders: genesis
+                .validators
+                .iter()
+                .map(|validator| validator.key)
+                .collect(),
         }
     }
 }
@@ -417,6 +565,14 @@ pub enum StateValue {
     Signal(Box<SignalRecord>),
     /// Encryption key.
     EncryptionKey(EncryptionPublicKey),
+    /// Escrow dealing.
+    EscrowDealing(Box<DealingRecord>),
+    /// Escrow key.
+    EscrowKey(Box<EscrowKeyRecord>),
+    /// Grant.
+    Grant(Box<GrantRecord>),
+    /// Decryption shares.
+    Disclosure(Box<DisclosureRecord>),
 }
 
 impl StateValue {
@@ -432,6 +588,10 @@ impl StateValue {
             StateValue::Count(value) => encoding::encode(value),
             StateValue::Signal(value) => encoding::encode(value.as_ref()),
             StateValue::EncryptionKey(value) => encoding::encode(value),
+            StateValue::EscrowDealing(value) => encoding::encode(value.as_ref()),
+            StateValue::EscrowKey(value) => encoding::encode(value.as_ref()),
+            StateValue::Grant(value) => encoding::encode(value.as_ref()),
+            StateValue::Disclosure(value) => encoding::encode(value.as_ref()),
         }
     }
 
@@ -449,6 +609,12 @@ impl StateValue {
             StateKey::Count(_) => StateValue::Count(encoding::decode(bytes)?),
             StateKey::Signal(_) => StateValue::Signal(Box::new(encoding::decode(bytes)?)),
             StateKey::EncryptionKey(_) => StateValue::EncryptionKey(encoding::decode(bytes)?),
+            StateKey::EscrowDealing(_) => {
+                StateValue::EscrowDealing(Box::new(encoding::decode(bytes)?))
+            }
+            StateKey::EscrowKey => StateValue::EscrowKey(Box::new(encoding::decode(bytes)?)),
+            StateKey::Grant(_) => StateValue::Grant(Box::new(encoding::decode(bytes)?)),
+            StateKey::Disclosure(_) => StateValue::Disclosure(Box::new(encoding::decode(bytes)?)),
         })
     }
 }

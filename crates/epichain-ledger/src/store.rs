@@ -31,6 +31,7 @@ const INDEX_PATIENT: TableDefinition<'_, &[u8], ()> = TableDefinition::new("inde
 const INDEX_SIGNALS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_signals");
 const INDEX_IDENTITIES: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_identities");
 const INDEX_ACCESS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index_access");
+const INDEX_GRANTS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_grants");
 
 const META_TIP: &str = "tip";
 const META_GENESIS: &str = "genesis";
@@ -241,12 +242,18 @@ fn write_event_indexes(
     let mut signals = transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
     let mut identities = transaction.open_table(INDEX_IDENTITIES).map_err(storage)?;
     let mut access = transaction.open_table(INDEX_ACCESS).map_err(storage)?;
+    let mut grants = transaction.open_table(INDEX_GRANTS).map_err(storage)?;
     for event in events {
         match event {
             Event::SignalOpened { signal, .. } => {
                 let mut key = block.header.time_ms.to_be_bytes().to_vec();
                 key.extend_from_slice(&signal.0);
                 signals.insert(key.as_slice(), ()).map_err(storage)?;
+            }
+            Event::GrantOpened { grant, .. } => {
+                let mut key = block.header.time_ms.to_be_bytes().to_vec();
+                key.extend_from_slice(&grant.0);
+                grants.insert(key.as_slice(), ()).map_err(storage)?;
             }
             Event::IdentityEnrolled { key, role, region } => {
                 identities
@@ -569,10 +576,29 @@ impl StoreReader {
         to_ms: u64,
         limit: usize,
     ) -> Result<Vec<Hash>, StorageError> {
-        let table = self
-            .transaction
-            .open_table(INDEX_SIGNALS)
-            .map_err(storage)?;
+        self.timed_ids(INDEX_SIGNALS, from_ms, to_ms, limit)
+    }
+
+    /// Ids of disclosure grants opened between two times (Unix ms, inclusive), newest first, at
+    /// most `limit`.
+    pub fn grant_ids(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Hash>, StorageError> {
+        self.timed_ids(INDEX_GRANTS, from_ms, to_ms, limit)
+    }
+
+    /// Ids from an index keyed by (time, id), newest first.
+    fn timed_ids(
+        &self,
+        index: TableDefinition<'_, &[u8], ()>,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Hash>, StorageError> {
+        let table = self.transaction.open_table(index).map_err(storage)?;
         let start = from_ms.to_be_bytes().to_vec();
         let mut end = to_ms.to_be_bytes().to_vec();
         end.extend_from_slice(&[0xFF; 32]);
@@ -585,7 +611,7 @@ impl StoreReader {
             let (key, _) = entry.map_err(storage)?;
             let id: [u8; 32] = key.value()[8..]
                 .try_into()
-                .map_err(|_| StorageError::Corrupt("signal index key".into()))?;
+                .map_err(|_| StorageError::Corrupt("time index key".into()))?;
             found.push(Hash(id));
             if found.len() >= limit {
                 break;
@@ -600,12 +626,34 @@ impl StoreReader {
         role: epichain_core::Role,
         region: RegionCode,
     ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
+        self.identities_between(role, region.value(), region.value())
+    }
+
+    /// Keys enrolled with `role` anywhere within `region` (the region and below).
+    pub fn identities_within(
+        &self,
+        role: epichain_core::Role,
+        region: RegionCode,
+    ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
+        let (low, high) = jurisdiction_range(region);
+        self.identities_between(role, low, high)
+    }
+
+    fn identities_between(
+        &self,
+        role: epichain_core::Role,
+        low: u32,
+        high: u32,
+    ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
         let table = self
             .transaction
             .open_table(INDEX_IDENTITIES)
             .map_err(storage)?;
-        let start = identity_index_key(role, region, &epichain_core::PublicKey([0; 32]));
-        let end = identity_index_key(role, region, &epichain_core::PublicKey([0xFF; 32]));
+        let mut start = vec![role as u8];
+        start.extend_from_slice(&low.to_be_bytes());
+        let mut end = vec![role as u8];
+        end.extend_from_slice(&high.to_be_bytes());
+        end.extend_from_slice(&[0xFF; 32]);
         let mut keys = Vec::new();
         for entry in table
             .range(start.as_slice()..=end.as_slice())

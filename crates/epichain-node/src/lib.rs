@@ -10,6 +10,7 @@ pub mod block;
 pub mod chain;
 pub mod config;
 pub mod consensus;
+pub mod escrow_agent;
 pub mod finality;
 pub mod mempool;
 pub mod metrics;

@@ -5,6 +5,7 @@ use crate::api::{self, ApiState, NodeRole};
 use crate::chain::{BlockLimits, Chain};
 use crate::config::{NodeConfig, Role};
 use crate::consensus::{self, Channels, Timeouts, ValidatorSettings, channel};
+use crate::escrow_agent::{self, EscrowAgent};
 use crate::finality::{consensus_private_key, consensus_public_key, validator_keys};
 use crate::mempool::MempoolLimits;
 use crate::sync::Follower;
@@ -47,6 +48,12 @@ mod quota {
     pub const BACKFILL_PER_SECOND: u32 = 512;
     pub const TRANSACTIONS_PER_SECOND: u32 = 4_096;
 }
+
+/// The validator's escrow share, in its data directory (mode 0600).
+pub const ESCROW_SHARE_FILE: &str = "escrow-share.hex";
+
+/// How often the escrow agent looks for work.
+const ESCROW_AGENT_INTERVAL: Duration = Duration::from_millis(300);
 
 /// Reads genesis and opens the ledger with the configured limits.
 fn open_chain(config: &NodeConfig) -> Result<(Genesis, Arc<Chain>), NodeError> {
@@ -160,6 +167,16 @@ fn run_validator(
     let name = config.name.clone();
     let http_listen = config.http_listen;
     let validator_count = validators.len();
+    let agent = EscrowAgent::new(
+        genesis.chain_id(),
+        genesis
+            .validators
+            .iter()
+            .map(|validator| validator.key)
+            .collect(),
+        key.clone(),
+        Some(config.data_dir.join(ESCROW_SHARE_FILE)),
+    );
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {
         let handshake = Cups::<_, ChaCha20Poly1305>::new(
             Sake {
@@ -233,6 +250,11 @@ fn run_validator(
                     commonware_runtime::Clock::sleep(&clock, Duration::from_secs(1)).await;
                 }
             });
+        context.child("escrow").spawn({
+            let chain = chain.clone();
+            let gossip = validator.gossip.clone();
+            move |clock| escrow_agent::run(agent, chain, gossip, clock, ESCROW_AGENT_INTERVAL)
+        });
         let state = ApiState {
             chain: chain.clone(),
             role: NodeRole::Validator,

@@ -2,107 +2,18 @@
 //! regions' institutions hold all the chain data and read nothing; tampering fails; reads by an
 //! authority are logged on chain first.
 
-use epichain_core::sealed::{self, Envelope};
+use epichain_core::sealed;
 use epichain_core::transaction::AccessLog;
 use epichain_core::{Day, Hash, Payload, SignedTransaction, TransactionOutcome};
-use epichain_ledger::Ledger;
-use epichain_node::block::ChainBlock;
-use epichain_node::chain::{BlockLimits, Chain};
-use epichain_node::mempool::MempoolLimits;
-use epichain_world::DemoWorld;
+mod single;
 
-/// 2026-11-01T00:00:00+08:00.
-const GENESIS_MS: u64 = 1_793_462_400_000;
+use single::Single;
 
-struct Single {
-    chain: Chain,
-    world: DemoWorld,
-    time_ms: u64,
-    _directory: tempfile::TempDir,
-}
-
-impl Single {
-    fn new() -> Single {
-        let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
-        let directory = tempfile::tempdir().expect("temp dir");
-        let ledger =
-            Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
-        Single {
-            chain: Chain::new(ledger, MempoolLimits::default(), BlockLimits::default()),
-            world,
-            time_ms: GENESIS_MS + 3_600_000,
-            _directory: directory,
-        }
-    }
-
-    /// Submits and commits one block with `transactions`; returns their outcomes.
-    fn block(&mut self, transactions: &[SignedTransaction]) -> Vec<TransactionOutcome> {
-        for transaction in transactions {
-            self.chain
-                .submit(&transaction.to_bytes(), self.time_ms)
-                .expect("admitted");
-        }
-        self.time_ms += 60_000;
-        let tip = self.chain.tip().expect("tip");
-        let parent = if tip.height == 0 {
-            ChainBlock::genesis(self.chain.chain_id())
-        } else {
-            let block = self
-                .chain
-                .reader()
-                .expect("reader")
-                .store()
-                .block(tip.height)
-                .expect("read")
-                .expect("block");
-            ChainBlock::new(block)
-        };
-        let block = self
-            .chain
-            .propose(&[parent], self.time_ms)
-            .expect("propose");
-        let outcome = self
-            .chain
-            .apply_finalized(&block, None)
-            .expect("apply")
-            .expect("outcome");
-        transactions
-            .iter()
-            .map(|transaction| {
-                outcome
-                    .receipts
-                    .iter()
-                    .find(|receipt| receipt.transaction_id == transaction.id())
-                    .expect("receipt")
-                    .outcome
-                    .clone()
-            })
-            .collect()
-    }
-
-    fn envelope(&self, case: &Hash) -> Envelope {
-        let record = self
-            .chain
-            .reader()
-            .expect("reader")
-            .case(case)
-            .expect("read")
-            .expect("case");
-        Envelope::from_bytes(&record.sealed).expect("envelope")
-    }
-
-    /// (identity key, encryption key) of a demo participant.
-    fn keys(&mut self, handle: &str) -> (epichain_core::PublicKey, sealed::EncryptionKeyPair) {
-        let identity = self.world.identity(handle).expect("identity");
-        (identity.signer.public_key(), identity.encryption.clone())
-    }
-
-    fn read_as(&mut self, handle: &str, case: &Hash) -> Result<Vec<u8>, sealed::SealError> {
-        let envelope = self.envelope(case);
-        let (key, encryption) = self.keys(handle);
-        let binding = sealed::binding(&self.world.genesis.chain_id(), case, 0);
-        envelope.open(&key, &encryption, &binding)
-    }
+fn read_as(single: &mut Single, handle: &str, case: &Hash) -> Result<Vec<u8>, sealed::SealError> {
+    let envelope = single.envelope(case);
+    let (key, encryption) = single.keys(handle);
+    let binding = sealed::binding(&single.world.genesis.chain_id(), case, 0);
+    envelope.open(&key, &encryption, &binding)
 }
 
 #[test]
@@ -149,15 +60,11 @@ fn only_the_district_authority_and_the_reporter_read_sealed_details() {
     );
 
     let case = futian[0];
-    let plain = single
-        .read_as("futian-cdc", &case)
-        .expect("the district CDC reads it");
+    let plain = read_as(&mut single, "futian-cdc", &case).expect("the district CDC reads it");
     let details = sealed::CaseDetails::from_bytes(&plain).expect("details");
     assert!(details.name.starts_with("Patient "));
     assert_eq!(
-        single
-            .read_as("futian-hospital", &case)
-            .expect("the reporter reads it"),
+        read_as(&mut single, "futian-hospital", &case).expect("the reporter reads it"),
         plain
     );
     // Everyone else holds the same ciphertext and reads nothing.
@@ -171,7 +78,7 @@ fn only_the_district_authority_and_the_reporter_read_sealed_details() {
     ] {
         assert!(
             matches!(
-                single.read_as(outsider, &case),
+                read_as(&mut single, outsider, &case),
                 Err(sealed::SealError::NotAReader)
             ),
             "{outsider} read a Futian record"

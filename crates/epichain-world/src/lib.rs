@@ -315,6 +315,24 @@ impl DemoWorld {
         for (handle, name, role, region, issuer) in PARTICIPANTS {
             world.add_identity(handle, name, *role, region.parse()?, *issuer)?;
         }
+        // Validators with demo keys enrol too: they sign the escrow's transactions.
+        let demo_validators: Vec<(usize, String)> = world
+            .genesis
+            .validators
+            .iter()
+            .enumerate()
+            .filter(|(index, validator)| validator_key(*index).public_key() == validator.key)
+            .map(|(index, validator)| (index, validator.name.clone()))
+            .collect();
+        for (index, name) in demo_validators {
+            world.add_identity(
+                &format!("validator-{index}"),
+                &format!("{name} (validator {index})"),
+                Role::Validator,
+                RegionCode::NATIONAL,
+                0,
+            )?;
+        }
         Ok(world)
     }
 
@@ -350,8 +368,12 @@ impl DemoWorld {
             region,
             certificate,
             chain: authority.chain.clone(),
+            encryption: if role == Role::Validator {
+                EncryptionKeyPair::derived_from(&key)
+            } else {
+                EncryptionKeyPair::from_seed(seed(&format!("{handle}/encryption")))
+            },
             signer: Signer::new(key, self.genesis.chain_id(), 0),
-            encryption: EncryptionKeyPair::from_seed(seed(&format!("{handle}/encryption"))),
         });
         Ok(())
     }

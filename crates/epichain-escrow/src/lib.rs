@@ -7,7 +7,7 @@
 
 use commonware_codec::{Decode as _, DecodeExt as _, Encode as _};
 use commonware_cryptography::bls12381::dkg::feldman_desmedt::{
-    DealerLog, Info, Logs, Reveal, SignedDealerLog, observe,
+    DealerLog, DealerPubMsg, Info, Logs, PlayerAck, Reveal, SignedDealerLog, observe,
 };
 use commonware_cryptography::bls12381::primitives::group::Share;
 use commonware_cryptography::bls12381::primitives::ops::threshold;
@@ -22,6 +22,11 @@ use epichain_core::encoding::Hash;
 use rand::SeedableRng as _;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
+
+pub mod disclosure;
+pub mod holder;
+
+pub use commonware_cryptography::bls12381::primitives::group::Share as EscrowShare;
 
 /// The BLS variant: small signatures (partial decryption shares), public keys in G2.
 pub type EscrowVariant = MinSig;
@@ -106,26 +111,92 @@ pub fn check_log(
     signed.check(info)
 }
 
-/// The escrow's public sharing (group key and share commitments) from the dealers' logs, as an
-/// observer computes it. Deterministic: the randomness of the batch checks is seeded from the
-/// chain id.
-pub fn observe_logs(
-    chain_id: &Hash,
+/// What the key generation produced, as an observer sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generated {
+    /// The public sharing (group key and per-holder commitments), encoded.
+    pub sharing: Vec<u8>,
+    /// Partial decryptions needed to release a data key.
+    pub threshold: u32,
+    /// Holders in share order (share index = position).
+    pub holders: Vec<epichain_core::PublicKey>,
+    /// Dealers whose logs make up the key.
+    pub dealers: Vec<epichain_core::PublicKey>,
+    /// Holders whose shares a dealer revealed (they did not acknowledge it): those shares are
+    /// public, so fewer independent holders protect the key.
+    pub revealed: Vec<epichain_core::PublicKey>,
+}
+
+/// The engine's key as ours.
+pub fn our_key(key: &ed25519::PublicKey) -> epichain_core::PublicKey {
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(key.encode().as_ref());
+    epichain_core::PublicKey(bytes)
+}
+
+/// The verified logs, as the scheme collects them.
+fn collect_logs(
     info: &EscrowInfo,
     holders: usize,
     logs: &BTreeMap<epichain_core::PublicKey, Vec<u8>>,
-) -> Result<Vec<u8>, EscrowError> {
+) -> Logs<EscrowVariant, ed25519::PublicKey, N3f1> {
     let mut collected: Logs<EscrowVariant, ed25519::PublicKey, N3f1> = Logs::new(info.clone());
     for bytes in logs.values() {
         if let Some((dealer, log)) = check_log(info, holders, bytes) {
             collected.record(dealer, log);
         }
     }
-    let mut random = rand::rngs::StdRng::from_seed(chain_id.0);
-    let output =
-        observe::<EscrowVariant, ed25519::PublicKey, N3f1>(&mut random, collected, &Sequential)
-            .map_err(|failure| EscrowError::Dkg(format!("{failure:?}")))?;
-    Ok(output.public().encode().to_vec())
+    collected
+}
+
+/// The randomness of the scheme's batch checks when combining logs: seeded from the chain id,
+/// so every node computes the same result.
+fn combine_rng(chain_id: &Hash) -> rand::rngs::StdRng {
+    rand::rngs::StdRng::from_seed(chain_id.0)
+}
+
+/// The escrow key from the dealers' logs, as an observer (the ledger) computes it.
+pub fn observe_logs(
+    chain_id: &Hash,
+    info: &EscrowInfo,
+    holders: usize,
+    logs: &BTreeMap<epichain_core::PublicKey, Vec<u8>>,
+) -> Result<Generated, EscrowError> {
+    let collected = collect_logs(info, holders, logs);
+    let output = observe::<EscrowVariant, ed25519::PublicKey, N3f1>(
+        &mut combine_rng(chain_id),
+        collected,
+        &Sequential,
+    )
+    .map_err(|failure| EscrowError::Dkg(format!("{failure:?}")))?;
+    Ok(Generated {
+        sharing: output.public().encode().to_vec(),
+        threshold: output.public().required(),
+        holders: output.players().iter().map(our_key).collect(),
+        dealers: output.dealers().iter().map(our_key).collect(),
+        revealed: output.revealed().iter().map(our_key).collect(),
+    })
+}
+
+/// Checks that a dealing's public commitment decodes for this many holders.
+pub fn check_commitment(bytes: &[u8], holders: usize) -> Result<(), EscrowError> {
+    DealerPubMsg::<EscrowVariant>::decode_cfg(bytes.to_vec(), &participants_bound(holders))
+        .map(|_| ())
+        .map_err(|error| EscrowError::Malformed(error.to_string()))
+}
+
+/// Checks that an acknowledgement decodes.
+pub fn check_ack(bytes: &[u8]) -> Result<(), EscrowError> {
+    PlayerAck::<ed25519::PublicKey>::decode(bytes.to_vec())
+        .map(|_| ())
+        .map_err(|error| EscrowError::Malformed(error.to_string()))
+}
+
+/// Partial decryptions needed among `holders` holders: the BFT quorum n − ⌊(n − 1)/3⌋, so the
+/// key survives the same faults as consensus (3 of 4, 5 of 7).
+pub fn threshold_for(holders: usize) -> u32 {
+    let n = holders.max(1) as u32;
+    n - (n - 1) / 3
 }
 
 /// Decodes the stored sharing.
@@ -135,6 +206,13 @@ pub fn decode_sharing(bytes: &[u8], holders: usize) -> Result<Sharing<EscrowVari
         &(participants_bound(holders), ModeVersion::v0()),
     )
     .map_err(|error| EscrowError::Malformed(error.to_string()))
+}
+
+/// True if `share` is the share the sharing commits to at its index.
+pub fn share_matches(sharing: &Sharing<EscrowVariant>, share: &Share) -> bool {
+    sharing
+        .partial_public(share.index)
+        .is_ok_and(|public| public == share.public::<EscrowVariant>())
 }
 
 /// Partial decryptions needed to release a data key.
@@ -262,7 +340,10 @@ mod tests {
             }
             logs.insert(holders[index], dealer.finalize::<N3f1>().encode().to_vec());
         }
-        let sharing = observe_logs(&chain_id, &info, 4, &logs).expect("output");
+        let generated = observe_logs(&chain_id, &info, 4, &logs).expect("output");
+        assert_eq!(generated.threshold, 3);
+        assert!(generated.revealed.is_empty());
+        let sharing = generated.sharing;
         let mut shares = Vec::new();
         for player in players {
             let mut collected: Logs<EscrowVariant, ed25519::PublicKey, N3f1> =

@@ -1,0 +1,420 @@
+//! The escrow holder's agent, run by each validator: it publishes the node's encryption key,
+//! takes part in the escrow key generation, keeps its share in a 0600 file, and posts sealed
+//! decryption shares for every open grant to every grantee. [`EscrowAgent::plan`] reads the
+//! ledger and says what to post; [`run`] posts it and waits for it to land.
+
+use crate::chain::Chain;
+use epichain_core::disclosure::{
+    DecryptionShares, GRANTEE_ROLES, RecordVersion, SHARED_RECORDS_MAX,
+};
+use epichain_core::encoding::Hash;
+use epichain_core::sealed::{EncryptionKeyPair, EncryptionPublicKey, Envelope};
+use epichain_core::{KeyPair, Payload, PublicKey, Role, SignedTransaction, Signer};
+use epichain_escrow::holder::{ChainView, DealingView, GeneratedView, Holder};
+use epichain_escrow::{EscrowShare, disclosure};
+use epichain_ledger::LedgerReader;
+use epichain_ledger::state::{DisclosureKey, GrantRecord, VersionChange};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most transactions the agent posts per round.
+const ROUND_TRANSACTIONS_MAX: usize = 32;
+
+/// Records per decryption-share posting (well under the transaction size limit).
+const RECORDS_PER_POSTING: usize = 200;
+
+/// Why the agent could not act.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Reading the ledger.
+    #[error(transparent)]
+    Ledger(#[from] epichain_ledger::LedgerError),
+    /// Reading the store.
+    #[error(transparent)]
+    Storage(#[from] epichain_ledger::StorageError),
+    /// The escrow scheme.
+    #[error(transparent)]
+    Escrow(#[from] epichain_escrow::EscrowError),
+    /// The share file.
+    #[error("escrow share file {path}: {message}")]
+    ShareFile {
+        /// Path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// One validator's escrow agent.
+#[derive(Debug)]
+pub struct EscrowAgent {
+    chain_id: Hash,
+    holders: Vec<PublicKey>,
+    key: KeyPair,
+    encryption: EncryptionKeyPair,
+    holder: Option<Holder>,
+    share: Option<EscrowShare>,
+    share_path: Option<PathBuf>,
+}
+
+impl EscrowAgent {
+    /// The agent of the holder with signing key `key`; its share is kept at `share_path`.
+    pub fn new(
+        chain_id: Hash,
+        holders: Vec<PublicKey>,
+        key: KeyPair,
+        share_path: Option<PathBuf>,
+    ) -> Self {
+        EscrowAgent {
+            chain_id,
+            holders,
+            encryption: EncryptionKeyPair::derived_from(&key),
+            key,
+            holder: None,
+            share: None,
+            share_path,
+        }
+    }
+
+    /// This holder's key.
+    pub fn key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// True once the holder has its share.
+    pub fn has_share(&self) -> bool {
+        self.share.is_some()
+    }
+
+    /// What to post now, given the ledger state (at most [`ROUND_TRANSACTIONS_MAX`] payloads).
+    pub fn plan(&mut self, reader: &LedgerReader) -> Result<Vec<Payload>, AgentError> {
+        let me = self.key();
+        if !self.holders.contains(&me) {
+            return Ok(Vec::new());
+        }
+        let Some(identity) = reader.identity(&me)? else {
+            return Ok(Vec::new());
+        };
+        if identity.revoked.is_some() {
+            return Ok(Vec::new());
+        }
+        let public = self.encryption.public();
+        if reader.encryption_key(&me)? != Some(public) {
+            return Ok(vec![Payload::PublishEncryptionKey(public)]);
+        }
+        let generated = reader.escrow_key()?;
+        if self.share.is_none()
+            && let Some(key) = &generated
+        {
+            self.load_share(&key.sharing)?;
+        }
+        if self.share.is_none() {
+            let view = self.view(reader, generated.as_ref())?;
+            let holder = match self.holder.as_mut() {
+                Some(holder) => holder,
+                None => self.holder.insert(Holder::new(
+                    self.chain_id,
+                    &self.holders,
+                    &self.key,
+                    self.encryption.clone(),
+                )?),
+            };
+            let messages = holder.step(&view)?;
+            if let Some(share) = holder.share().cloned() {
+                self.store_share(&share)?;
+                self.share = Some(share);
+                self.holder = None;
+            }
+            return Ok(messages.into_iter().map(Payload::Escrow).collect());
+        }
+        self.disclosures(reader)
+    }
+
+    /// The key generation as the chain shows it to this holder.
+    fn view(
+        &self,
+        reader: &LedgerReader,
+        generated: Option<&epichain_ledger::state::EscrowKeyRecord>,
+    ) -> Result<ChainView, AgentError> {
+        let me = self.key();
+        let mut view = ChainView {
+            height: reader.store().tip()?.map_or(0, |tip| tip.height),
+            generated: generated.map(|key| GeneratedView {
+                sharing: key.sharing.clone(),
+                dealers: key.dealers.clone(),
+            }),
+            ..ChainView::default()
+        };
+        for holder in &self.holders {
+            if let Some(key) = reader.encryption_key(holder)? {
+                view.encryption_keys.insert(*holder, key);
+            }
+            if let Some(dealing) = reader.escrow_dealing(holder)? {
+                view.dealings.insert(
+                    *holder,
+                    DealingView {
+                        public: dealing.public,
+                        sealed_share: dealing
+                            .shares
+                            .into_iter()
+                            .find(|share| share.player == me)
+                            .map(|share| share.sealed),
+                        acks: dealing
+                            .acks
+                            .into_iter()
+                            .map(|ack| (ack.player, ack.ack))
+                            .collect(),
+                        log: dealing.log,
+                        height: dealing.height,
+                    },
+                );
+            }
+        }
+        Ok(view)
+    }
+
+    fn load_share(&mut self, sharing: &[u8]) -> Result<(), AgentError> {
+        let Some(path) = &self.share_path else {
+            return Ok(());
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Ok(());
+        };
+        let share_file = |message: String| AgentError::ShareFile {
+            path: path.display().to_string(),
+            message,
+        };
+        let bytes = hex::decode(text.trim()).map_err(|error| share_file(error.to_string()))?;
+        let share = epichain_escrow::holder::decode_share(&bytes)?;
+        let sharing = epichain_escrow::decode_sharing(sharing, self.holders.len())?;
+        if !epichain_escrow::share_matches(&sharing, &share) {
+            return Err(share_file(
+                "the stored share does not match the chain's escrow key".into(),
+            ));
+        }
+        self.share = Some(share);
+        Ok(())
+    }
+
+    fn store_share(&self, share: &EscrowShare) -> Result<(), AgentError> {
+        let Some(path) = &self.share_path else {
+            return Ok(());
+        };
+        let text = format!(
+            "{}\n",
+            hex::encode(epichain_escrow::holder::encode_share(share))
+        );
+        epichain_core::keys::write_private_file(path, text.as_bytes()).map_err(|error| {
+            AgentError::ShareFile {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            }
+        })
+    }
+
+    /// Decryption shares still owed to grantees of open grants.
+    fn disclosures(&self, reader: &LedgerReader) -> Result<Vec<Payload>, AgentError> {
+        let Some(share) = &self.share else {
+            return Ok(Vec::new());
+        };
+        let Some(tip) = reader.store().tip()? else {
+            return Ok(Vec::new());
+        };
+        let me = self.key();
+        let mut payloads = Vec::new();
+        for grant_id in reader.store().grant_ids(0, u64::MAX, 1_000)? {
+            let Some(grant) = reader.grant(&grant_id)? else {
+                continue;
+            };
+            if !grant.is_open(tip.time_ms) {
+                continue;
+            }
+            let records = granted_records(reader, &grant)?;
+            if records.is_empty() {
+                continue;
+            }
+            for (grantee, encryption) in grantees(reader, &grant)? {
+                let done = reader
+                    .disclosure(DisclosureKey {
+                        grant: grant.id,
+                        grantee,
+                        holder: me,
+                    })?
+                    .unwrap_or_default();
+                let owed: Vec<RecordVersion> = records
+                    .iter()
+                    .filter(|record| !done.contains(record))
+                    .copied()
+                    .collect();
+                for chunk in owed.chunks(RECORDS_PER_POSTING.min(SHARED_RECORDS_MAX)) {
+                    let sealed = disclosure::seal_partials(
+                        share,
+                        &self.chain_id,
+                        &grant.id,
+                        (&grantee, &encryption),
+                        &me,
+                        chunk,
+                    )?;
+                    payloads.push(Payload::DecryptionShares(DecryptionShares {
+                        grant: grant.id,
+                        grantee,
+                        records: chunk.to_vec(),
+                        sealed,
+                    }));
+                    if payloads.len() >= ROUND_TRANSACTIONS_MAX {
+                        return Ok(payloads);
+                    }
+                }
+            }
+        }
+        Ok(payloads)
+    }
+
+    /// Signs payloads with consecutive nonces after the signer's last.
+    pub fn sign(
+        &self,
+        reader: &LedgerReader,
+        payloads: Vec<Payload>,
+    ) -> Result<Vec<SignedTransaction>, AgentError> {
+        let last = reader
+            .identity(&self.key())?
+            .map_or(0, |identity| identity.nonce);
+        let mut signer = Signer::new(self.key.clone(), self.chain_id, last);
+        Ok(payloads
+            .into_iter()
+            .map(|payload| signer.sign(payload))
+            .collect())
+    }
+}
+
+/// The record versions a grant covers that carry an escrow wrap, in order.
+pub fn granted_records(
+    reader: &LedgerReader,
+    grant: &GrantRecord,
+) -> Result<Vec<RecordVersion>, AgentError> {
+    let scope = &grant.scope;
+    let cases = reader.store().cases_by_disease(
+        &scope.disease,
+        scope.region,
+        scope.first_day.0,
+        scope.last_day.0,
+        100_000,
+    )?;
+    let mut records = Vec::new();
+    for case_id in cases {
+        let Some(case) = reader.case(&case_id)? else {
+            continue;
+        };
+        if !scope.covers(&case.disease, case.region, case.report_day) {
+            continue;
+        }
+        for version in reader.case_history(&case_id)? {
+            let sealed = match &version.change {
+                VersionChange::Report(report) => &report.sealed,
+                VersionChange::Update { sealed, .. } => sealed,
+            };
+            let escrowed =
+                Envelope::from_bytes(sealed).is_ok_and(|envelope| !envelope.escrow.is_empty());
+            if escrowed {
+                records.push(RecordVersion {
+                    case_id,
+                    version: version.version,
+                });
+            }
+        }
+    }
+    records.sort();
+    records.dedup();
+    Ok(records)
+}
+
+/// The grantees of a grant that can receive shares now: enrolled, unrevoked, with a published
+/// encryption key.
+pub fn grantees(
+    reader: &LedgerReader,
+    grant: &GrantRecord,
+) -> Result<Vec<(PublicKey, EncryptionPublicKey)>, AgentError> {
+    let store = reader.store();
+    let mut keys = Vec::new();
+    for neighbour in &grant.audience.neighbours {
+        for role in GRANTEE_ROLES {
+            keys.extend(store.identities_within(role, *neighbour)?);
+        }
+    }
+    for parent in &grant.audience.parents {
+        keys.extend(store.identities_at(Role::Authority, *parent)?);
+    }
+    keys.sort();
+    keys.dedup();
+    let mut found = Vec::new();
+    for key in keys {
+        let Some(identity) = reader.identity(&key)? else {
+            continue;
+        };
+        if identity.revoked.is_some() || !grant.audience.includes(identity.role, identity.region) {
+            continue;
+        }
+        if let Some(encryption) = reader.encryption_key(&key)? {
+            found.push((key, encryption));
+        }
+    }
+    Ok(found)
+}
+
+/// Rounds a posting may be neither pending nor landed (on its way into a block) before the
+/// agent plans it again.
+const MISSING_ROUNDS_MAX: u32 = 10;
+
+/// Runs the agent until the process stops: every `interval`, unless earlier postings are still
+/// on their way, plans, signs and submits (locally and by gossip).
+pub async fn run<C: commonware_runtime::Clock>(
+    mut agent: EscrowAgent,
+    chain: Arc<Chain>,
+    gossip: futures::channel::mpsc::UnboundedSender<Arc<SignedTransaction>>,
+    clock: C,
+    interval: Duration,
+) {
+    let mut in_flight: Vec<(Hash, u32)> = Vec::new();
+    let mut last_error = String::new();
+    loop {
+        clock.sleep(interval).await;
+        let Ok(reader) = chain.reader() else {
+            continue;
+        };
+        in_flight.retain_mut(|(id, missing)| {
+            if reader.receipt(id).ok().flatten().is_some() {
+                return false;
+            }
+            if !chain.is_pending(id) {
+                *missing += 1;
+            }
+            *missing <= MISSING_ROUNDS_MAX
+        });
+        if !in_flight.is_empty() {
+            continue;
+        }
+        let planned = agent
+            .plan(&reader)
+            .and_then(|payloads| agent.sign(&reader, payloads));
+        let transactions = match planned {
+            Ok(transactions) => transactions,
+            Err(error) => {
+                let message = error.to_string();
+                if message != last_error {
+                    tracing::warn!(%message, "escrow agent");
+                    last_error = message;
+                }
+                continue;
+            }
+        };
+        let now = crate::application::now_ms(&clock);
+        for transaction in transactions {
+            let id = transaction.id();
+            if chain.submit(&transaction.to_bytes(), now).is_ok() {
+                in_flight.push((id, 0));
+                let _ = gossip.unbounded_send(Arc::new(transaction));
+            }
+        }
+    }
+}

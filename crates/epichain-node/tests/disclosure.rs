@@ -1,0 +1,485 @@
+//! The k-of-n escrow and outbreak disclosure on a chain: the validators generate the escrow key
+//! through transactions; records sealed with an escrow wrap open to neighbouring regions only
+//! after a grant (from governance or a confirmed outbreak), only for grantees, only with k
+//! holders' shares; revoked and expired grants receive no shares.
+
+mod single;
+
+use epichain_core::disclosure::{DecryptionShares, GrantRequest, GrantScope, RecordVersion};
+use epichain_core::sealed::{self, CaseDetails};
+use epichain_core::warning::{SignalAction, SignalOutcome, Step};
+use epichain_core::{
+    Day, DiseaseCode, GovernanceAction, GovernanceProposal, Hash, Payload, PublicKey,
+    TransactionOutcome,
+};
+use epichain_escrow::EscrowError;
+use epichain_escrow::disclosure::{Grantee, SealedBundle};
+use epichain_ledger::state::DisclosureKey;
+use epichain_node::escrow_agent::EscrowAgent;
+use epichain_world::{validator_key, validators};
+use single::Single;
+
+const HOLDERS: usize = 4;
+
+struct Escrowed {
+    single: Single,
+    agents: Vec<EscrowAgent>,
+    holders: Vec<PublicKey>,
+    sharing: Vec<u8>,
+    shares_directory: tempfile::TempDir,
+}
+
+impl Escrowed {
+    /// A chain with four validators that enrol, publish keys and generate the escrow key.
+    fn new() -> Escrowed {
+        let mut single = Single::with_validators(validators(&[
+            "China CDC",
+            "Guangdong CDC",
+            "Guangxi CDC",
+            "Hunan CDC",
+        ]));
+        let enrolments = single.world.enrolments();
+        assert!(applied(&single.block(&enrolments)));
+        let publications = single.world.publications();
+        assert!(applied(&single.block(&publications)));
+        let chain_id = single.world.genesis.chain_id();
+        let holders: Vec<PublicKey> = (0..HOLDERS)
+            .map(|index| validator_key(index).public_key())
+            .collect();
+        let shares_directory = tempfile::tempdir().expect("temp dir");
+        let agents = (0..HOLDERS)
+            .map(|index| {
+                EscrowAgent::new(
+                    chain_id,
+                    holders.clone(),
+                    validator_key(index),
+                    Some(shares_directory.path().join(format!("share-{index}.hex"))),
+                )
+            })
+            .collect();
+        let mut escrowed = Escrowed {
+            single,
+            agents,
+            holders,
+            sharing: Vec::new(),
+            shares_directory,
+        };
+        for _ in 0..20 {
+            let outcomes = escrowed.round();
+            assert!(applied(&outcomes), "{outcomes:?}");
+            if escrowed.agents.iter().all(EscrowAgent::has_share) {
+                break;
+            }
+        }
+        assert!(escrowed.agents.iter().all(EscrowAgent::has_share));
+        let key = escrowed
+            .single
+            .chain
+            .reader()
+            .expect("reader")
+            .escrow_key()
+            .expect("read")
+            .expect("escrow key generated");
+        assert_eq!(key.threshold, 3);
+        escrowed.sharing = key.sharing;
+        escrowed
+    }
+
+    /// Every agent plans and posts once; returns the outcomes.
+    fn round(&mut self) -> Vec<TransactionOutcome> {
+        let reader = self.single.chain.reader().expect("reader");
+        let mut transactions = Vec::new();
+        for agent in &mut self.agents {
+            let payloads = agent.plan(&reader).expect("plan");
+            transactions.extend(agent.sign(&reader, payloads).expect("sign"));
+        }
+        drop(reader);
+        if transactions.is_empty() {
+            return Vec::new();
+        }
+        self.single.block(&transactions)
+    }
+
+    fn chain_id(&self) -> Hash {
+        self.single.world.genesis.chain_id()
+    }
+
+    /// Reports a case sealed with an escrow wrap; returns its id.
+    fn report(&mut self, reporter: &str, disease: &str, region: &str) -> Hash {
+        let sharing =
+            epichain_escrow::decode_sharing(&self.sharing, HOLDERS).expect("sharing decodes");
+        let chain_id = self.chain_id();
+        let wrap = |key: &[u8; 32], target: &[u8]| {
+            epichain_escrow::wrap(&sharing, &chain_id, target, key).expect("wrap")
+        };
+        let day = Day::from_unix_ms(self.single.time_ms);
+        let mut report = self
+            .single
+            .world
+            .case_report(day, disease, region)
+            .expect("report");
+        report.sealed = self
+            .single
+            .world
+            .seal_details(reporter, &report, Some(&wrap))
+            .expect("seal");
+        let (transaction, case) = self
+            .single
+            .world
+            .identity(reporter)
+            .expect("reporter")
+            .signer
+            .report(report);
+        assert!(applied(&self.single.block(&[transaction])));
+        case
+    }
+
+    /// Submits a governance proposal approved by two national authorities.
+    fn govern(&mut self, sequence: u64, actions: Vec<GovernanceAction>) -> TransactionOutcome {
+        let chain_id = self.chain_id();
+        let proposal = GovernanceProposal { sequence, actions };
+        let approvals = ["national-cdc-1", "national-cdc-2"]
+            .iter()
+            .map(|handle| {
+                let identity = self.single.world.identity(handle).expect("approver");
+                proposal.approve(&chain_id, identity.signer.key())
+            })
+            .collect();
+        let transaction = self
+            .single
+            .world
+            .identity("national-cdc-1")
+            .expect("submitter")
+            .signer
+            .govern(proposal, approvals);
+        self.single.block(&[transaction]).remove(0)
+    }
+
+    /// The sealed bundles posted for `grantee` under `grant`, from the first `holders` holders.
+    fn bundles(&self, grant: &Hash, grantee: &PublicKey, holders: usize) -> Vec<SealedBundle> {
+        let reader = self.single.chain.reader().expect("reader");
+        let mut bundles = Vec::new();
+        for holder in self.holders.iter().take(holders) {
+            let record = reader
+                .disclosure(DisclosureKey {
+                    grant: *grant,
+                    grantee: *grantee,
+                    holder: *holder,
+                })
+                .expect("read");
+            for batch in record.map(|record| record.batches).unwrap_or_default() {
+                bundles.push(SealedBundle {
+                    holder: *holder,
+                    sealed: batch.sealed,
+                });
+            }
+        }
+        bundles
+    }
+
+    /// Reads version 0 of `case` as `handle` through the grant, with the bundles of `holders`
+    /// holders posted for `bundles_of` (normally the reader itself).
+    fn read_through_grant(
+        &mut self,
+        handle: &str,
+        bundles_of: &str,
+        grant: &Hash,
+        case: &Hash,
+        holders: usize,
+    ) -> Result<CaseDetails, EscrowError> {
+        let (identity, encryption) = self.single.keys(handle);
+        let (target, _) = self.single.keys(bundles_of);
+        let bundles = self.bundles(grant, &target, holders);
+        let envelope = self.single.envelope(case);
+        let grantee = Grantee {
+            chain_id: self.chain_id(),
+            sharing: &self.sharing,
+            holders: HOLDERS,
+            identity,
+            encryption: &encryption,
+        };
+        let record = RecordVersion {
+            case_id: *case,
+            version: 0,
+        };
+        let partials = grantee.partials_for(grant, &bundles, &record);
+        let plain = grantee.open(&envelope, &record, &partials)?;
+        Ok(CaseDetails::from_bytes(&plain).expect("details"))
+    }
+
+    fn grants(&self) -> Vec<Hash> {
+        self.single
+            .chain
+            .reader()
+            .expect("reader")
+            .store()
+            .grant_ids(0, u64::MAX, 100)
+            .expect("grants")
+    }
+}
+
+fn applied(outcomes: &[TransactionOutcome]) -> bool {
+    outcomes
+        .iter()
+        .all(|outcome| *outcome == TransactionOutcome::Applied)
+}
+
+fn rejected_with(outcome: &TransactionOutcome, text: &str) -> bool {
+    matches!(outcome, TransactionOutcome::Rejected { message, .. } if message.contains(text))
+}
+
+#[test]
+fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
+    let mut escrowed = Escrowed::new();
+    // Shares are stored 0600.
+    for index in 0..HOLDERS {
+        let path = escrowed
+            .shares_directory
+            .path()
+            .join(format!("share-{index}.hex"));
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).expect("share file").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let futian: Vec<Hash> = (0..3)
+        .map(|_| escrowed.report("futian-hospital", "DENGUE", "440304"))
+        .collect();
+    let yuexiu = escrowed.report("yuexiu-hospital", "DENGUE", "440104");
+
+    // Before any grant: no shares are posted and the neighbouring hospital is not a reader.
+    assert!(escrowed.round().is_empty());
+    let (nanshan, nanshan_encryption) = escrowed.single.keys("nanshan-hospital");
+    let binding = sealed::binding(&escrowed.chain_id(), &futian[0], 0);
+    assert!(
+        escrowed
+            .single
+            .envelope(&futian[0])
+            .open(&nanshan, &nanshan_encryption, &binding)
+            .is_err()
+    );
+
+    let today = Day::from_unix_ms(escrowed.single.time_ms);
+    let outcome = escrowed.govern(
+        1,
+        vec![GovernanceAction::GrantDisclosure(GrantRequest {
+            scope: GrantScope {
+                disease: DiseaseCode::new("DENGUE").expect("code"),
+                region: "440304".parse().expect("region"),
+                first_day: Day(today.0 - 7),
+                last_day: today,
+            },
+            valid_days: 14,
+            purpose: "dengue cluster investigation".into(),
+        })],
+    );
+    assert_eq!(outcome, TransactionOutcome::Applied);
+    let grant = escrowed.grants()[0];
+    // Not before the holders post.
+    assert!(
+        escrowed
+            .read_through_grant(
+                "nanshan-hospital",
+                "nanshan-hospital",
+                &grant,
+                &futian[0],
+                4
+            )
+            .is_err()
+    );
+    let outcomes = escrowed.round();
+    assert!(!outcomes.is_empty() && applied(&outcomes), "{outcomes:?}");
+    // Nothing more is owed.
+    assert!(escrowed.round().is_empty());
+
+    for case in &futian {
+        let details = escrowed
+            .read_through_grant("nanshan-hospital", "nanshan-hospital", &grant, case, 4)
+            .expect("the neighbouring hospital reads the granted record");
+        assert!(details.name.starts_with("Patient "));
+        // Three holders suffice.
+        assert!(
+            escrowed
+                .read_through_grant("nanshan-hospital", "nanshan-hospital", &grant, case, 3)
+                .is_ok()
+        );
+        // Two fail loudly.
+        let error = escrowed
+            .read_through_grant("nanshan-hospital", "nanshan-hospital", &grant, case, 2)
+            .expect_err("k - 1 shares release nothing");
+        assert!(
+            error
+                .to_string()
+                .contains("2 valid partial decryptions, 3 required"),
+            "{error}"
+        );
+    }
+    // The parent authorities read too; a hospital two cities away holds everything and reads
+    // nothing, even with the neighbour's bundles.
+    assert!(
+        escrowed
+            .read_through_grant("shenzhen-cdc", "shenzhen-cdc", &grant, &futian[0], 4)
+            .is_ok()
+    );
+    assert!(
+        escrowed
+            .read_through_grant("yuexiu-hospital", "yuexiu-hospital", &grant, &futian[0], 4)
+            .is_err()
+    );
+    assert!(
+        escrowed
+            .read_through_grant("yuexiu-hospital", "nanshan-hospital", &grant, &futian[0], 4)
+            .is_err()
+    );
+    // The Yuexiu case is outside the grant: nobody received shares for it.
+    assert!(
+        escrowed
+            .read_through_grant("nanshan-hospital", "nanshan-hospital", &grant, &yuexiu, 4)
+            .is_err()
+    );
+
+    // The ledger refuses shares for a non-grantee and for a record outside the grant.
+    let holder = &mut escrowed.agents[0];
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let (yuexiu_hospital, _) = {
+        let identity = escrowed
+            .single
+            .world
+            .identity("yuexiu-hospital")
+            .expect("identity");
+        (identity.signer.public_key(), ())
+    };
+    let forged = |grantee: PublicKey, case: Hash| {
+        Payload::DecryptionShares(DecryptionShares {
+            grant,
+            grantee,
+            records: vec![RecordVersion {
+                case_id: case,
+                version: 0,
+            }],
+            sealed: vec![0; 80],
+        })
+    };
+    let transactions = holder
+        .sign(
+            &reader,
+            vec![
+                forged(yuexiu_hospital, futian[1]),
+                forged(nanshan, yuexiu),
+                forged(nanshan, futian[2]),
+            ],
+        )
+        .expect("sign");
+    drop(reader);
+    let outcomes = escrowed.single.block(&transactions);
+    assert!(
+        rejected_with(&outcomes[0], "is not a grantee"),
+        "{outcomes:?}"
+    );
+    assert!(
+        rejected_with(&outcomes[1], "is not covered"),
+        "{outcomes:?}"
+    );
+    assert!(
+        rejected_with(&outcomes[2], "already shared"),
+        "{outcomes:?}"
+    );
+
+    // Revoked: no further shares, from the agents or anyone.
+    let outcome = escrowed.govern(2, vec![GovernanceAction::RevokeGrant(grant)]);
+    assert_eq!(outcome, TransactionOutcome::Applied);
+    let late = escrowed.report("futian-hospital", "DENGUE", "440304");
+    assert!(escrowed.round().is_empty());
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let transactions = escrowed.agents[0]
+        .sign(&reader, vec![forged(nanshan, late)])
+        .expect("sign");
+    drop(reader);
+    let outcomes = escrowed.single.block(&transactions);
+    assert!(rejected_with(&outcomes[0], "revoked"), "{outcomes:?}");
+}
+
+#[test]
+fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
+    let mut escrowed = Escrowed::new();
+    // A Class A disease: one case raises a district signal.
+    let case = escrowed.report("futian-hospital", "CHOLERA", "440304");
+    let signal = escrowed
+        .single
+        .chain
+        .reader()
+        .expect("reader")
+        .store()
+        .signal_ids(0, u64::MAX, 10)
+        .expect("signals")[0];
+    for (handle, step, outcome) in [
+        ("futian-cdc", Step::Verify, None),
+        ("shenzhen-lab", Step::PathogenAnalysis, None),
+        (
+            "guangdong-cdc",
+            Step::FinalConfirmation,
+            Some(SignalOutcome::ConfirmedOutbreak),
+        ),
+    ] {
+        let transaction = escrowed
+            .single
+            .world
+            .identity(handle)
+            .expect("identity")
+            .signer
+            .sign(Payload::SignalAction(SignalAction {
+                signal,
+                step,
+                outcome,
+                note: String::new(),
+            }));
+        assert!(applied(&escrowed.single.block(&[transaction])));
+    }
+    let grants = escrowed.grants();
+    assert_eq!(grants.len(), 1, "the confirmation opens one grant");
+    let grant = grants[0];
+    let record = escrowed
+        .single
+        .chain
+        .reader()
+        .expect("reader")
+        .grant(&grant)
+        .expect("read")
+        .expect("grant");
+    assert_eq!(record.scope.region, "440304".parse().expect("region"));
+    assert!(
+        record
+            .audience
+            .neighbours
+            .contains(&"440305".parse().expect("region"))
+    );
+    let outcomes = escrowed.round();
+    assert!(!outcomes.is_empty() && applied(&outcomes), "{outcomes:?}");
+    let details = escrowed
+        .read_through_grant("nanshan-cdc", "nanshan-cdc", &grant, &case, 4)
+        .expect("the neighbouring district CDC reads the outbreak's record");
+    assert!(details.name.starts_with("Patient "));
+
+    // After 30 days the grant has expired: a new case's shares are neither posted nor accepted.
+    escrowed.single.time_ms += 31 * 86_400_000;
+    let (nanshan, _) = escrowed.single.keys("nanshan-hospital");
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let transactions = escrowed.agents[1]
+        .sign(
+            &reader,
+            vec![Payload::DecryptionShares(DecryptionShares {
+                grant,
+                grantee: nanshan,
+                records: vec![RecordVersion {
+                    case_id: case,
+                    version: 0,
+                }],
+                sealed: vec![0; 80],
+            })],
+        )
+        .expect("sign");
+    drop(reader);
+    let outcomes = escrowed.single.block(&transactions);
+    assert!(rejected_with(&outcomes[0], "expired"), "{outcomes:?}");
+    assert!(escrowed.round().is_empty());
+}
