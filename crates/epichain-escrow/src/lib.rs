@@ -31,6 +31,9 @@ pub use commonware_cryptography::bls12381::primitives::group::Share as EscrowSha
 /// The BLS variant: small signatures (partial decryption shares), public keys in G2.
 pub type EscrowVariant = MinSig;
 
+/// The escrow key's public sharing (group key and per-holder commitments).
+pub type EscrowSharing = Sharing<EscrowVariant>;
+
 /// The DKG round description.
 pub type EscrowInfo = Info<EscrowVariant, ed25519::PublicKey>;
 
@@ -197,6 +200,17 @@ pub fn check_ack(bytes: &[u8]) -> Result<(), EscrowError> {
 pub fn threshold_for(holders: usize) -> u32 {
     let n = holders.max(1) as u32;
     n - (n - 1) / 3
+}
+
+/// A key dealt by one trusted dealer, for benchmarks only: the chain never uses it (its key
+/// comes from the distributed generation), but the costs of wrapping and release are the same.
+pub fn trusted_deal(holders: u32, seed: [u8; 32]) -> (EscrowSharing, Vec<Share>) {
+    let count = NonZeroU32::new(holders.max(1)).unwrap_or(NonZeroU32::MIN);
+    commonware_cryptography::bls12381::dkg::feldman_desmedt::deal_anonymous::<EscrowVariant, N3f1>(
+        rand::rngs::StdRng::from_seed(seed),
+        Mode::NonZeroCounter,
+        count,
+    )
 }
 
 /// Decodes the stored sharing.

@@ -18,6 +18,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod disclosure;
+
 /// Seconds a client should wait after a 503 (mempool full).
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
@@ -1084,6 +1086,10 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(signal_stream))
         .routes(routes!(signal))
         .routes(routes!(counts))
+        .routes(routes!(disclosure::escrow))
+        .routes(routes!(disclosure::grants))
+        .routes(routes!(disclosure::grant))
+        .routes(routes!(disclosure::grant_shares))
         .routes(routes!(prometheus))
         .with_state(state)
         .split_for_parts();

@@ -120,6 +120,11 @@ impl Client {
         Self::decode(url, response).await
     }
 
+    /// Any read-only endpoint, e.g. `/v1/escrow` or `/v1/grants?case=…`, as JSON.
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
+        self.get(path).await
+    }
+
     /// Submits a signed transaction (binary body).
     pub async fn submit(&self, transaction: &SignedTransaction) -> Result<Submission, ClientError> {
         let url = format!("{}/v1/transactions", self.base);

@@ -55,6 +55,12 @@ pub enum DevnetError {
     /// The stored devnet does not match what this version builds.
     #[error("{0}")]
     Mismatch(String),
+    /// A workflow step or a read did not go through.
+    #[error("{0}")]
+    Scenario(String),
+    /// Reading sealed details.
+    #[error(transparent)]
+    Read(#[from] crate::read::ReadError),
 }
 
 fn files(path: &Path, error: impl ToString) -> DevnetError {
@@ -100,6 +106,8 @@ pub struct Devnet {
     pub world: DemoWorld,
     /// Nodes, validators first.
     pub nodes: Vec<DevnetNode>,
+    /// The escrow key's public sharing, once the validators have generated it.
+    pub escrow: Option<Vec<u8>>,
 }
 
 impl Devnet {
@@ -159,6 +167,7 @@ impl Devnet {
             manifest,
             world,
             nodes,
+            escrow: None,
         })
     }
 
@@ -169,6 +178,59 @@ impl Devnet {
             .filter(|node| node.role == Role::Validator)
             .map(|node| node.url.clone())
             .collect()
+    }
+
+    /// Waits until the validators have generated the escrow key (they do it by themselves once
+    /// enrolled); returns its threshold and number of holders.
+    pub async fn await_escrow(
+        &mut self,
+        client: &Client,
+        timeout: Duration,
+    ) -> Result<Option<(u64, usize)>, DevnetError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let escrow = client.get_json("/v1/escrow").await?;
+            if let Some(sharing) = escrow["sharing"]
+                .as_str()
+                .and_then(|text| hex::decode(text).ok())
+            {
+                self.escrow = Some(sharing);
+                return Ok(Some((
+                    escrow["threshold"].as_u64().unwrap_or(0),
+                    escrow["holders"].as_array().map_or(0, Vec::len),
+                )));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Seals `report` (about to be signed by `reporter`) to the district authority, the reporter
+    /// and, once generated, the escrow key.
+    pub fn seal(
+        &self,
+        reporter: &str,
+        report: &epichain_core::CaseReport,
+    ) -> Result<Vec<u8>, DevnetError> {
+        let wrap = self.escrow_wrap();
+        Ok(self.world.seal_details(reporter, report, Some(&wrap))?)
+    }
+
+    /// Wraps a record's data key to the escrow key (nothing before it is generated).
+    pub fn escrow_wrap(&self) -> impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<> {
+        let sharing: Option<epichain_escrow::EscrowSharing> =
+            self.escrow.as_ref().and_then(|bytes| {
+                epichain_escrow::decode_sharing(bytes, self.world.genesis.validators.len()).ok()
+            });
+        let chain_id = self.world.genesis.chain_id();
+        move |key: &[u8; 32], target: &[u8]| match &sharing {
+            Some(sharing) => {
+                epichain_escrow::wrap(sharing, &chain_id, target, key).unwrap_or_default()
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Continues every demo signer after its last finalized nonce (a rerun).
@@ -353,26 +415,13 @@ pub fn outbreak(
     dengue_cases: usize,
 ) -> Result<Vec<SignedTransaction>, DevnetError> {
     let mut transactions = Vec::new();
-    for _ in 0..dengue_cases {
-        let report = devnet.world.case_report(day, "DENGUE", "440304")?;
-        transactions.push(
-            devnet
-                .world
-                .identity("futian-hospital")?
-                .signer
-                .report(report)
-                .0,
-        );
+    let cases = std::iter::repeat_n(("futian-hospital", "DENGUE", "440304"), dengue_cases)
+        .chain(std::iter::once(("yuexiu-hospital", "CHOLERA", "440104")));
+    for (reporter, disease, region) in cases {
+        let mut report = devnet.world.case_report(day, disease, region)?;
+        report.sealed = devnet.seal(reporter, &report)?;
+        transactions.push(devnet.world.identity(reporter)?.signer.report(report).0);
     }
-    let cholera = devnet.world.case_report(day, "CHOLERA", "440104")?;
-    transactions.push(
-        devnet
-            .world
-            .identity("yuexiu-hospital")?
-            .signer
-            .report(cholera)
-            .0,
-    );
     Ok(transactions)
 }
 
@@ -383,10 +432,175 @@ pub fn report_batch(
     count: usize,
     salt: u64,
 ) -> Result<Vec<SignedTransaction>, DevnetError> {
+    let wrap = devnet.escrow_wrap();
     Ok(devnet
         .world
-        .sealed_reports(day, count, salt, None)?
+        .sealed_reports(day, count, salt, Some(&wrap))?
         .into_iter()
         .map(|(transaction, _)| transaction)
         .collect())
+}
+
+/// A signal walked through its workflow to a confirmed outbreak.
+#[derive(Clone, Debug)]
+pub struct Confirmation {
+    /// When the final confirmation was seen finalized.
+    pub finalized_at: std::time::Instant,
+    /// The grant it opened.
+    pub grant: serde_json::Value,
+}
+
+/// Takes the workflow `steps` (handle of the authority or lab, step) on `signal`, the last one
+/// being the final confirmation as an outbreak by `confirmer`; returns the grant it opened.
+pub async fn confirm_outbreak(
+    devnet: &mut Devnet,
+    client: &Client,
+    signal: &Hash,
+    steps: &[(&str, epichain_core::warning::Step)],
+    confirmer: &str,
+) -> Result<Confirmation, DevnetError> {
+    use epichain_core::warning::{SignalAction, SignalOutcome, Step};
+    let final_step = (confirmer, Step::FinalConfirmation);
+    for (handle, step) in steps.iter().chain(std::iter::once(&final_step)) {
+        let outcome =
+            (*step == Step::FinalConfirmation).then_some(SignalOutcome::ConfirmedOutbreak);
+        let transaction =
+            devnet
+                .world
+                .identity(handle)?
+                .signer
+                .sign(epichain_core::Payload::SignalAction(SignalAction {
+                    signal: *signal,
+                    step: *step,
+                    outcome,
+                    note: format!("{step} (devnet scenario)"),
+                }));
+        client.submit(&transaction).await?;
+        let status = client
+            .wait_finalized(&transaction.id(), Duration::from_secs(30))
+            .await?;
+        if status["outcome"]["status"] != "applied" {
+            return Err(DevnetError::Scenario(format!(
+                "{step} by {handle}: {}",
+                status["outcome"]["message"]
+            )));
+        }
+    }
+    let finalized_at = std::time::Instant::now();
+    let grants = client.get_json("/v1/grants?status=open").await?;
+    let grant = grants
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|grant| grant["source"]["signal"].as_str() == Some(signal.to_hex().as_str()))
+        .cloned()
+        .ok_or_else(|| DevnetError::Scenario("the confirmation opened no grant".into()))?;
+    Ok(Confirmation {
+        finalized_at,
+        grant,
+    })
+}
+
+/// `reader` (a demo identity) reads `case` through a disclosure grant as soon as enough escrow
+/// holders have posted shares; waits up to `timeout`.
+pub async fn read_when_disclosed(
+    devnet: &mut Devnet,
+    client: &Client,
+    reader: &str,
+    case: &Hash,
+    timeout: Duration,
+) -> Result<crate::read::ReadOutcome, DevnetError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let identity = devnet.world.identity(reader)?;
+    let (signing, encryption) = (identity.signer.key().clone(), identity.encryption.clone());
+    let outcome = loop {
+        match crate::read::read_case(client, case, &signing, &encryption, None).await {
+            Ok(outcome) => break outcome,
+            Err(crate::read::ReadError::AwaitingShares { .. })
+            | Err(crate::read::ReadError::NotPermitted)
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
+    // The read signed an access log: continue the demo signer after it.
+    let identity = devnet.world.identity(reader)?;
+    identity.signer = client.signer(signing).await?;
+    Ok(outcome)
+}
+
+/// Attaches a benchmark to the running devnet in `directory` through `node`: checks it is that
+/// devnet, adds a provincial hospital and a provincial laboratory (they may report and analyse
+/// anywhere in Guangdong), enrols them and continues every demo signer.
+pub async fn attach_bench(node: &str, directory: &Path) -> Result<(Client, Devnet), DevnetError> {
+    let client = Client::new(node);
+    let status = client.status().await?;
+    let mut devnet = Devnet::prepare(directory, DEFAULT_BASE_PORT, 0)?;
+    if status["chain_id"].as_str() != Some(devnet.manifest.chain_id.as_str()) {
+        return Err(DevnetError::Mismatch(format!(
+            "{node} does not run the devnet in {}",
+            directory.display()
+        )));
+    }
+    let province: epichain_core::RegionCode =
+        "440000"
+            .parse()
+            .map_err(|error: epichain_core::region::RegionError| {
+                DevnetError::Scenario(error.to_string())
+            })?;
+    devnet.world.add_identity(
+        "bench-provincial-hospital",
+        "Guangdong Provincial People's Hospital (bench)",
+        epichain_core::Role::Hospital,
+        province,
+        1,
+    )?;
+    devnet.world.add_identity(
+        "bench-provincial-lab",
+        "Guangdong Provincial CDC Laboratory (bench)",
+        epichain_core::Role::Lab,
+        province,
+        1,
+    )?;
+    devnet.resume_nonces(&client).await?;
+    enrol_world(&mut devnet, &client).await?;
+    Ok((client, devnet))
+}
+
+/// Up to `count` (Class A or B-managed-as-A disease, reporting unit) pairs without a signal
+/// since `since_ms`: one report of each raises a fresh fixed-threshold signal.
+pub async fn unsignalled_pairs(
+    client: &Client,
+    devnet: &Devnet,
+    since_ms: u64,
+    count: usize,
+) -> Result<Vec<(String, epichain_core::RegionCode)>, DevnetError> {
+    let catalogue = &devnet.world.genesis.catalogue;
+    let regions = &devnet.world.genesis.regions;
+    let diseases: Vec<String> = catalogue
+        .iter()
+        .filter(|disease| disease.managed_as_a && !disease.retired)
+        .map(|disease| disease.code.to_string())
+        .collect();
+    let units: Vec<epichain_core::RegionCode> = regions
+        .iter()
+        .map(|info| info.code)
+        .filter(|code| code.level() >= epichain_core::Level::City && !regions.has_children(*code))
+        .collect();
+    let mut pairs = Vec::new();
+    for disease in &diseases {
+        for unit in &units {
+            if pairs.len() >= count {
+                return Ok(pairs);
+            }
+            let query = format!("disease={disease}&region={unit}&since_ms={since_ms}&limit=1");
+            let existing = client.signals(&query).await?;
+            if existing.as_array().is_none_or(|list| list.is_empty()) {
+                pairs.push((disease.clone(), *unit));
+            }
+        }
+    }
+    Ok(pairs)
 }

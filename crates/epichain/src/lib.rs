@@ -7,6 +7,8 @@ pub mod demo;
 pub mod detect_csv;
 pub mod devnet;
 pub mod netbench;
+pub mod privbench;
+pub mod read;
 pub mod table;
 pub mod warnbench;
 

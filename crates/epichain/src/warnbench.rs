@@ -2,11 +2,10 @@
 //! crosses a threshold to its signal being visible through the API; (2) on one core, the time to
 //! evaluate every series of a national-scale day with the default rules.
 
-use crate::client::Client;
-use crate::devnet::{self, Devnet};
+use crate::devnet;
 use crate::table::Table;
 use epichain_core::warning::{Period, WarningRule};
-use epichain_core::{Catalogue, Day, Level, RegionCode, Role};
+use epichain_core::{Catalogue, Day, Level};
 use epichain_ledger::warning::{evaluate, history_length};
 use std::time::{Duration, Instant};
 
@@ -120,98 +119,49 @@ pub async fn run(
     directory: &std::path::Path,
     triggers: usize,
 ) -> Result<WarningBenchReport, String> {
-    let client = Client::new(node);
-    let status = client.status().await.map_err(|error| error.to_string())?;
-    let mut devnet = Devnet::prepare(directory, devnet::DEFAULT_BASE_PORT, 0)
-        .map_err(|error| error.to_string())?;
-    if status["chain_id"].as_str() != Some(devnet.manifest.chain_id.as_str()) {
-        return Err(format!(
-            "{node} does not run the devnet in {}",
-            directory.display()
-        ));
-    }
-    // A provincial hospital may report anywhere in Guangdong.
-    let province: RegionCode = "440000"
-        .parse()
-        .map_err(|error: epichain_core::region::RegionError| error.to_string())?;
-    devnet
-        .world
-        .add_identity(
-            "bench-provincial-hospital",
-            "Guangdong Provincial People's Hospital (bench)",
-            Role::Hospital,
-            province,
-            1,
-        )
-        .map_err(|error| error.to_string())?;
-    devnet
-        .resume_nonces(&client)
+    let (client, mut devnet) = devnet::attach_bench(node, directory)
         .await
         .map_err(|error| error.to_string())?;
-    devnet::enrol_world(&mut devnet, &client)
-        .await
-        .map_err(|error| error.to_string())?;
-
-    // Pairs (Class A or B-managed-as-A disease, reporting unit) without a signal today.
     let catalogue = devnet.world.genesis.catalogue.clone();
-    let regions = devnet.world.genesis.regions.clone();
-    let diseases: Vec<String> = catalogue
-        .iter()
-        .filter(|disease| disease.managed_as_a)
-        .map(|disease| disease.code.to_string())
-        .collect();
-    let units: Vec<RegionCode> = regions
-        .iter()
-        .map(|info| info.code)
-        .filter(|code| code.level() >= Level::City && !regions.has_children(*code))
-        .collect();
+    let status = client.status().await.map_err(|error| error.to_string())?;
     let today_ms = status["time_ms"].as_u64().unwrap_or(0);
     let day = Day::from_unix_ms(today_ms);
     let since = day.start_unix_ms().max(0) as u64;
+    let pairs = devnet::unsignalled_pairs(&client, &devnet, since, triggers)
+        .await
+        .map_err(|error| error.to_string())?;
     let mut latencies = Vec::new();
-    'pairs: for disease in &diseases {
-        for unit in &units {
-            if latencies.len() >= triggers {
-                break 'pairs;
-            }
-            let query = format!("disease={disease}&region={unit}&since_ms={since}&limit=1");
-            let existing = client
+    for (disease, unit) in &pairs {
+        let query = format!("disease={disease}&region={unit}&since_ms={since}&limit=1");
+        let report = devnet
+            .world
+            .case_report(day, disease, &unit.to_string())
+            .map_err(|error| error.to_string())?;
+        let transaction = devnet
+            .world
+            .identity("bench-provincial-hospital")
+            .map_err(|error| error.to_string())?
+            .signer
+            .report(report)
+            .0;
+        let started = Instant::now();
+        client
+            .submit(&transaction)
+            .await
+            .map_err(|error| error.to_string())?;
+        loop {
+            let found = client
                 .signals(&query)
                 .await
                 .map_err(|error| error.to_string())?;
-            if existing.as_array().is_some_and(|list| !list.is_empty()) {
-                continue;
+            if found.as_array().is_some_and(|list| !list.is_empty()) {
+                latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                break;
             }
-            let report = devnet
-                .world
-                .case_report(day, disease, &unit.to_string())
-                .map_err(|error| error.to_string())?;
-            let transaction = devnet
-                .world
-                .identity("bench-provincial-hospital")
-                .map_err(|error| error.to_string())?
-                .signer
-                .report(report)
-                .0;
-            let started = Instant::now();
-            client
-                .submit(&transaction)
-                .await
-                .map_err(|error| error.to_string())?;
-            loop {
-                let found = client
-                    .signals(&query)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                if found.as_array().is_some_and(|list| !list.is_empty()) {
-                    latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-                    break;
-                }
-                if started.elapsed() > Duration::from_secs(30) {
-                    return Err(format!("no signal for {disease} in {unit} after 30 s"));
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!("no signal for {disease} in {unit} after 30 s"));
             }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     latencies.sort_by(f64::total_cmp);

@@ -1,14 +1,13 @@
 //! `epichain case show`: a case's public metadata, and its sealed details decrypted on this
-//! machine for a reader holding a key — after an on-chain access log when an authority reads a
-//! record it did not report.
+//! machine for a reader holding a key (a reader of the envelope, or a grantee combining k escrow
+//! holders' shares), after an on-chain access log when the record is not the reader's own.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use epichain::client::Client;
-use epichain_core::sealed::{self, EncryptionKeyPair, Envelope};
-use epichain_core::transaction::AccessLog;
-use epichain_core::{Hash, KeyPair, Payload};
+use epichain::read::{ReadError, ReadPath, read_case};
+use epichain_core::sealed::EncryptionKeyPair;
+use epichain_core::{Hash, KeyPair};
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CaseCommand {
@@ -60,60 +59,28 @@ pub fn run(command: CaseCommand) -> Result<()> {
         };
         let signing = KeyPair::read_pem_file(&key)?;
         let encryption = EncryptionKeyPair::read_file(&encryption_key)?;
-        let sealed_hex = record["sealed"].as_str().unwrap_or("");
-        if sealed_hex.is_empty() {
-            println!("(this case carries no sealed details)");
-            return Ok(());
-        }
-        let envelope = Envelope::from_bytes(&hex::decode(sealed_hex)?)?;
-        let me = signing.public_key();
-        if !envelope.is_reader(&me) {
-            println!(
-                "(none of the {} readers of the sealed details is you: public metadata only)",
-                envelope.readers.len()
-            );
-            return Ok(());
-        }
-        let version =
-            sealed_version(&case["history"]).context("no version carries the sealed details")?;
-        let status = client.status().await?;
-        let chain_id =
-            Hash::from_hex(status["chain_id"].as_str().unwrap_or("")).context("chain id")?;
-        let reporter = record["reporter"].as_str().unwrap_or("");
-        if reporter != me.to_hex() {
-            let Some(purpose) = purpose else {
-                bail!("reading a record you did not report is logged on chain: give --purpose");
-            };
-            let mut signer = client.signer(signing.clone()).await?;
-            let log = signer.sign(Payload::AccessLog(AccessLog {
-                case_id: id,
-                purpose,
-            }));
-            client.submit(&log).await?;
-            let outcome = client
-                .wait_finalized(&log.id(), Duration::from_secs(30))
-                .await?;
-            if outcome["outcome"]["status"] != "applied" {
-                bail!("access log not recorded: {}", outcome["outcome"]["message"]);
+        match read_case(&client, &id, &signing, &encryption, purpose).await {
+            Ok(outcome) => {
+                if let Some(height) = outcome.access_logged_at {
+                    println!("access logged on chain at height {height}");
+                }
+                if let ReadPath::Grant { grant, holders } = outcome.path {
+                    println!(
+                        "opened through disclosure grant {grant} with the shares of {holders} escrow holders"
+                    );
+                }
+                println!("{}", serde_json::to_string_pretty(&outcome.details)?);
+                Ok(())
             }
-            println!("access logged on chain at height {}", outcome["height"]);
+            Err(ReadError::NoSealedDetails) => {
+                println!("(this case carries no sealed details)");
+                Ok(())
+            }
+            Err(ReadError::NotPermitted) => {
+                println!("({})", ReadError::NotPermitted);
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
         }
-        let binding = sealed::binding(&chain_id, &id, version);
-        let details = envelope.open(&me, &encryption, &binding)?;
-        let details = sealed::CaseDetails::from_bytes(&details)?;
-        println!("{}", serde_json::to_string_pretty(&details)?);
-        Ok(())
-    })
-}
-
-/// The number of the latest version that carried sealed details.
-fn sealed_version(history: &serde_json::Value) -> Option<u32> {
-    history.as_array()?.iter().rev().find_map(|version| {
-        let change = &version["change"];
-        let sealed = match change["kind"].as_str()? {
-            "report" => change["value"]["sealed"].as_str()?,
-            _ => change["value"]["sealed"].as_str()?,
-        };
-        (!sealed.is_empty()).then(|| version["version"].as_u64().map(|number| number as u32))?
     })
 }

@@ -125,6 +125,23 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Privacy: seal/open per second and the escrow's costs on one core (beside Ed25519
+    /// verification), and on a running devnet the time from a confirmed outbreak to the first
+    /// grantee decryption.
+    Privacy {
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        node: String,
+        /// The devnet's directory.
+        #[arg(long, default_value = "devnet")]
+        devnet: PathBuf,
+        /// Outbreaks to confirm on the devnet (0: local measurements only).
+        #[arg(long, default_value_t = 5)]
+        outbreaks: usize,
+        /// Iterations of each local measurement.
+        #[arg(long, default_value_t = 2_000)]
+        iterations: usize,
+    },
     /// Early warning: report → visible signal on a running devnet (p50/p99), and the time to
     /// evaluate a national-scale day on one core.
     Warning {
@@ -254,6 +271,12 @@ pub fn run(cli: Cli) -> Result<()> {
             devnet,
             triggers,
         }) => bench_warning(&node, &devnet, triggers),
+        Command::Bench(BenchCommand::Privacy {
+            node,
+            devnet,
+            outbreaks,
+            iterations,
+        }) => bench_privacy(&node, &devnet, outbreaks, iterations),
         Command::Bench(BenchCommand::Ledger {
             blocks,
             block_size,
@@ -336,6 +359,32 @@ fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
     let report = runtime
         .block_on(epichain::netbench::run(config))
         .map_err(|message| anyhow::anyhow!(message))?;
+    print!("{}", report.table().render());
+    Ok(())
+}
+
+fn bench_privacy(
+    node: &str,
+    devnet: &std::path::Path,
+    outbreaks: usize,
+    iterations: usize,
+) -> Result<()> {
+    println!(
+        "epichain bench privacy: {iterations} iterations per local measurement, {outbreaks} outbreaks on the devnet at {node}"
+    );
+    let mut report = epichain::privbench::local(iterations).map_err(anyhow::Error::msg)?;
+    if outbreaks > 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(epichain::privbench::devnet_outbreaks(
+                &mut report,
+                node,
+                devnet,
+                outbreaks,
+            ))
+            .map_err(anyhow::Error::msg)?;
+    }
     print!("{}", report.table().render());
     Ok(())
 }

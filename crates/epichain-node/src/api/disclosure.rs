@@ -1,0 +1,277 @@
+//! The escrow and disclosure endpoints: the escrow key's state, disclosure grants, and the sealed
+//! decryption shares posted for one grantee (opaque to everyone else).
+
+use super::{ApiState, error, internal, not_found, parse_hash};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use epichain_core::PublicKey;
+use epichain_ledger::LedgerReader;
+use epichain_ledger::state::{DisclosureKey, GrantRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Most grants in one listing.
+pub const GRANTS_LIST_MAX: usize = 1_000;
+
+/// A grant as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    /// The record.
+    #[schema(value_type = Object)]
+    #[serde(flatten)]
+    pub record: GrantRecord,
+    /// `open`, `expired` or `revoked`, at the latest block's time.
+    pub status: &'static str,
+}
+
+impl GrantView {
+    fn new(record: GrantRecord, time_ms: u64) -> Self {
+        let status = if record.revoked_height.is_some() {
+            "revoked"
+        } else if record.is_open(time_ms) {
+            "open"
+        } else {
+            "expired"
+        };
+        GrantView { record, status }
+    }
+}
+
+fn tip_time(reader: &LedgerReader) -> u64 {
+    reader
+        .store()
+        .tip()
+        .ok()
+        .flatten()
+        .map_or(0, |tip| tip.time_ms)
+}
+
+fn holders(reader: &LedgerReader) -> Result<Vec<PublicKey>, epichain_ledger::LedgerError> {
+    Ok(reader.config()?.escrow_holders)
+}
+
+/// The escrow key: holders, threshold and public sharing once generated, the dealings while the
+/// holders generate it.
+#[utoipa::path(get, path = "/v1/escrow", responses((status = 200, body = Object)))]
+pub async fn escrow(State(state): State<ApiState>) -> Response {
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let holders = match holders(&reader) {
+        Ok(holders) => holders,
+        Err(failure) => return internal(failure),
+    };
+    let generated = match reader.escrow_key() {
+        Ok(generated) => generated,
+        Err(failure) => return internal(failure),
+    };
+    let mut dealings = Vec::new();
+    for holder in &holders {
+        match reader.escrow_dealing(holder) {
+            Ok(Some(dealing)) => dealings.push(serde_json::json!({
+                "dealer": dealing.dealer,
+                "height": dealing.height,
+                "acks": dealing.acks.len(),
+                "logged": dealing.log_height.is_some(),
+            })),
+            Ok(None) => {}
+            Err(failure) => return internal(failure),
+        }
+    }
+    let status = if holders.is_empty() {
+        "none"
+    } else if generated.is_some() {
+        "ready"
+    } else {
+        "generating"
+    };
+    Json(serde_json::json!({
+        "status": status,
+        "holders": holders,
+        "threshold": generated.as_ref().map_or(epichain_escrow::threshold_for(holders.len()), |key| key.threshold),
+        "sharing": generated.as_ref().map(|key| hex::encode(&key.sharing)),
+        "generated_height": generated.as_ref().map(|key| key.height),
+        "dealers": generated.as_ref().map(|key| key.dealers.clone()),
+        "dealings": dealings,
+    }))
+    .into_response()
+}
+
+/// Filters of the grant listing.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct GrantQuery {
+    /// `open`, `expired` or `revoked`.
+    pub status: Option<String>,
+    /// Only grants covering this case (hex id).
+    pub case: Option<String>,
+    /// Most results (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// Disclosure grants, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/grants",
+    params(GrantQuery),
+    responses((status = 200, body = Vec<GrantView>), (status = 400, body = super::ApiError))
+)]
+pub async fn grants(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<GrantQuery>,
+) -> Response {
+    let case = match query.case.as_deref().map(parse_hash) {
+        None => None,
+        Some(Ok(case)) => Some(case),
+        Some(Err(refused)) => return refused.into_response(),
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let case = match case.map(|id| reader.case(&id)) {
+        None => None,
+        Some(Ok(Some(record))) => Some(record),
+        Some(Ok(None)) => return not_found("case"),
+        Some(Err(failure)) => return internal(failure),
+    };
+    let limit = query.limit.unwrap_or(100).min(GRANTS_LIST_MAX);
+    let now = tip_time(&reader);
+    let ids = match reader.store().grant_ids(0, u64::MAX >> 1, usize::MAX) {
+        Ok(ids) => ids,
+        Err(failure) => return internal(failure),
+    };
+    let mut views = Vec::new();
+    for id in ids {
+        let Ok(Some(record)) = reader.grant(&id) else {
+            continue;
+        };
+        let covers = case.as_ref().is_none_or(|case| {
+            record
+                .scope
+                .covers(&case.disease, case.region, case.report_day)
+        });
+        let view = GrantView::new(record, now);
+        let status_ok = query
+            .status
+            .as_deref()
+            .is_none_or(|status| status == view.status);
+        if covers && status_ok {
+            views.push(view);
+            if views.len() >= limit {
+                break;
+            }
+        }
+    }
+    Json(views).into_response()
+}
+
+/// One grant with, per grantee, the holders that have posted shares for it.
+#[utoipa::path(
+    get,
+    path = "/v1/grants/{id}",
+    params(("id" = String, Path, description = "Grant id, hex")),
+    responses((status = 200, body = Object), (status = 404, body = super::ApiError))
+)]
+pub async fn grant(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let id = match parse_hash(&id) {
+        Ok(id) => id,
+        Err(refused) => return refused.into_response(),
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let record = match reader.grant(&id) {
+        Ok(Some(record)) => record,
+        Ok(None) => return not_found("grant"),
+        Err(failure) => return internal(failure),
+    };
+    let holders = match holders(&reader) {
+        Ok(holders) => holders,
+        Err(failure) => return internal(failure),
+    };
+    let grantees = match crate::escrow_agent::grantees(&reader, &record) {
+        Ok(grantees) => grantees,
+        Err(failure) => return internal(failure),
+    };
+    let mut rows = Vec::new();
+    for (grantee, _) in grantees {
+        let identity = reader.identity(&grantee).ok().flatten();
+        let mut posted = Vec::new();
+        for holder in &holders {
+            if let Ok(Some(disclosure)) = reader.disclosure(DisclosureKey {
+                grant: id,
+                grantee,
+                holder: *holder,
+            }) {
+                let records: usize = disclosure
+                    .batches
+                    .iter()
+                    .map(|batch| batch.records.len())
+                    .sum();
+                posted.push(serde_json::json!({ "holder": holder, "records": records }));
+            }
+        }
+        rows.push(serde_json::json!({
+            "grantee": grantee,
+            "name": identity.as_ref().map(|identity| identity.name.clone()),
+            "role": identity.as_ref().map(|identity| identity.role),
+            "region": identity.as_ref().map(|identity| identity.region),
+            "holders": posted,
+        }));
+    }
+    let now = tip_time(&reader);
+    Json(serde_json::json!({ "grant": GrantView::new(record, now), "grantees": rows }))
+        .into_response()
+}
+
+/// The sealed decryption shares every holder posted for one grantee of a grant (only the
+/// grantee's encryption key opens them).
+#[utoipa::path(
+    get,
+    path = "/v1/grants/{id}/shares/{grantee}",
+    params(
+        ("id" = String, Path, description = "Grant id, hex"),
+        ("grantee" = String, Path, description = "Grantee's public key, hex")
+    ),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = super::ApiError))
+)]
+pub async fn grant_shares(
+    State(state): State<ApiState>,
+    Path((id, grantee)): Path<(String, String)>,
+) -> Response {
+    let id = match parse_hash(&id) {
+        Ok(id) => id,
+        Err(refused) => return refused.into_response(),
+    };
+    let Ok(grantee) = PublicKey::from_hex(&grantee) else {
+        return error(StatusCode::BAD_REQUEST, "bad_key", "expected 64 hex digits");
+    };
+    let reader = match state.chain.reader() {
+        Ok(reader) => reader,
+        Err(failure) => return internal(failure),
+    };
+    let holders = match holders(&reader) {
+        Ok(holders) => holders,
+        Err(failure) => return internal(failure),
+    };
+    let mut postings = Vec::new();
+    for holder in holders {
+        match reader.disclosure(DisclosureKey {
+            grant: id,
+            grantee,
+            holder,
+        }) {
+            Ok(Some(record)) => postings.push(serde_json::json!({
+                "holder": holder,
+                "batches": record.batches,
+            })),
+            Ok(None) => {}
+            Err(failure) => return internal(failure),
+        }
+    }
+    Json(postings).into_response()
+}

@@ -1,0 +1,340 @@
+//! `epichain bench privacy`: (1) on one core, sealing and opening case details per second and
+//! the escrow's costs (a holder's partial decryption, a grantee's release from k partials),
+//! beside Ed25519 verifications per second measured in the same run; (2) on a running devnet,
+//! the time from a confirmed outbreak's final confirmation to the first grantee's decryption.
+
+use crate::devnet;
+use crate::read::ReadPath;
+use crate::table::Table;
+use epichain_core::keys::{KeyPair, SignedMessage, verify_many};
+use epichain_core::sealed::{self, CaseDetails, EncryptionKeyPair, Envelope};
+use epichain_core::warning::Step;
+use epichain_core::{Day, Hash, PublicKey};
+use std::time::{Duration, Instant};
+
+/// Results.
+#[derive(Clone, Debug)]
+pub struct PrivacyBenchReport {
+    /// Ed25519 signature verifications per second (one at a time), the reference.
+    pub verify_per_second: f64,
+    /// Seals per second (two HPKE readers + escrow wrap).
+    pub seal_per_second: f64,
+    /// Opens per second as a reader.
+    pub open_per_second: f64,
+    /// Partial decryptions per second (one holder).
+    pub partial_per_second: f64,
+    /// Releases per second (verify k partials, recover, decrypt, open).
+    pub release_per_second: f64,
+    /// Outbreaks confirmed on the devnet.
+    pub outbreaks: usize,
+    /// Final confirmation → k shares visible to the grantee, per outbreak, milliseconds.
+    pub shares_ms: Vec<f64>,
+    /// Final confirmation → details decrypted by the grantee (access log included), ms.
+    pub read_ms: Vec<f64>,
+}
+
+fn rate(iterations: usize, elapsed: Duration) -> f64 {
+    iterations as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn maximum(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::NAN, f64::max)
+}
+
+impl PrivacyBenchReport {
+    /// The printed table.
+    pub fn table(&self) -> Table {
+        let mut table = Table::new(&["measurement", "value", "vs Ed25519 verify"]);
+        let relative = |value: f64| format!("{:.3}×", value / self.verify_per_second);
+        table.row(vec![
+            "Ed25519 signature verifications, one core (reference)".into(),
+            format!("{:.0} /s", self.verify_per_second),
+            "1×".into(),
+        ]);
+        for (name, value) in [
+            (
+                "seal case details (fresh data key, HPKE to 2 readers, escrow IBE wrap)",
+                self.seal_per_second,
+            ),
+            (
+                "open case details as a reader (HPKE unwrap + AEAD)",
+                self.open_per_second,
+            ),
+            (
+                "escrow holder: partial decryption of one record",
+                self.partial_per_second,
+            ),
+            (
+                "grantee: release a data key from 3 of 4 partials and open",
+                self.release_per_second,
+            ),
+        ] {
+            table.row(vec![name.into(), format!("{value:.0} /s"), relative(value)]);
+        }
+        if self.outbreaks > 0 {
+            table.row(vec![
+                format!(
+                    "devnet: final confirmation → k shares sealed to the grantee on chain ({} outbreaks), median / max",
+                    self.outbreaks
+                ),
+                format!(
+                    "{:.0} / {:.0} ms",
+                    median(&self.shares_ms),
+                    maximum(&self.shares_ms)
+                ),
+                String::new(),
+            ]);
+            table.row(vec![
+                "devnet: final confirmation → first grantee decryption (access log finalized first), median / max".into(),
+                format!(
+                    "{:.0} / {:.0} ms",
+                    median(&self.read_ms),
+                    maximum(&self.read_ms)
+                ),
+                String::new(),
+            ]);
+        }
+        table
+    }
+}
+
+/// The local measurements, `iterations` each.
+pub fn local(iterations: usize) -> Result<PrivacyBenchReport, String> {
+    let iterations = iterations.max(1);
+    let signer = KeyPair::from_seed([1; 32]);
+    let message = vec![7u8; 200];
+    let signature = signer.sign(&message);
+    let key = signer.public_key();
+    let started = Instant::now();
+    for _ in 0..iterations * 4 {
+        let verdict = verify_many(&[SignedMessage {
+            key: &key,
+            message: &message,
+            signature: &signature,
+        }]);
+        std::hint::black_box(verdict);
+    }
+    let verify_per_second = rate(iterations * 4, started.elapsed());
+
+    let chain_id = Hash([3; 32]);
+    let case_id = Hash([4; 32]);
+    let (sharing, shares) = epichain_escrow::trusted_deal(4, [5; 32]);
+    let authority = (PublicKey([1; 32]), EncryptionKeyPair::from_seed([11; 32]));
+    let reporter = (PublicKey([2; 32]), EncryptionKeyPair::from_seed([12; 32]));
+    let readers = [
+        (authority.0, authority.1.public()),
+        (reporter.0, reporter.1.public()),
+    ];
+    let details = CaseDetails {
+        name: "Patient 0001".into(),
+        national_id: "440304199001011234".into(),
+        phone: "+86 13800000000".into(),
+        address: "Shennan Road No. 1, 440304".into(),
+        occupation: "teacher".into(),
+        symptoms: "fever 39.1°C, rash, retro-orbital pain".into(),
+        lab_results: "NS1 antigen positive".into(),
+        ..CaseDetails::default()
+    }
+    .to_bytes();
+    let binding = sealed::binding(&chain_id, &case_id, 0);
+    let target = sealed::escrow_target(&chain_id, &case_id, 0);
+    let wrap = |data_key: &[u8; 32]| {
+        epichain_escrow::wrap(&sharing, &chain_id, &target, data_key).unwrap_or_default()
+    };
+    let started = Instant::now();
+    let mut envelope: Option<Envelope> = None;
+    for _ in 0..iterations {
+        envelope = Some(
+            sealed::seal(&details, &readers, Some(&wrap), &binding)
+                .map_err(|error| error.to_string())?,
+        );
+    }
+    let seal_per_second = rate(iterations, started.elapsed());
+    let envelope = envelope.ok_or("nothing sealed")?;
+
+    let started = Instant::now();
+    for _ in 0..iterations {
+        let plain = envelope
+            .open(&authority.0, &authority.1, &binding)
+            .map_err(|error| error.to_string())?;
+        std::hint::black_box(plain);
+    }
+    let open_per_second = rate(iterations, started.elapsed());
+
+    let started = Instant::now();
+    let mut partials = Vec::new();
+    for index in 0..iterations {
+        let share = &shares[index % shares.len()];
+        let partial = epichain_escrow::partial_decryption(share, &chain_id, &target);
+        if partials.len() < 3 && !partials.contains(&partial) {
+            partials.push(partial);
+        }
+    }
+    let partial_per_second = rate(iterations, started.elapsed());
+    if partials.len() < 3 {
+        return Err("need at least 3 iterations".into());
+    }
+
+    let started = Instant::now();
+    for _ in 0..iterations {
+        let data_key =
+            epichain_escrow::release(&sharing, &chain_id, &target, &partials, &envelope.escrow)
+                .map_err(|error| error.to_string())?;
+        let plain = envelope
+            .open_with_data_key(&data_key, &binding)
+            .map_err(|error| error.to_string())?;
+        std::hint::black_box(plain);
+    }
+    let release_per_second = rate(iterations, started.elapsed());
+    Ok(PrivacyBenchReport {
+        verify_per_second,
+        seal_per_second,
+        open_per_second,
+        partial_per_second,
+        release_per_second,
+        outbreaks: 0,
+        shares_ms: Vec::new(),
+        read_ms: Vec::new(),
+    })
+}
+
+/// On the devnet in `directory` (through `node`): `outbreaks` times, a Class A case raises a
+/// signal, the provincial CDC and laboratory confirm it as an outbreak, and the provincial CDC
+/// (a parent-level grantee, not a reader of the record) reads the record through the grant.
+pub async fn devnet_outbreaks(
+    report: &mut PrivacyBenchReport,
+    node: &str,
+    directory: &std::path::Path,
+    outbreaks: usize,
+) -> Result<(), String> {
+    let text = |error: devnet::DevnetError| error.to_string();
+    let (client, mut devnet) = devnet::attach_bench(node, directory).await.map_err(text)?;
+    let Some((threshold, _)) = devnet
+        .await_escrow(&client, Duration::from_secs(60))
+        .await
+        .map_err(text)?
+    else {
+        return Err("the devnet has not generated its escrow key".into());
+    };
+    let status = client.status().await.map_err(|error| error.to_string())?;
+    let day = Day::from_unix_ms(status["time_ms"].as_u64().unwrap_or(0));
+    let since = day.start_unix_ms().max(0) as u64;
+    let pairs = devnet::unsignalled_pairs(&client, &devnet, since, outbreaks)
+        .await
+        .map_err(text)?;
+    let grantee = devnet
+        .world
+        .identity("guangdong-cdc")
+        .map_err(|error| error.to_string())?
+        .signer
+        .public_key();
+    for (disease, unit) in pairs {
+        let mut case_report = devnet
+            .world
+            .case_report(day, &disease, &unit.to_string())
+            .map_err(|error| error.to_string())?;
+        case_report.sealed = devnet
+            .seal("bench-provincial-hospital", &case_report)
+            .map_err(text)?;
+        let (transaction, case) = devnet
+            .world
+            .identity("bench-provincial-hospital")
+            .map_err(|error| error.to_string())?
+            .signer
+            .report(case_report);
+        client
+            .submit(&transaction)
+            .await
+            .map_err(|error| error.to_string())?;
+        client
+            .wait_finalized(&transaction.id(), Duration::from_secs(30))
+            .await
+            .map_err(|error| error.to_string())?;
+        let query = format!("disease={disease}&region={unit}&since_ms={since}&limit=1");
+        let signals = client
+            .signals(&query)
+            .await
+            .map_err(|error| error.to_string())?;
+        let signal = signals
+            .as_array()
+            .and_then(|list| list.first())
+            .and_then(|signal| signal["id"].as_str())
+            .and_then(|id| Hash::from_hex(id).ok())
+            .ok_or_else(|| format!("no signal for {disease} in {unit}"))?;
+        let confirmation = devnet::confirm_outbreak(
+            &mut devnet,
+            &client,
+            &signal,
+            &[
+                ("guangdong-cdc", Step::Verify),
+                ("bench-provincial-lab", Step::PathogenAnalysis),
+            ],
+            "guangdong-cdc",
+        )
+        .await
+        .map_err(text)?;
+        let grant = confirmation.grant["id"]
+            .as_str()
+            .and_then(|id| Hash::from_hex(id).ok())
+            .ok_or("grant without id")?;
+        loop {
+            let postings = client
+                .get_json(&format!("/v1/grants/{grant}/shares/{grantee}"))
+                .await
+                .map_err(|error| error.to_string())?;
+            let holders = postings.as_array().map_or(0, |postings| {
+                postings
+                    .iter()
+                    .filter(|posting| {
+                        posting["batches"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|batch| {
+                                batch["records"]
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .any(|record| {
+                                        record["case_id"].as_str() == Some(case.to_hex().as_str())
+                                    })
+                            })
+                    })
+                    .count()
+            });
+            if holders as u64 >= threshold {
+                break;
+            }
+            if confirmation.finalized_at.elapsed() > Duration::from_secs(60) {
+                return Err(format!("grant {grant}: no {threshold} shares after 60 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        report
+            .shares_ms
+            .push(confirmation.finalized_at.elapsed().as_secs_f64() * 1000.0);
+        let outcome = devnet::read_when_disclosed(
+            &mut devnet,
+            &client,
+            "guangdong-cdc",
+            &case,
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(text)?;
+        if !matches!(outcome.path, ReadPath::Grant { .. }) {
+            return Err("the provincial CDC read the record without the grant".into());
+        }
+        report
+            .read_ms
+            .push(confirmation.finalized_at.elapsed().as_secs_f64() * 1000.0);
+        report.outbreaks += 1;
+    }
+    Ok(())
+}
