@@ -252,6 +252,18 @@ pub fn wrap(
     Ok(ciphertext.encode().to_vec())
 }
 
+/// The escrow wrap for sealing: wraps a data key to a record's target under the escrow key, or
+/// gives no wrap (empty bytes) while there is no escrow key.
+pub fn wrapper(
+    sharing: Option<EscrowSharing>,
+    chain_id: Hash,
+) -> impl Fn(&[u8; 32], &[u8]) -> Vec<u8> {
+    move |data_key: &[u8; 32], target: &[u8]| match &sharing {
+        Some(sharing) => wrap(sharing, &chain_id, target, data_key).unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
 /// A holder's partial decryption of the record with `target` (its share's signature on it).
 pub fn partial_decryption(share: &Share, chain_id: &Hash, target: &[u8]) -> Vec<u8> {
     threshold::sign_message::<EscrowVariant>(share, &namespace(chain_id), target)

@@ -220,17 +220,10 @@ impl Devnet {
 
     /// Wraps a record's data key to the escrow key (nothing before it is generated).
     pub fn escrow_wrap(&self) -> impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<> {
-        let sharing: Option<epichain_escrow::EscrowSharing> =
-            self.escrow.as_ref().and_then(|bytes| {
-                epichain_escrow::decode_sharing(bytes, self.world.genesis.validators.len()).ok()
-            });
-        let chain_id = self.world.genesis.chain_id();
-        move |key: &[u8; 32], target: &[u8]| match &sharing {
-            Some(sharing) => {
-                epichain_escrow::wrap(sharing, &chain_id, target, key).unwrap_or_default()
-            }
-            None => Vec::new(),
-        }
+        let sharing = self.escrow.as_ref().and_then(|bytes| {
+            epichain_escrow::decode_sharing(bytes, self.world.genesis.validators.len()).ok()
+        });
+        epichain_escrow::wrapper(sharing, self.world.genesis.chain_id())
     }
 
     /// Continues every demo signer after its last finalized nonce (a rerun).

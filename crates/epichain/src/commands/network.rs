@@ -82,7 +82,7 @@ pub fn submit(url: &str, file: &Path) -> Result<()> {
 }
 
 /// `epichain report --node URL --key FILE …`: builds, signs and submits a case report, sealing
-/// its details to the district authorities (and the reporter) when given.
+/// its details to the district authorities (and the reporter) and to the escrow key when given.
 pub fn report(
     url: &str,
     key: &Path,
@@ -126,9 +126,14 @@ pub fn report(
             readers.push((signer.public_key(), mine.public()));
         }
         let case = epichain_core::case::case_id(&signer.public_key(), signer.next_nonce());
-        let binding = epichain_core::sealed::binding(&signer.chain_id(), &case, 0);
+        let chain_id = signer.chain_id();
+        let binding = epichain_core::sealed::binding(&chain_id, &case, 0);
+        let target = epichain_core::sealed::escrow_target(&chain_id, &case, 0);
+        let wrap = runtime.block_on(epichain::read::escrow_wrap(&client, chain_id))?;
+        let escrow = move |data_key: &[u8; 32]| wrap(data_key, &target);
         body.sealed =
-            epichain_core::sealed::seal(&details.to_bytes(), &readers, None, &binding)?.to_bytes();
+            epichain_core::sealed::seal(&details.to_bytes(), &readers, Some(&escrow), &binding)?
+                .to_bytes();
     }
     let (transaction, case_id) = signer.report(body);
     println!("case {case_id}");
