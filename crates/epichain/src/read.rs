@@ -4,10 +4,10 @@
 //! is logged on chain first.
 
 use crate::client::{Client, ClientError};
-use epichain_core::disclosure::RecordVersion;
+use epichain_core::disclosure::{Audience, RecordVersion};
 use epichain_core::sealed::{self, CaseDetails, EncryptionKeyPair, Envelope, SealError};
 use epichain_core::transaction::AccessLog;
-use epichain_core::{Hash, KeyPair, Payload, PublicKey};
+use epichain_core::{Hash, KeyPair, Payload, PublicKey, RegionCode, Role};
 use epichain_escrow::EscrowError;
 use epichain_escrow::disclosure::{Grantee, SealedBundle};
 use std::time::Duration;
@@ -158,6 +158,11 @@ pub async fn read_case(
         identity: me,
         encryption,
     };
+    let identity = client.identity(&me).await?.ok_or(ReadError::NotPermitted)?;
+    let role: Role = serde_json::from_value(identity["role"].clone())
+        .map_err(|_| malformed("identity without a role"))?;
+    let region: RegionCode = serde_json::from_value(identity["region"].clone())
+        .map_err(|_| malformed("identity without a region"))?;
     let mut awaiting = None;
     for grant in grants.as_array().map(Vec::as_slice).unwrap_or_default() {
         let Some(grant_id) = grant["id"]
@@ -166,6 +171,11 @@ pub async fn read_case(
         else {
             continue;
         };
+        // Holders seal shares only to the grant's audience: anyone else would wait forever.
+        let audience: Option<Audience> = serde_json::from_value(grant["audience"].clone()).ok();
+        if !audience.is_some_and(|audience| audience.includes(role, region)) {
+            continue;
+        }
         let bundles = shares_for(client, &grant_id, &me).await?;
         let partials = grantee.partials_for(&grant_id, &bundles, &record_version);
         if partials.len() < required {
