@@ -494,6 +494,27 @@ pub async fn confirm_outbreak(
     })
 }
 
+/// `reader` (a demo identity) reads `case` as a reader or grantee (see [`crate::read::read_case`]);
+/// the demo signer continues after the access log the read may sign.
+pub async fn read_as(
+    devnet: &mut Devnet,
+    client: &Client,
+    reader: &str,
+    case: &Hash,
+    purpose: Option<String>,
+) -> Result<Result<crate::read::ReadOutcome, crate::read::ReadError>, DevnetError> {
+    let identity = devnet.world.identity(reader)?;
+    let (signing, encryption) = (identity.signer.key().clone(), identity.encryption.clone());
+    let outcome = crate::read::read_case(client, case, &signing, &encryption, purpose).await;
+    if outcome
+        .as_ref()
+        .is_ok_and(|outcome| outcome.access_logged_at.is_some())
+    {
+        devnet.world.identity(reader)?.signer = client.signer(signing).await?;
+    }
+    Ok(outcome)
+}
+
 /// `reader` (a demo identity) reads `case` through a disclosure grant as soon as enough escrow
 /// holders have posted shares; waits up to `timeout`.
 pub async fn read_when_disclosed(
@@ -504,11 +525,9 @@ pub async fn read_when_disclosed(
     timeout: Duration,
 ) -> Result<crate::read::ReadOutcome, DevnetError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let identity = devnet.world.identity(reader)?;
-    let (signing, encryption) = (identity.signer.key().clone(), identity.encryption.clone());
-    let outcome = loop {
-        match crate::read::read_case(client, case, &signing, &encryption, None).await {
-            Ok(outcome) => break outcome,
+    loop {
+        match read_as(devnet, client, reader, case, None).await? {
+            Ok(outcome) => return Ok(outcome),
             Err(crate::read::ReadError::AwaitingShares { .. })
             | Err(crate::read::ReadError::NotPermitted)
                 if tokio::time::Instant::now() < deadline =>
@@ -517,11 +536,7 @@ pub async fn read_when_disclosed(
             }
             Err(error) => return Err(error.into()),
         }
-    };
-    // The read signed an access log: continue the demo signer after it.
-    let identity = devnet.world.identity(reader)?;
-    identity.signer = client.signer(signing).await?;
-    Ok(outcome)
+    }
 }
 
 /// Attaches a benchmark to the running devnet in `directory` through `node`: checks it is that
