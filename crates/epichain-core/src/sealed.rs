@@ -40,6 +40,11 @@ pub enum SealError {
     /// The envelope does not decode.
     #[error("sealed details do not decode: {0}")]
     Malformed(#[from] DecodeError),
+    /// An envelope format this version does not know.
+    #[error(
+        "sealed details use envelope format {0}; this version reads format {ENVELOPE_FORMAT_VERSION}"
+    )]
+    Format(u8),
     /// This key is not among the envelope's readers.
     #[error("this key is not a reader of the sealed details")]
     NotAReader,
@@ -321,10 +326,19 @@ impl Envelope {
 
     /// Decodes stored bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        Ok(encoding::decode_bounded(
-            bytes,
-            crate::case::SEALED_BYTES_MAX,
-        )?)
+        let envelope: Envelope = encoding::decode_bounded(bytes, crate::case::SEALED_BYTES_MAX)?;
+        if envelope.format != ENVELOPE_FORMAT_VERSION {
+            return Err(SealError::Format(envelope.format));
+        }
+        if envelope.readers.len() > READERS_MAX {
+            return Err(SealError::TooManyReaders);
+        }
+        Ok(envelope)
+    }
+
+    /// The readers it names.
+    pub fn reader_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.readers.iter().map(|wrapped| &wrapped.reader)
     }
 
     /// True if `reader` can open it.

@@ -3,8 +3,10 @@
 use epichain_core::case::{
     CaseChange, CaseReport, CaseStatus, CaseUpdate, Outcome, PatientRef, Sex,
 };
+use epichain_core::disclosure::{DecryptionShares, EscrowMessage, RecordVersion};
 use epichain_core::governance::{Governance, GovernanceAction, GovernanceProposal};
-use epichain_core::transaction::{EnrollIdentity, HexBytes};
+use epichain_core::sealed::{self, EncryptionKeyPair, Envelope};
+use epichain_core::transaction::{AccessLog, EnrollIdentity, HexBytes};
 use epichain_core::{
     Block, BlockHeader, Day, DiseaseCode, Hash, KeyPair, Payload, PublicKey, RegionCode,
     RevocationReason, RevokeIdentity, SignedTransaction, Transaction,
@@ -101,6 +103,34 @@ fn payload() -> impl Strategy<Value = Payload> {
             key: PublicKey(key),
             reason: RevocationReason::KeyCompromise,
         })),
+        any::<[u8; 32]>().prop_map(|key| Payload::PublishEncryptionKey(
+            epichain_core::sealed::EncryptionPublicKey(key)
+        )),
+        (hash(), "[a-z ]{0,40}")
+            .prop_map(|(case_id, purpose)| Payload::AccessLog(AccessLog { case_id, purpose })),
+        (any::<[u8; 32]>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(|(dealer, ack)| {
+            Payload::Escrow(EscrowMessage::Ack {
+                dealer: PublicKey(dealer),
+                ack,
+            })
+        }),
+        (
+            hash(),
+            any::<[u8; 32]>(),
+            prop::collection::vec((hash(), any::<u32>()), 0..4),
+            prop::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(
+                |(grant, grantee, records, sealed)| Payload::DecryptionShares(DecryptionShares {
+                    grant,
+                    grantee: PublicKey(grantee),
+                    records: records
+                        .into_iter()
+                        .map(|(case_id, version)| RecordVersion { case_id, version })
+                        .collect(),
+                    sealed,
+                })
+            ),
         (any::<u64>(), disease()).prop_map(|(sequence, code)| Payload::Governance(Governance {
             proposal: GovernanceProposal {
                 sequence,
@@ -169,6 +199,50 @@ proptest! {
         let _ = SignedTransaction::from_bytes(&bytes);
         let _ = Block::from_bytes(&bytes);
         let _ = epichain_core::encoding::decode::<BlockHeader>(&bytes);
+    }
+
+    #[test]
+    fn sealed_envelopes_round_trip_and_any_flipped_byte_fails_to_open(
+        plaintext in prop::collection::vec(any::<u8>(), 0..512),
+        readers in 1usize..4,
+        position in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        let keys: Vec<(PublicKey, EncryptionKeyPair)> = (0..readers)
+            .map(|index| {
+                let key = KeyPair::from_seed([index as u8 + 1; 32]);
+                (key.public_key(), EncryptionKeyPair::derived_from(&key))
+            })
+            .collect();
+        let recipients: Vec<_> = keys.iter().map(|(key, pair)| (*key, pair.public())).collect();
+        let binding = sealed::binding(&Hash([1; 32]), &Hash([2; 32]), 0);
+        let bytes = sealed::seal(&plaintext, &recipients, None, &binding).expect("seal").to_bytes();
+        let envelope = Envelope::from_bytes(&bytes).expect("decodes");
+        prop_assert_eq!(envelope.to_bytes(), bytes.clone());
+        for (key, pair) in &keys {
+            prop_assert_eq!(envelope.open(key, pair, &binding).expect("opens"), plaintext.clone());
+        }
+        // Another record's binding does not open it.
+        let elsewhere = sealed::binding(&Hash([1; 32]), &Hash([3; 32]), 0);
+        prop_assert!(envelope.open(&keys[0].0, &keys[0].1, &elsewhere).is_err());
+        // Any flipped bit: it no longer decodes, or some reader's open fails loudly (its wrap
+        // or the shared body was hit) and no reader ever gets other plaintext.
+        let mut tampered = bytes;
+        let index = position.index(tampered.len());
+        tampered[index] ^= 1 << bit;
+        if let Ok(envelope) = Envelope::from_bytes(&tampered) {
+            let opened: Vec<_> = keys
+                .iter()
+                .map(|(key, pair)| envelope.open(key, pair, &binding).ok())
+                .collect();
+            prop_assert!(opened.iter().any(Option::is_none));
+            prop_assert!(opened.iter().flatten().all(|text| *text == plaintext));
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_as_an_envelope(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = Envelope::from_bytes(&bytes);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use commonware_cryptography::bls12381::dkg::feldman_desmedt::{
 use commonware_cryptography::bls12381::primitives::group::Share;
 use commonware_cryptography::bls12381::primitives::ops::threshold;
 use commonware_cryptography::bls12381::primitives::sharing::{Mode, ModeVersion, Sharing};
-use commonware_cryptography::bls12381::primitives::variant::{MinSig, PartialSignature};
+use commonware_cryptography::bls12381::primitives::variant::{MinSig, PartialSignature, Variant};
 use commonware_cryptography::bls12381::tle;
 use commonware_cryptography::ed25519;
 use commonware_parallel::Sequential;
@@ -252,6 +252,25 @@ pub fn wrap(
     Ok(ciphertext.encode().to_vec())
 }
 
+/// Bytes of an escrow wrap: the ciphertext's group element (the public-key group, G2 for
+/// MinSig) and two 32-byte blocks.
+pub const WRAP_BYTES: usize =
+    <<EscrowVariant as Variant>::Public as commonware_codec::FixedSize>::SIZE + 2 * 32;
+
+/// Checks the shape of an escrow wrap (its length) without decoding the group element: the
+/// ledger runs this on every sealed report, and a point decompression with subgroup check
+/// costs more than the report's signature. A malformed point is found at release.
+pub fn check_wrap_shape(bytes: &[u8]) -> Result<(), EscrowError> {
+    if bytes.len() == WRAP_BYTES {
+        Ok(())
+    } else {
+        Err(EscrowError::Malformed(format!(
+            "an escrow wrap is {WRAP_BYTES} bytes, not {}",
+            bytes.len()
+        )))
+    }
+}
+
 /// The escrow wrap for sealing: wraps a data key to a record's target under the escrow key, or
 /// gives no wrap (empty bytes) while there is no escrow key.
 pub fn wrapper(
@@ -394,6 +413,8 @@ mod tests {
         let target = b"case-1/version-0";
         let data_key = [42u8; 32];
         let wrapped = wrap(&sharing, &chain_id, target, &data_key).expect("wrap");
+        assert!(check_wrap_shape(&wrapped).is_ok());
+        assert!(check_wrap_shape(&wrapped[1..]).is_err());
         let partials: Vec<Vec<u8>> = shares
             .iter()
             .map(|share| partial_decryption(share, &chain_id, target))

@@ -676,6 +676,9 @@ impl<S: StateRead> Executor<'_, S> {
         if let Err(rejection) = check() {
             return Ok(Err(rejection));
         }
+        if let Err(rejection) = self.check_sealed(&report.sealed, report.region)? {
+            return Ok(Err(rejection));
+        }
         if let PatientRef::Key(patient) = report.patient {
             let enrolled = self.overlay.identity(&patient)?.is_some_and(|identity| {
                 identity.role == Role::Patient && identity.revoked.is_none()
@@ -695,6 +698,9 @@ impl<S: StateRead> Executor<'_, S> {
             Ok(state) => state,
             Err(rejection) => return Ok(Err(rejection)),
         };
+        if let Err(rejection) = self.check_sealed(&update.sealed, record.region)? {
+            return Ok(Err(rejection));
+        }
         let version = CaseVersion {
             case_id: record.case_id,
             version: record.version + 1,

@@ -182,6 +182,9 @@ pub enum Rejection {
     /// An escrow key-generation message is not acceptable.
     #[error("escrow message rejected: {0}")]
     Escrow(String),
+    /// Sealed details that the jurisdiction or the escrow could not open.
+    #[error("sealed details rejected: {0}")]
+    Sealed(String),
     /// Decryption shares or a grant change are not acceptable.
     #[error("disclosure rejected: {0}")]
     Disclosure(String),
@@ -218,6 +221,7 @@ impl Rejection {
             Rejection::Workflow(_) => "workflow_rejected",
             Rejection::Escrow(_) => "escrow_rejected",
             Rejection::Disclosure(_) => "disclosure_rejected",
+            Rejection::Sealed(_) => "sealed_details",
         }
     }
 }

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use epichain_core::governance::{GovernanceAction, GovernanceProposal};
+use epichain_core::sealed;
 use epichain_core::{
     CaseChange, CaseStatus, Disease, DiseaseClass, Hash, KeyPair, Outcome, PatientRef, Payload,
     RevocationReason, Role, Signer, Transaction, TransactionOutcome,
@@ -178,11 +179,12 @@ fn jurisdiction_is_enforced() {
 fn updates_form_a_hash_chain_and_stale_versions_are_rejected() {
     let mut world = World::new();
     let (id, head0) = reported_case(&mut world);
+    let resealed = world.sealed_for(code("440304"));
     let diagnose = world.futian_doctor.update(
         id,
         head0,
         CaseChange::Status(CaseStatus::ClinicallyDiagnosed),
-        vec![4, 5],
+        resealed.clone(),
     );
     applied(&world.submit(diagnose));
     // A lab working from the original version is told it is stale.
@@ -199,7 +201,7 @@ fn updates_form_a_hash_chain_and_stale_versions_are_rejected() {
     drop(reader);
     assert_eq!(history.len(), 2);
     assert_eq!(record.version, 1);
-    assert_eq!(record.sealed, vec![4, 5]);
+    assert_eq!(record.sealed, resealed);
     verify_version_chain(&history, &record.head).expect("unbroken chain");
     // Any edit of an old version breaks the chain.
     let mut tampered = history.clone();
@@ -292,6 +294,77 @@ fn report_contents_are_validated() {
     by_key.patient = PatientRef::Key(world.patient.public_key());
     let (transaction, _) = world.futian_hospital.report(by_key);
     applied(&world.submit(transaction));
+}
+
+/// An envelope sealed to `readers` (signer, encryption key derived as the world does).
+fn sealed_to(readers: &[&Signer]) -> Vec<u8> {
+    let readers: Vec<_> = readers
+        .iter()
+        .map(|reader| (reader.public_key(), encryption_key(reader).public()))
+        .collect();
+    sealed::seal(b"{}", &readers, None, b"binding")
+        .expect("seal")
+        .to_bytes()
+}
+
+#[test]
+fn sealed_details_must_be_readable_by_an_authority_over_the_region() {
+    let mut world = World::new();
+    let report_sealed = |world: &mut World, region: &str, sealed: Vec<u8>| {
+        let mut report = world.report("DENGUE", region);
+        report.sealed = sealed;
+        let reporter = if region == "440104" {
+            &mut world.yuexiu_hospital
+        } else {
+            &mut world.futian_hospital
+        };
+        let (transaction, _) = reporter.report(report);
+        world.submit(transaction)
+    };
+    // Not an envelope, or an envelope of an unknown format.
+    let outcome = report_sealed(&mut world, "440304", vec![1, 2, 3]);
+    assert_rejected(&outcome, "sealed_details");
+    let mut future = sealed::Envelope::from_bytes(&sealed_to(&[&world.futian_cdc])).expect("env");
+    future.format = 2;
+    let outcome = report_sealed(&mut world, "440304", future.to_bytes());
+    assert_rejected(&outcome, "sealed_details");
+    // Sealed only to the reporter: no authority could read it.
+    let only_reporter = sealed_to(&[&world.futian_hospital]);
+    let outcome = report_sealed(&mut world, "440304", only_reporter);
+    assert_rejected(&outcome, "sealed_details");
+    // Sealed to an authority of another district.
+    let elsewhere = sealed_to(&[&world.futian_cdc]);
+    let outcome = report_sealed(&mut world, "440104", elsewhere);
+    assert_rejected(&outcome, "sealed_details");
+    // Sealed to an authority over the region that never published an encryption key …
+    let unpublished = sealed_to(&[&world.national_cdc[0]]);
+    let outcome = report_sealed(&mut world, "440304", unpublished.clone());
+    assert_rejected(&outcome, "sealed_details");
+    // … accepted once it has.
+    let key = encryption_key(&world.national_cdc[0]).public();
+    let publish = world.national_cdc[0].sign(Payload::PublishEncryptionKey(key));
+    applied(&world.submit(publish));
+    applied(&report_sealed(&mut world, "440304", unpublished));
+    // A revoked authority no longer counts; empty details are still allowed.
+    let district_only = sealed_to(&[&world.futian_cdc]);
+    applied(&report_sealed(&mut world, "440304", district_only.clone()));
+    let futian_cdc = world.futian_cdc.public_key();
+    let revoke = world
+        .shenzhen_cdc
+        .revoke(futian_cdc, RevocationReason::KeyCompromise);
+    applied(&world.submit(revoke));
+    let outcome = report_sealed(&mut world, "440304", district_only);
+    assert_rejected(&outcome, "sealed_details");
+    applied(&report_sealed(&mut world, "440304", Vec::new()));
+    // Updates follow the same rule.
+    let (id, head) = reported_case(&mut world);
+    let garbage = world.futian_doctor.update(
+        id,
+        head,
+        CaseChange::Status(CaseStatus::ClinicallyDiagnosed),
+        vec![9; 40],
+    );
+    assert_rejected(&world.submit(garbage), "sealed_details");
 }
 
 #[test]

@@ -112,6 +112,19 @@ impl Escrowed {
         let wrap = |key: &[u8; 32], target: &[u8]| {
             epichain_escrow::wrap(&sharing, &chain_id, target, key).expect("wrap")
         };
+        let (transaction, case) = self.sealed_report(reporter, disease, region, &wrap);
+        assert!(applied(&self.single.block(&[transaction])));
+        case
+    }
+
+    /// A report sealed with the escrow wrap `wrap` gives (not submitted).
+    fn sealed_report(
+        &mut self,
+        reporter: &str,
+        disease: &str,
+        region: &str,
+        wrap: epichain_world::EscrowSealer<'_>,
+    ) -> (epichain_core::SignedTransaction, Hash) {
         let day = Day::from_unix_ms(self.single.time_ms);
         let mut report = self
             .single
@@ -121,17 +134,14 @@ impl Escrowed {
         report.sealed = self
             .single
             .world
-            .seal_details(reporter, &report, Some(&wrap))
+            .seal_details(reporter, &report, Some(wrap))
             .expect("seal");
-        let (transaction, case) = self
-            .single
+        self.single
             .world
             .identity(reporter)
             .expect("reporter")
             .signer
-            .report(report);
-        assert!(applied(&self.single.block(&[transaction])));
-        case
+            .report(report)
     }
 
     /// Submits a governance proposal approved by two national authorities.
@@ -226,6 +236,29 @@ fn applied(outcomes: &[TransactionOutcome]) -> bool {
 
 fn rejected_with(outcome: &TransactionOutcome, text: &str) -> bool {
     matches!(outcome, TransactionOutcome::Rejected { message, .. } if message.contains(text))
+}
+
+#[test]
+fn once_the_escrow_key_exists_reports_must_be_wrapped_to_it() {
+    let mut escrowed = Escrowed::new();
+    // Without an escrow wrap no grant could ever reach the record: refused.
+    let no_wrap = |_: &[u8; 32], _: &[u8]| Vec::new();
+    let (transaction, _) = escrowed.sealed_report("futian-hospital", "DENGUE", "440304", &no_wrap);
+    let outcomes = escrowed.single.block(&[transaction]);
+    assert!(
+        rejected_with(&outcomes[0], "wrap the data key"),
+        "{outcomes:?}"
+    );
+    // A wrap of the wrong shape is refused too.
+    let short = |_: &[u8; 32], _: &[u8]| vec![0; 64];
+    let (transaction, _) = escrowed.sealed_report("futian-hospital", "DENGUE", "440304", &short);
+    let outcomes = escrowed.single.block(&[transaction]);
+    assert!(
+        rejected_with(&outcomes[0], "escrow wrap is"),
+        "{outcomes:?}"
+    );
+    // Wrapped to the escrow key: applied.
+    escrowed.report("futian-hospital", "DENGUE", "440304");
 }
 
 #[test]

@@ -431,11 +431,18 @@ impl DemoWorld {
         );
         let chain_id = self.genesis.chain_id();
         let binding = sealed::binding(&chain_id, &case, 0);
+        // The district's authorities (or, if it has none, the nearest level above that has) and
+        // the reporter.
+        let jurisdiction = report.region.lineage().find(|region| {
+            self.identities
+                .iter()
+                .any(|identity| identity.role == Role::Authority && identity.region == *region)
+        });
         let readers: Vec<(epichain_core::PublicKey, sealed::EncryptionPublicKey)> = self
             .identities
             .iter()
             .filter(|identity| {
-                (identity.role == Role::Authority && identity.region == report.region)
+                (identity.role == Role::Authority && Some(identity.region) == jurisdiction)
                     || identity.handle == reporter.handle
             })
             .map(|identity| (identity.signer.public_key(), identity.encryption.public()))

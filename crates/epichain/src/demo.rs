@@ -53,7 +53,8 @@ pub fn run(directory: &Path, now_ms: u64, out: &mut impl Write) -> Result<DemoSu
     let mut rejected = 0;
     let mut cases = Vec::new();
     let mut first_report: Option<SignedTransaction> = None;
-    let enrolments = world.enrolments();
+    let mut enrolments = world.enrolments();
+    enrolments.extend(world.publications());
     rejected += apply(&mut ledger, genesis_ms + 3_600_000, enrolments, out)?;
     writeln!(
         out,

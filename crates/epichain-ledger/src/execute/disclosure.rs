@@ -72,6 +72,60 @@ pub fn outbreak_scope(signal: &SignalRecord, today: Day) -> GrantScope {
 }
 
 impl<S: StateRead> Executor<'_, S> {
+    /// The sealing rule for a report's or update's details in `region`: empty (no details), or
+    /// an envelope of the known format that names among its readers an unrevoked authority over
+    /// the region with a published encryption key (so the jurisdiction can read it), and, once
+    /// the escrow key exists, carries an escrow wrap (so a disclosure grant can reach it). The
+    /// ledger cannot see inside the ciphertexts: whether each wrap opens is the readers' check.
+    pub(super) fn check_sealed(
+        &self,
+        sealed: &[u8],
+        region: epichain_core::RegionCode,
+    ) -> Step<()> {
+        if sealed.is_empty() {
+            return Ok(Ok(()));
+        }
+        let refuse_sealed = |message: String| Ok(Err(Rejection::Sealed(message)));
+        let envelope = match epichain_core::sealed::Envelope::from_bytes(sealed) {
+            Ok(envelope) => envelope,
+            Err(error) => return refuse_sealed(error.to_string()),
+        };
+        let mut authority = false;
+        for reader in envelope.reader_keys() {
+            let Some(identity) = self.overlay.identity(reader)? else {
+                continue;
+            };
+            if identity.role == epichain_core::Role::Authority
+                && identity.revoked.is_none()
+                && region.is_within(identity.region)
+                && self
+                    .overlay
+                    .get(&StateKey::EncryptionKey(*reader))?
+                    .is_some()
+            {
+                authority = true;
+                break;
+            }
+        }
+        if !authority {
+            return refuse_sealed(format!(
+                "no reader is an authority over {region} with a published encryption key: the jurisdiction could not read them"
+            ));
+        }
+        if self.escrow_key()?.is_some() {
+            if envelope.escrow.is_empty() {
+                return refuse_sealed(
+                    "the escrow key exists: wrap the data key to it too, or no disclosure grant can reach these details"
+                        .to_string(),
+                );
+            }
+            if let Err(error) = epichain_escrow::check_wrap_shape(&envelope.escrow) {
+                return refuse_sealed(error.to_string());
+            }
+        }
+        Ok(Ok(()))
+    }
+
     fn dealing(&self, dealer: &PublicKey) -> Result<Option<DealingRecord>, StorageError> {
         match self.overlay.get(&StateKey::EscrowDealing(*dealer))? {
             Some(StateValue::EscrowDealing(record)) => Ok(Some(*record)),

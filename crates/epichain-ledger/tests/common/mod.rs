@@ -3,11 +3,17 @@
 #![allow(dead_code)]
 
 use epichain_core::cert::{self, Claims, IssueRequest, Validity};
+use epichain_core::sealed::{self, EncryptionKeyPair};
 use epichain_core::{
     Block, CaseReport, CaseStatus, Catalogue, Day, DiseaseCode, Genesis, KeyPair, PatientRef,
     RegionCode, RegionSet, Role, Sex, SignedTransaction, Signer, TransactionOutcome,
 };
 use epichain_ledger::{BlockOutcome, Ledger};
+
+/// An identity's encryption key in the test world (derived from its signing key).
+pub fn encryption_key(signer: &Signer) -> EncryptionKeyPair {
+    EncryptionKeyPair::derived_from(signer.key())
+}
 
 /// 2026-11-01T00:00:00+08:00.
 pub const GENESIS_MS: u64 = 1_793_462_400_000;
@@ -157,14 +163,20 @@ impl World {
         let futian_hospital = leaf(&shenzhen, 10, Role::Hospital, "440304");
         let futian_doctor = leaf(&shenzhen, 11, Role::Doctor, "440304");
         let shenzhen_lab = leaf(&shenzhen, 12, Role::Lab, "440300");
-        let futian_cdc = leaf(&shenzhen, 13, Role::Authority, "440304");
-        let shenzhen_cdc = leaf(&shenzhen, 14, Role::Authority, "440300");
-        let guangdong_cdc = leaf(&guangdong, 15, Role::Authority, "440000");
+        let mut futian_cdc = leaf(&shenzhen, 13, Role::Authority, "440304");
+        let mut shenzhen_cdc = leaf(&shenzhen, 14, Role::Authority, "440300");
+        let mut guangdong_cdc = leaf(&guangdong, 15, Role::Authority, "440000");
         let national_cdc = (0..3)
             .map(|index| leaf(&root, 20 + index, Role::Authority, "000000"))
             .collect();
         let yuexiu_hospital = leaf(&guangzhou, 16, Role::Hospital, "440104");
         let patient = leaf(&shenzhen, 17, Role::Patient, "440304");
+        // The authorities publish their encryption keys with their enrolment, so reports can be
+        // sealed to them.
+        for authority in [&mut futian_cdc, &mut shenzhen_cdc, &mut guangdong_cdc] {
+            let key = encryption_key(authority).public();
+            enrolments.push(authority.sign(epichain_core::Payload::PublishEncryptionKey(key)));
+        }
         let mut world = World {
             directory,
             genesis,
@@ -217,6 +229,23 @@ impl World {
         Day::from_unix_ms(self.time_ms)
     }
 
+    /// Sealed details for a case in `region`, readable by the world's authorities over it (the
+    /// ledger checks the readers, not the binding, so one dummy binding serves every case).
+    pub fn sealed_for(&self, region: RegionCode) -> Vec<u8> {
+        let readers: Vec<_> = [
+            (&self.futian_cdc, "440304"),
+            (&self.shenzhen_cdc, "440300"),
+            (&self.guangdong_cdc, "440000"),
+        ]
+        .into_iter()
+        .filter(|(_, jurisdiction)| region.is_within(code(jurisdiction)))
+        .map(|(authority, _)| (authority.public_key(), encryption_key(authority).public()))
+        .collect();
+        sealed::seal(b"{\"name\":\"test\"}", &readers, None, b"binding")
+            .expect("seal")
+            .to_bytes()
+    }
+
     pub fn report(&self, disease_code: &str, region: &str) -> CaseReport {
         CaseReport {
             disease: disease(disease_code),
@@ -227,7 +256,7 @@ impl World {
             diagnosis_day: self.today(),
             age_band: 6,
             sex: Sex::Female,
-            sealed: vec![1, 2, 3],
+            sealed: self.sealed_for(code(region)),
         }
     }
 

@@ -98,26 +98,35 @@ pub fn report(
     if let Some(path) = details {
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let details = epichain_core::sealed::CaseDetails::from_bytes(&text)?;
+        // The district's authorities read the details; where the district has none with a
+        // published key, the nearest level above that has (the chain accepts any authority over
+        // the region).
         let mut readers = Vec::new();
-        let authorities =
-            runtime.block_on(client.identities(epichain_core::Role::Authority, body.region))?;
-        for authority in authorities.as_array().into_iter().flatten() {
-            let (Some(identity), Some(encryption)) = (
-                authority["key"].as_str(),
-                authority["encryption_key"].as_str(),
-            ) else {
-                continue;
-            };
-            readers.push((
-                epichain_core::PublicKey::from_hex(identity)?,
-                epichain_core::sealed::EncryptionPublicKey(
-                    epichain_core::encoding::parse_hex_array(encryption)?,
-                ),
-            ));
+        for region in body.region.lineage() {
+            let authorities =
+                runtime.block_on(client.identities(epichain_core::Role::Authority, region))?;
+            for authority in authorities.as_array().into_iter().flatten() {
+                let (Some(identity), Some(encryption), true) = (
+                    authority["key"].as_str(),
+                    authority["encryption_key"].as_str(),
+                    authority["revoked"].is_null(),
+                ) else {
+                    continue;
+                };
+                readers.push((
+                    epichain_core::PublicKey::from_hex(identity)?,
+                    epichain_core::sealed::EncryptionPublicKey(
+                        epichain_core::encoding::parse_hex_array(encryption)?,
+                    ),
+                ));
+            }
+            if !readers.is_empty() {
+                break;
+            }
         }
         if readers.is_empty() {
             bail!(
-                "no authority of {} has published an encryption key: nobody could read the details",
+                "no authority over {} has published an encryption key: nobody could read the details",
                 body.region
             );
         }
@@ -292,6 +301,10 @@ async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
         }
         tick += 1;
         let day = Day::from_unix_ms(wall_clock_ms());
+        if devnet.escrow.is_none() {
+            // Late escrow key: wrap to it as soon as it exists (the chain then requires it).
+            devnet.await_escrow(&first, Duration::ZERO).await?;
+        }
         let batch = devnet::report_batch(devnet, day, DEVNET_REPORTS_PER_TICK, wall_clock_ms())?;
         let client = &validators[tick as usize % validators.len()];
         if let Err(error) = devnet::submit_all(client, &batch).await {
