@@ -111,6 +111,7 @@ impl Store {
             transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
             transaction.open_table(INDEX_IDENTITIES).map_err(storage)?;
             transaction.open_table(INDEX_ACCESS).map_err(storage)?;
+            transaction.open_table(INDEX_GRANTS).map_err(storage)?;
         }
         transaction.commit().map_err(storage)?;
         Ok(Store { database })

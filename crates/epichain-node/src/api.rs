@@ -98,6 +98,41 @@ fn error(status: StatusCode, code: &'static str, message: impl ToString) -> Resp
     failure(status, code, message).into_response()
 }
 
+/// Every client error leaves as a JSON [`ApiError`]: the extractors' own rejections (a path or
+/// query that does not parse, an unreadable body, a wrong method) are plain text, so they are
+/// rewrapped here with their status and text kept.
+async fn json_client_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4_096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_string()
+    } else {
+        text
+    };
+    error(status, code, message)
+}
+
 fn internal(message: impl ToString) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
 }
@@ -1104,4 +1139,5 @@ pub fn router(state: ApiState) -> axum::Router {
         )
         .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BYTES_MAX))
         .fallback(|| async { not_found("route") })
+        .layer(axum::middleware::map_response(json_client_errors))
 }

@@ -288,3 +288,68 @@ async fn status_transactions_blocks_and_openapi() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_client_error_is_json_and_the_privacy_endpoints_answer() {
+    let server = server(1_000).await;
+    let http = reqwest::Client::new();
+    let zero = "0".repeat(64);
+    let bad = [
+        ("GET", "/v1/blocks/abc".to_string(), 400),
+        ("GET", "/v1/signals?limit=many".to_string(), 400),
+        (
+            "GET",
+            "/v1/identities?role=nurse&region=440304".to_string(),
+            400,
+        ),
+        ("GET", "/v1/grants?status=pending".to_string(), 400),
+        ("GET", "/v1/grants?case=xyz".to_string(), 400),
+        ("GET", format!("/v1/grants?case={zero}"), 404),
+        ("GET", "/v1/grants/xyz".to_string(), 400),
+        ("GET", format!("/v1/grants/{zero}"), 404),
+        ("GET", format!("/v1/grants/{zero}/shares/not-a-key"), 400),
+        ("GET", "/v1/no-such-route".to_string(), 404),
+        ("DELETE", "/v1/status".to_string(), 405),
+        ("POST", "/v1/transactions".to_string(), 400),
+    ];
+    for (method, path, expected) in bad {
+        let request = match method {
+            "DELETE" => http.delete(format!("{}{path}", server.base)),
+            "POST" => http
+                .post(format!("{}{path}", server.base))
+                .header("content-type", "application/json")
+                .body("{not json"),
+            _ => http.get(format!("{}{path}", server.base)),
+        };
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status().as_u16(), expected, "{method} {path}");
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path}: not JSON: {error}"));
+        assert!(
+            body["code"].is_string() && body["message"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+    // A chain without validators has no escrow holders, no key and no grants.
+    let escrow: serde_json::Value = http
+        .get(format!("{}/v1/escrow", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(escrow["status"], "none");
+    assert!(escrow["sharing"].is_null());
+    let grants: serde_json::Value = http
+        .get(format!("{}/v1/grants?status=open", server.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(grants, serde_json::json!([]));
+}

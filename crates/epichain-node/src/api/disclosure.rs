@@ -100,6 +100,9 @@ pub async fn escrow(State(state): State<ApiState>) -> Response {
     .into_response()
 }
 
+/// A grant's statuses, as the listing filters them.
+const GRANT_STATUSES: [&str; 3] = ["open", "expired", "revoked"];
+
 /// Filters of the grant listing.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct GrantQuery {
@@ -122,6 +125,15 @@ pub async fn grants(
     State(state): State<ApiState>,
     axum::extract::Query(query): axum::extract::Query<GrantQuery>,
 ) -> Response {
+    if let Some(status) = query.status.as_deref()
+        && !GRANT_STATUSES.contains(&status)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_status",
+            format!("status is one of {}", GRANT_STATUSES.join(", ")),
+        );
+    }
     let case = match query.case.as_deref().map(parse_hash) {
         None => None,
         Some(Ok(case)) => Some(case),
