@@ -9,6 +9,7 @@ pub mod devnet;
 pub mod netbench;
 pub mod privbench;
 pub mod read;
+pub mod seal;
 pub mod table;
 pub mod warnbench;
 

@@ -84,21 +84,6 @@ fn malformed(what: &str) -> ReadError {
     ReadError::Malformed(what.to_string())
 }
 
-/// The escrow wrap for a new report, from the node's escrow key (no wrap before the validators
-/// have generated it).
-pub async fn escrow_wrap(
-    client: &Client,
-    chain_id: Hash,
-) -> Result<impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<>, ReadError> {
-    let escrow = client.get_json("/v1/escrow").await?;
-    let holders = escrow["holders"].as_array().map_or(0, Vec::len);
-    let sharing = escrow["sharing"]
-        .as_str()
-        .and_then(|text| hex::decode(text).ok())
-        .and_then(|bytes| epichain_escrow::decode_sharing(&bytes, holders).ok());
-    Ok(epichain_escrow::wrapper(sharing, chain_id))
-}
-
 /// Reads case `id`'s latest sealed details as the holder of `signing` and `encryption`.
 pub async fn read_case(
     client: &Client,

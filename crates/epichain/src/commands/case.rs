@@ -1,8 +1,12 @@
 //! `epichain case show`: a case's public metadata, and its sealed details decrypted on this
 //! machine for a reader holding a key (a reader of the envelope, or a grantee combining k escrow
 //! holders' shares), after an on-chain access log when the record is not the reader's own.
+//! `epichain case update`: the next step of a case (diagnosis, lab confirmation, exclusion,
+//! outcome, closing, amended details), naming the version it replaces, with new details sealed
+//! on this machine for that version.
 
-use anyhow::Result;
+use super::local::ChangeArgs;
+use anyhow::{Context, Result};
 use epichain::client::Client;
 use epichain::read::{ReadError, ReadPath, read_case};
 use epichain_core::sealed::EncryptionKeyPair;
@@ -28,21 +32,120 @@ pub enum CaseCommand {
         #[arg(long)]
         purpose: Option<String>,
     },
+    /// Update a case on the network; with --details, seal new details for the new version.
+    Update {
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        node: String,
+        /// Case id.
+        id: Hash,
+        /// Your signing key (PKCS#8 PEM): a doctor, lab or authority over the case's region.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// New identifying and clinical details (JSON, as for `report --details`), sealed to
+        /// the district authorities and the escrow key.
+        #[arg(long)]
+        details: Option<PathBuf>,
+        /// Your encryption key, to stay a reader of what you sealed.
+        #[arg(long, requires = "details")]
+        encryption_key: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: CaseCommand) -> Result<()> {
-    let CaseCommand::Show {
-        node,
-        id,
-        key,
-        encryption_key,
-        purpose,
-    } = command;
+    match command {
+        CaseCommand::Show {
+            node,
+            id,
+            key,
+            encryption_key,
+            purpose,
+        } => show(&node, id, key, encryption_key, purpose),
+        CaseCommand::Update {
+            node,
+            id,
+            key,
+            change,
+            details,
+            encryption_key,
+        } => update(&node, id, &key, &change, details, encryption_key),
+    }
+}
+
+fn update(
+    node: &str,
+    id: Hash,
+    key: &std::path::Path,
+    change: &ChangeArgs,
+    details: Option<PathBuf>,
+    encryption_key: Option<PathBuf>,
+) -> Result<()> {
+    let change = change.to_change()?;
+    let key = KeyPair::read_pem_file(key)?;
+    let details = details
+        .map(|path| {
+            let text =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok::<_, anyhow::Error>(epichain_core::sealed::CaseDetails::from_bytes(&text)?)
+        })
+        .transpose()?;
+    let mine = encryption_key
+        .map(|path| EncryptionKeyPair::read_file(&path))
+        .transpose()?
+        .map(|pair| (key.public_key(), pair.public()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let transaction = runtime.block_on(async {
+        let client = Client::new(node);
+        let case = client.case(&id).await?;
+        let record = &case["record"];
+        let head = record["head"]
+            .as_str()
+            .and_then(|text| Hash::from_hex(text).ok())
+            .context("the node answered a case without a head")?;
+        let version = record["version"]
+            .as_u64()
+            .and_then(|version| u32::try_from(version).ok())
+            .context("the node answered a case without a version")?;
+        let region: epichain_core::RegionCode = serde_json::from_value(record["region"].clone())
+            .context("the node answered a case without a region")?;
+        let mut signer = client.signer(key).await?;
+        let sealed = match &details {
+            Some(details) => {
+                epichain::seal::seal_case_details(
+                    &client,
+                    signer.chain_id(),
+                    &id,
+                    version + 1,
+                    region,
+                    details,
+                    mine,
+                )
+                .await?
+            }
+            None => Vec::new(),
+        };
+        Ok::<_, anyhow::Error>(signer.update(id, head, change, sealed))
+    })?;
+    drop(runtime);
+    super::network::submit_and_wait(node, &transaction)
+}
+
+fn show(
+    node: &str,
+    id: Hash,
+    key: Option<PathBuf>,
+    encryption_key: Option<PathBuf>,
+    purpose: Option<String>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = Client::new(&node);
+        let client = Client::new(node);
         let case = client.case(&id).await?;
         let record = &case["record"];
         let mut public = record.clone();

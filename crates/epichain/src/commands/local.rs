@@ -57,15 +57,8 @@ pub enum LedgerCommand {
         /// Case id.
         #[arg(long)]
         case: Hash,
-        /// New status: clinically-diagnosed (doctors), lab-confirmed (labs), excluded (authorities).
-        #[arg(long, group = "change")]
-        status: Option<CaseStatus>,
-        /// Outcome: recovered, died, transferred, lost-to-follow-up.
-        #[arg(long, group = "change")]
-        outcome: Option<Outcome>,
-        /// Close the record (authorities).
-        #[arg(long, group = "change")]
-        close: bool,
+        #[command(flatten)]
+        change: ChangeArgs,
     },
     /// Revoke a key (yourself, or as an authority someone below you).
     Revoke {
@@ -95,6 +88,37 @@ pub enum LedgerCommand {
         /// Case id.
         id: Hash,
     },
+}
+
+/// The change an update makes, on the command line: exactly one of these.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ChangeArgs {
+    /// New status: clinically-diagnosed (doctors), lab-confirmed (labs), excluded (authorities).
+    #[arg(long)]
+    status: Option<CaseStatus>,
+    /// Outcome: recovered, died, transferred, lost-to-follow-up.
+    #[arg(long)]
+    outcome: Option<Outcome>,
+    /// Close the record (authorities).
+    #[arg(long)]
+    close: bool,
+    /// Replace the sealed details only (with --details).
+    #[arg(long)]
+    amend: bool,
+}
+
+impl ChangeArgs {
+    /// The change.
+    pub fn to_change(&self) -> Result<CaseChange> {
+        Ok(match (self.status, self.outcome, self.close, self.amend) {
+            (Some(status), None, false, false) => CaseChange::Status(status),
+            (None, Some(outcome), false, false) => CaseChange::Outcome(outcome),
+            (None, None, true, false) => CaseChange::Close,
+            (None, None, false, true) => CaseChange::Amend,
+            _ => bail!("give exactly one of --status, --outcome, --close, --amend"),
+        })
+    }
 }
 
 /// The fields of a case report on the command line.
@@ -197,16 +221,9 @@ pub fn run(command: LedgerCommand) -> Result<()> {
         LedgerCommand::Update {
             signing,
             case,
-            status,
-            outcome,
-            close,
+            change,
         } => {
-            let change = match (status, outcome, close) {
-                (Some(status), None, false) => CaseChange::Status(status),
-                (None, Some(outcome), false) => CaseChange::Outcome(outcome),
-                (None, None, true) => CaseChange::Close,
-                _ => bail!("give exactly one of --status, --outcome, --close"),
-            };
+            let change = change.to_change()?;
             let head = {
                 let ledger = open(&signing.data)?;
                 let record = ledger.reader()?.case(&case)?;

@@ -98,58 +98,27 @@ pub fn report(
     if let Some(path) = details {
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let details = epichain_core::sealed::CaseDetails::from_bytes(&text)?;
-        // The district's authorities read the details; where the district has none with a
-        // published key, the nearest level above that has (the chain accepts any authority over
-        // the region).
-        let mut readers = Vec::new();
-        for region in body.region.lineage() {
-            let authorities =
-                runtime.block_on(client.identities(epichain_core::Role::Authority, region))?;
-            for authority in authorities.as_array().into_iter().flatten() {
-                let (Some(identity), Some(encryption), true) = (
-                    authority["key"].as_str(),
-                    authority["encryption_key"].as_str(),
-                    authority["revoked"].is_null(),
-                ) else {
-                    continue;
-                };
-                readers.push((
-                    epichain_core::PublicKey::from_hex(identity)?,
-                    epichain_core::sealed::EncryptionPublicKey(
-                        epichain_core::encoding::parse_hex_array(encryption)?,
-                    ),
-                ));
-            }
-            if !readers.is_empty() {
-                break;
-            }
-        }
-        if readers.is_empty() {
-            bail!(
-                "no authority over {} has published an encryption key: nobody could read the details",
-                body.region
-            );
-        }
-        if let Some(path) = encryption_key {
-            let mine = epichain_core::sealed::EncryptionKeyPair::read_file(path)?;
-            readers.push((signer.public_key(), mine.public()));
-        }
+        let mine = encryption_key
+            .map(epichain_core::sealed::EncryptionKeyPair::read_file)
+            .transpose()?
+            .map(|pair| (signer.public_key(), pair.public()));
         let case = epichain_core::case::case_id(&signer.public_key(), signer.next_nonce());
-        let chain_id = signer.chain_id();
-        let binding = epichain_core::sealed::binding(&chain_id, &case, 0);
-        let target = epichain_core::sealed::escrow_target(&chain_id, &case, 0);
-        let wrap = runtime.block_on(epichain::read::escrow_wrap(&client, chain_id))?;
-        let escrow = move |data_key: &[u8; 32]| wrap(data_key, &target);
-        body.sealed =
-            epichain_core::sealed::seal(&details.to_bytes(), &readers, Some(&escrow), &binding)?
-                .to_bytes();
+        body.sealed = runtime.block_on(epichain::seal::seal_case_details(
+            &client,
+            signer.chain_id(),
+            &case,
+            0,
+            body.region,
+            &details,
+            mine,
+        ))?;
     }
     let (transaction, case_id) = signer.report(body);
     println!("case {case_id}");
     submit_and_wait(url, &transaction)
 }
 
-fn submit_and_wait(url: &str, transaction: &SignedTransaction) -> Result<()> {
+pub(super) fn submit_and_wait(url: &str, transaction: &SignedTransaction) -> Result<()> {
     let client = Client::new(url);
     let runtime = runtime()?;
     let submission = runtime.block_on(client.submit(transaction))?;

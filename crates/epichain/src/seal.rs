@@ -1,0 +1,93 @@
+//! Sealing on the reporter's machine: whom a case's details are sealed to (the authorities over
+//! its district, found on chain, and optionally the sealer itself) and the escrow wrap, so that a
+//! report or an update carries what the ledger's sealing rule asks for.
+
+use crate::client::{Client, ClientError};
+use epichain_core::sealed::{self, CaseDetails, EncryptionPublicKey, SealError};
+use epichain_core::{Hash, PublicKey, RegionCode, Role};
+
+/// Why details could not be sealed.
+#[derive(Debug, thiserror::Error)]
+pub enum SealingError {
+    /// No authority over the region has published an encryption key.
+    #[error("no authority over {0} has published an encryption key: nobody could read the details")]
+    NoAuthority(RegionCode),
+    /// The node's answer is not what was expected.
+    #[error("unexpected answer from the node: {0}")]
+    Malformed(String),
+    /// HTTP.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Sealing.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+/// A reader: identity key and encryption key.
+pub type Reader = (PublicKey, EncryptionPublicKey);
+
+/// The readers of details about a case in `region`: the unrevoked authorities of the district
+/// with a published encryption key or, if it has none, of the nearest level above that has.
+pub async fn authorities_over(
+    client: &Client,
+    region: RegionCode,
+) -> Result<Vec<Reader>, SealingError> {
+    for level in region.lineage() {
+        let authorities = client.identities(Role::Authority, level).await?;
+        let mut readers = Vec::new();
+        for authority in authorities.as_array().into_iter().flatten() {
+            let (Some(identity), Some(encryption), true) = (
+                authority["key"].as_str(),
+                authority["encryption_key"].as_str(),
+                authority["revoked"].is_null(),
+            ) else {
+                continue;
+            };
+            let malformed = |_| SealingError::Malformed(format!("identity {identity}"));
+            readers.push((
+                PublicKey::from_hex(identity).map_err(malformed)?,
+                EncryptionPublicKey(
+                    epichain_core::encoding::parse_hex_array(encryption).map_err(malformed)?,
+                ),
+            ));
+        }
+        if !readers.is_empty() {
+            return Ok(readers);
+        }
+    }
+    Err(SealingError::NoAuthority(region))
+}
+
+/// The escrow wrap from the node's escrow key (no wrap before the validators have generated it).
+pub async fn escrow_wrap(
+    client: &Client,
+    chain_id: Hash,
+) -> Result<impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<>, SealingError> {
+    let escrow = client.get_json("/v1/escrow").await?;
+    let holders = escrow["holders"].as_array().map_or(0, Vec::len);
+    let sharing = escrow["sharing"]
+        .as_str()
+        .and_then(|text| hex::decode(text).ok())
+        .and_then(|bytes| epichain_escrow::decode_sharing(&bytes, holders).ok());
+    Ok(epichain_escrow::wrapper(sharing, chain_id))
+}
+
+/// Seals `details` for version `version` of case `case_id` in `region`: to the authorities over
+/// the region, to `also` (e.g. the sealer, to stay a reader), and to the escrow key.
+pub async fn seal_case_details(
+    client: &Client,
+    chain_id: Hash,
+    case_id: &Hash,
+    version: u32,
+    region: RegionCode,
+    details: &CaseDetails,
+    also: Option<Reader>,
+) -> Result<Vec<u8>, SealingError> {
+    let mut readers = authorities_over(client, region).await?;
+    readers.extend(also.filter(|reader| !readers.contains(reader)));
+    let binding = sealed::binding(&chain_id, case_id, version);
+    let target = sealed::escrow_target(&chain_id, case_id, version);
+    let wrap = escrow_wrap(client, chain_id).await?;
+    let escrow = move |data_key: &[u8; 32]| wrap(data_key, &target);
+    Ok(sealed::seal(&details.to_bytes(), &readers, Some(&escrow), &binding)?.to_bytes())
+}
