@@ -68,6 +68,16 @@ async fn post(base: &str, transaction: &SignedTransaction) -> reqwest::Response 
         .expect("post")
 }
 
+/// GETs `path` and parses the JSON answer.
+async fn get_json(base: &str, path: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}{path}"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
 #[tokio::test]
 async fn submission_is_checked_idempotent_and_bounded() {
     let mut server = server(3).await;
@@ -178,14 +188,8 @@ async fn status_transactions_blocks_and_openapi() {
             .iter()
             .all(|item| item["status"] == "pending")
     );
-    let pending: serde_json::Value = http
-        .get(format!("{}/v1/transactions/{first}", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let pending: serde_json::Value =
+        get_json(&server.base, &format!("/v1/transactions/{first}")).await;
     assert_eq!(pending["status"], "pending");
 
     // A block built from the mempool (what a proposer does), committed as final.
@@ -198,14 +202,8 @@ async fn status_transactions_blocks_and_openapi() {
         .chain
         .apply_finalized(&block, Some(b"certificate"))
         .expect("apply");
-    let finalized: serde_json::Value = http
-        .get(format!("{}/v1/transactions/{first}", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let finalized: serde_json::Value =
+        get_json(&server.base, &format!("/v1/transactions/{first}")).await;
     assert_eq!(finalized["status"], "finalized");
     assert_eq!(finalized["height"], 1);
     assert_eq!(finalized["outcome"]["status"], "applied");
@@ -230,24 +228,10 @@ async fn status_transactions_blocks_and_openapi() {
         "stale_nonce"
     );
 
-    let status: serde_json::Value = http
-        .get(format!("{}/v1/status", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let status: serde_json::Value = get_json(&server.base, "/v1/status").await;
     assert_eq!(status["height"], 1);
     assert_eq!(status["chain_id"], server.chain.chain_id().to_hex());
-    let block_view: serde_json::Value = http
-        .get(format!("{}/v1/blocks/1", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let block_view: serde_json::Value = get_json(&server.base, "/v1/blocks/1").await;
     assert_eq!(block_view["certificate"], hex::encode(b"certificate"));
     assert_eq!(
         block_view["transactions"].as_array().map(Vec::len),
@@ -264,14 +248,7 @@ async fn status_transactions_blocks_and_openapi() {
         "not_found"
     );
 
-    let document: serde_json::Value = http
-        .get(format!("{}/openapi.json", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let document: serde_json::Value = get_json(&server.base, "/openapi.json").await;
     for path in [
         "/v1/transactions",
         "/v1/transactions/batch",
@@ -333,23 +310,9 @@ async fn every_client_error_is_json_and_the_privacy_endpoints_answer() {
         );
     }
     // A chain without validators has no escrow holders, no key and no grants.
-    let escrow: serde_json::Value = http
-        .get(format!("{}/v1/escrow", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let escrow: serde_json::Value = get_json(&server.base, "/v1/escrow").await;
     assert_eq!(escrow["status"], "none");
     assert!(escrow["sharing"].is_null());
-    let grants: serde_json::Value = http
-        .get(format!("{}/v1/grants?status=open", server.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let grants: serde_json::Value = get_json(&server.base, "/v1/grants?status=open").await;
     assert_eq!(grants, serde_json::json!([]));
 }
