@@ -31,6 +31,21 @@ struct Nodes {
 }
 
 impl Nodes {
+    /// Prepares a devnet in `directory` (genesis at `now_ms`, free ports) and starts its first
+    /// `count` nodes (validators come first); `None` starts them all.
+    fn start(directory: &std::path::Path, now_ms: u64, count: Option<usize>) -> Nodes {
+        let devnet = Devnet::prepare(directory, free_base_port(), now_ms).expect("devnet");
+        let count = count.unwrap_or(devnet.nodes.len());
+        let mut nodes = Nodes {
+            children: (0..devnet.nodes.len()).map(|_| None).collect(),
+            devnet,
+        };
+        for index in 0..count {
+            nodes.spawn(index);
+        }
+        nodes
+    }
+
     fn spawn(&mut self, index: usize) {
         let node = &self.devnet.nodes[index];
         let log = std::fs::File::create(self.devnet.directory.join(format!("{}.log", node.name)))
@@ -66,20 +81,8 @@ impl Drop for Nodes {
 fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
     let directory = tempfile::tempdir().expect("temp dir");
     let now_ms = now_ms();
-    let devnet = Devnet::prepare(directory.path(), free_base_port(), now_ms).expect("devnet");
-    let count = devnet.nodes.len();
-    let mut nodes = Nodes {
-        children: (0..count).map(|_| None).collect(),
-        devnet,
-    };
-    for index in 0..count {
-        nodes.spawn(index);
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let mut nodes = Nodes::start(directory.path(), now_ms, None);
+    let runtime = runtime();
     let clients: Vec<Client> = nodes
         .devnet
         .nodes
@@ -187,6 +190,14 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
     });
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// Milliseconds since the epoch, for the devnet's genesis time.
 fn now_ms() -> u64 {
     #[allow(clippy::disallowed_methods)]
@@ -204,20 +215,9 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
 
     let directory = tempfile::tempdir().expect("temp dir");
     let now_ms = now_ms();
-    let devnet = Devnet::prepare(directory.path(), free_base_port(), now_ms).expect("devnet");
-    let validators = devnet.validator_urls().len();
-    let mut nodes = Nodes {
-        children: (0..devnet.nodes.len()).map(|_| None).collect(),
-        devnet,
-    };
-    for index in 0..validators {
-        nodes.spawn(index);
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let validators = devnet::VALIDATOR_NAMES.len();
+    let mut nodes = Nodes::start(directory.path(), now_ms, Some(validators));
+    let runtime = runtime();
     let client = Client::new(&nodes.devnet.nodes[0].url);
     let devnet = &mut nodes.devnet;
     runtime.block_on(async {
