@@ -43,6 +43,32 @@ pub struct Submission {
 }
 
 /// One transaction's result in a batch.
+/// The escrow key as a node reports it (`/v1/escrow`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct EscrowStatus {
+    /// The holders (the genesis validators).
+    pub holders: Vec<PublicKey>,
+    /// Partial decryptions a release needs.
+    pub threshold: u32,
+    /// The public sharing (hex), once the holders have generated the key.
+    sharing: Option<String>,
+}
+
+impl EscrowStatus {
+    /// The public sharing's bytes, once generated.
+    pub fn sharing_bytes(&self) -> Option<Vec<u8>> {
+        self.sharing
+            .as_deref()
+            .and_then(|text| hex::decode(text).ok())
+    }
+
+    /// The decoded public sharing, once generated.
+    pub fn sharing(&self) -> Option<epichain_escrow::EscrowSharing> {
+        self.sharing_bytes()
+            .and_then(|bytes| epichain_escrow::decode_sharing(&bytes, self.holders.len()).ok())
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct BatchResult {
     /// Transaction id, when it decoded.
@@ -123,6 +149,11 @@ impl Client {
     /// Any read-only endpoint, e.g. `/v1/escrow` or `/v1/grants?case=…`, as JSON.
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
         self.get(path).await
+    }
+
+    /// The escrow key: holders, threshold and, once generated, the public sharing.
+    pub async fn escrow(&self) -> Result<EscrowStatus, ClientError> {
+        self.get("/v1/escrow").await
     }
 
     /// Submits a signed transaction (binary body).

@@ -189,16 +189,10 @@ impl Devnet {
     ) -> Result<Option<(u64, usize)>, DevnetError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let escrow = client.get_json("/v1/escrow").await?;
-            if let Some(sharing) = escrow["sharing"]
-                .as_str()
-                .and_then(|text| hex::decode(text).ok())
-            {
+            let escrow = client.escrow().await?;
+            if let Some(sharing) = escrow.sharing_bytes() {
                 self.escrow = Some(sharing);
-                return Ok(Some((
-                    escrow["threshold"].as_u64().unwrap_or(0),
-                    escrow["holders"].as_array().map_or(0, Vec::len),
-                )));
+                return Ok(Some((u64::from(escrow.threshold), escrow.holders.len())));
             }
             if tokio::time::Instant::now() >= deadline {
                 return Ok(None);

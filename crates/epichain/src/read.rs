@@ -129,13 +129,10 @@ pub async fn read_case(
         version,
     };
     let grants: serde_json::Value = client.get_json(&format!("/v1/grants?case={id}")).await?;
-    let escrow: serde_json::Value = client.get_json("/v1/escrow").await?;
-    let sharing = escrow["sharing"]
-        .as_str()
-        .and_then(|text| hex::decode(text).ok())
-        .ok_or(ReadError::NotPermitted)?;
-    let holders = escrow["holders"].as_array().map_or(0, Vec::len);
-    let required = escrow["threshold"].as_u64().unwrap_or(u64::MAX) as usize;
+    let escrow = client.escrow().await?;
+    let sharing = escrow.sharing_bytes().ok_or(ReadError::NotPermitted)?;
+    let holders = escrow.holders.len();
+    let required = escrow.threshold as usize;
     let grantee = Grantee {
         chain_id,
         sharing: &sharing,

@@ -63,13 +63,10 @@ pub async fn escrow_wrap(
     client: &Client,
     chain_id: Hash,
 ) -> Result<impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<>, SealingError> {
-    let escrow = client.get_json("/v1/escrow").await?;
-    let holders = escrow["holders"].as_array().map_or(0, Vec::len);
-    let sharing = escrow["sharing"]
-        .as_str()
-        .and_then(|text| hex::decode(text).ok())
-        .and_then(|bytes| epichain_escrow::decode_sharing(&bytes, holders).ok());
-    Ok(epichain_escrow::wrapper(sharing, chain_id))
+    Ok(epichain_escrow::wrapper(
+        client.escrow().await?.sharing(),
+        chain_id,
+    ))
 }
 
 /// Seals `details` for version `version` of case `case_id` in `region`: to the authorities over
