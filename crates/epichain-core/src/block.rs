@@ -5,6 +5,7 @@
 
 use crate::encoding::{self, DecodeError, Hash, hash_value, tag};
 use crate::merkle;
+use crate::rejection::Rejection;
 use crate::transaction::SignedTransaction;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -90,19 +91,85 @@ pub struct Receipt {
     pub outcome: TransactionOutcome,
 }
 
-/// Applied, or rejected with a stable code and a human-readable reason.
+/// Applied, or rejected with a typed reason (a stable code and structured fields: no text).
+///
+/// JSON: `{"status": "applied"}` or `{"status": "rejected", "code": "stale_nonce", "message":
+/// "…", "rejection": {…}}`, where `message` is rendered for people when serialized and ignored
+/// when read back.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
+#[serde(into = "OutcomeView", try_from = "OutcomeView")]
 pub enum TransactionOutcome {
     /// State changed as the transaction asked.
     Applied,
     /// Nothing changed.
-    Rejected {
-        /// Stable machine-readable code.
-        code: String,
-        /// Human-readable reason.
-        message: String,
-    },
+    Rejected(Rejection),
+}
+
+impl TransactionOutcome {
+    /// The rejection, if rejected.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            TransactionOutcome::Applied => None,
+            TransactionOutcome::Rejected(rejection) => Some(rejection),
+        }
+    }
+
+    /// The rejection's stable code, if rejected.
+    pub fn code(&self) -> Option<&'static str> {
+        self.rejection().map(Rejection::code)
+    }
+}
+
+/// The JSON shape of a [`TransactionOutcome`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct OutcomeView {
+    status: OutcomeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejection: Option<Rejection>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeStatus {
+    Applied,
+    Rejected,
+}
+
+impl From<TransactionOutcome> for OutcomeView {
+    fn from(outcome: TransactionOutcome) -> Self {
+        match outcome {
+            TransactionOutcome::Applied => OutcomeView {
+                status: OutcomeStatus::Applied,
+                code: None,
+                message: None,
+                rejection: None,
+            },
+            TransactionOutcome::Rejected(rejection) => OutcomeView {
+                status: OutcomeStatus::Rejected,
+                code: Some(rejection.code().to_string()),
+                message: Some(rejection.to_string()),
+                rejection: Some(rejection),
+            },
+        }
+    }
+}
+
+impl TryFrom<OutcomeView> for TransactionOutcome {
+    type Error = &'static str;
+
+    fn try_from(view: OutcomeView) -> Result<Self, Self::Error> {
+        match (view.status, view.rejection) {
+            (OutcomeStatus::Applied, _) => Ok(TransactionOutcome::Applied),
+            (OutcomeStatus::Rejected, Some(rejection)) => {
+                Ok(TransactionOutcome::Rejected(rejection))
+            }
+            (OutcomeStatus::Rejected, None) => Err("a rejected outcome names its rejection"),
+        }
+    }
 }
 
 impl Receipt {

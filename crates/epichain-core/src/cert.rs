@@ -11,6 +11,7 @@
 
 use crate::keys::{KeyPair, PublicKey};
 use crate::region::{Level, RegionCode};
+use crate::rejection::CertificateProblem;
 use crate::role::Role;
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer, UnixTime};
 use std::time::Duration;
@@ -53,9 +54,10 @@ pub enum CertError {
     /// Not parseable as X.509 DER or PEM.
     #[error("malformed certificate: {0}")]
     Malformed(String),
-    /// The X.509 path does not verify (signature, validity, constraints, key usage).
-    #[error("certificate chain rejected: {0}")]
-    Chain(String),
+    /// The X.509 path does not verify (signature, validity, constraints, key usage); the
+    /// problem is the stable classification, the text the verifier's detail.
+    #[error("certificate chain rejected: {1}")]
+    Chain(CertificateProblem, String),
     /// The path verifies but breaks the epichain hierarchy.
     #[error("certificate hierarchy rejected: {0}")]
     Hierarchy(String),
@@ -410,9 +412,10 @@ pub fn verify_identity_chain(
     time_seconds: u64,
 ) -> Result<VerifiedIdentity, CertError> {
     if intermediates_der.len() + 1 > CHAIN_CERTIFICATES_MAX {
-        return Err(CertError::Chain(format!(
-            "chain longer than {CHAIN_CERTIFICATES_MAX} certificates"
-        )));
+        return Err(CertError::Chain(
+            CertificateProblem::ChainTooLong,
+            format!("chain longer than {CHAIN_CERTIFICATES_MAX} certificates"),
+        ));
     }
     let leaf = parse_certificate(leaf_der)?;
     if leaf.is_ca || leaf.claims.role == Role::CertificateAuthority {
@@ -428,7 +431,9 @@ pub fn verify_identity_chain(
         .iter()
         .map(|root| webpki::anchor_from_trusted_cert(root))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| CertError::Chain(format!("root: {error}")))?;
+        .map_err(|error| {
+            CertError::Chain(CertificateProblem::PathInvalid, format!("root: {error}"))
+        })?;
     let intermediates: Vec<CertificateDer<'_>> = intermediates_der
         .iter()
         .map(|der| CertificateDer::from(der.as_slice()))
@@ -446,7 +451,7 @@ pub fn verify_identity_chain(
             None,
             None,
         )
-        .map_err(|error| CertError::Chain(error.to_string()))?;
+        .map_err(|error| CertError::Chain(path_problem(&error), error.to_string()))?;
 
     // The verified path from the leaf's issuer upwards, then the root that anchored it.
     let mut issuers = Vec::new();
@@ -464,7 +469,12 @@ pub fn verify_identity_chain(
                     .is_ok_and(|spki| spki_matches(&spki, anchor_spki))
             })
         })
-        .ok_or_else(|| CertError::Chain("anchor does not match a root".to_string()))??;
+        .ok_or_else(|| {
+            CertError::Chain(
+                CertificateProblem::PathInvalid,
+                "anchor does not match a root".to_string(),
+            )
+        })??;
     issuers.push(root);
 
     let mut subject = leaf.claims;
@@ -491,6 +501,26 @@ pub fn verify_identity_chain(
         valid_from_seconds,
         valid_until_seconds,
     })
+}
+
+/// The stable classification of a path-verification failure.
+fn path_problem(error: &webpki::Error) -> CertificateProblem {
+    match error {
+        webpki::Error::CertExpired { .. } => CertificateProblem::Expired,
+        webpki::Error::CertNotValidYet { .. } => CertificateProblem::NotYetValid,
+        _ => CertificateProblem::PathInvalid,
+    }
+}
+
+impl CertError {
+    /// The stable classification of this error, as receipts commit it.
+    pub fn problem(&self) -> CertificateProblem {
+        match self {
+            CertError::Chain(problem, _) => *problem,
+            CertError::Hierarchy(_) | CertError::Issue(_) => CertificateProblem::Hierarchy,
+            CertError::Malformed(_) | CertError::Generate(_) => CertificateProblem::Malformed,
+        }
+    }
 }
 
 /// webpki's anchor SPKI omits the outer SEQUENCE header; compare the contents.
@@ -662,11 +692,11 @@ mod tests {
         let early = (NOW - 2 * 86_400) as u64;
         assert!(matches!(
             verify_identity_chain(&leaf_der, &chain, roots, late),
-            Err(CertError::Chain(_))
+            Err(CertError::Chain(CertificateProblem::Expired, _))
         ));
         assert!(matches!(
             verify_identity_chain(&leaf_der, &chain, roots, early),
-            Err(CertError::Chain(_))
+            Err(CertError::Chain(CertificateProblem::NotYetValid, _))
         ));
     }
 

@@ -16,6 +16,7 @@ pub mod governance;
 pub mod keys;
 pub mod merkle;
 pub mod region;
+pub mod rejection;
 pub mod role;
 pub mod sealed;
 pub mod signer;
@@ -31,6 +32,7 @@ pub use genesis::Genesis;
 pub use governance::{Approval, Governance, GovernanceAction, GovernanceProposal};
 pub use keys::{KeyPair, PublicKey, Signature};
 pub use region::{Level, RegionCode, RegionInfo, RegionSet};
+pub use rejection::Rejection;
 pub use role::Role;
 pub use signer::Signer;
 pub use transaction::{

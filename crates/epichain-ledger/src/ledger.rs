@@ -1,9 +1,10 @@
 //! The ledger: genesis, block building and application, and queries over committed state.
 
-use crate::execute::{BlockContext, Event, Execution, StateRead, execute_block};
+use crate::execute::{BlockContext, Event, Execution, execute_block};
+use crate::state::StateRead;
 use crate::state::{
-    CaseRecord, CaseVersion, ChainConfig, CountBasis, CountKey, IdentityRecord, SignalRecord,
-    StateKey, StateValue, StatusCounts,
+    CaseRecord, CaseVersion, ChainConfig, CountBasis, CountKey, Entry, IdentityRecord, StateKey,
+    StateValue, StatusCounts,
 };
 use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
 use crate::{LedgerError, StorageError};
@@ -497,28 +498,25 @@ impl LedgerReader {
         &self.reader
     }
 
+    /// The typed record under `key`, if any.
+    pub fn get<E: Entry>(&self, key: &E::Key) -> Result<Option<E>, LedgerError> {
+        Ok(self.reader.get::<E>(key)?)
+    }
+
     /// Chain configuration.
     pub fn config(&self) -> Result<ChainConfig, LedgerError> {
-        match self.reader.read(&StateKey::Config)? {
-            Some(StateValue::Config(config)) => Ok(*config),
-            _ => Err(StorageError::Corrupt("no chain configuration".into()).into()),
-        }
+        self.get::<ChainConfig>(&())?
+            .ok_or_else(|| StorageError::Corrupt("no chain configuration".into()).into())
     }
 
     /// An identity.
     pub fn identity(&self, key: &PublicKey) -> Result<Option<IdentityRecord>, LedgerError> {
-        match self.reader.read(&StateKey::Identity(*key))? {
-            Some(StateValue::Identity(record)) => Ok(Some(record)),
-            _ => Ok(None),
-        }
+        self.get::<IdentityRecord>(key)
     }
 
     /// A case's head record.
     pub fn case(&self, id: &Hash) -> Result<Option<CaseRecord>, LedgerError> {
-        match self.reader.read(&StateKey::Case(*id))? {
-            Some(StateValue::Case(record)) => Ok(Some(*record)),
-            _ => Ok(None),
-        }
+        self.get::<CaseRecord>(id)
     }
 
     /// A case's full version history, oldest first.
@@ -550,73 +548,13 @@ impl LedgerReader {
         basis: CountBasis,
         day: epichain_core::Day,
     ) -> Result<StatusCounts, LedgerError> {
-        let key = StateKey::Count(CountKey {
+        let key = CountKey {
             disease: disease.clone(),
             region,
             basis,
             day,
-        });
-        match self.reader.read(&key)? {
-            Some(StateValue::Count(counts)) => Ok(counts),
-            _ => Ok(StatusCounts::default()),
-        }
-    }
-
-    /// An identity's published encryption key.
-    pub fn encryption_key(
-        &self,
-        key: &epichain_core::PublicKey,
-    ) -> Result<Option<epichain_core::sealed::EncryptionPublicKey>, LedgerError> {
-        match self.reader.read(&StateKey::EncryptionKey(*key))? {
-            Some(StateValue::EncryptionKey(key)) => Ok(Some(key)),
-            _ => Ok(None),
-        }
-    }
-
-    /// A signal.
-    pub fn signal(&self, id: &Hash) -> Result<Option<SignalRecord>, LedgerError> {
-        match self.reader.read(&StateKey::Signal(*id))? {
-            Some(StateValue::Signal(signal)) => Ok(Some(*signal)),
-            _ => Ok(None),
-        }
-    }
-
-    /// An escrow holder's dealing.
-    pub fn escrow_dealing(
-        &self,
-        dealer: &epichain_core::PublicKey,
-    ) -> Result<Option<crate::state::DealingRecord>, LedgerError> {
-        match self.reader.read(&StateKey::EscrowDealing(*dealer))? {
-            Some(StateValue::EscrowDealing(record)) => Ok(Some(*record)),
-            _ => Ok(None),
-        }
-    }
-
-    /// The escrow key, once generated.
-    pub fn escrow_key(&self) -> Result<Option<crate::state::EscrowKeyRecord>, LedgerError> {
-        match self.reader.read(&StateKey::EscrowKey)? {
-            Some(StateValue::EscrowKey(record)) => Ok(Some(*record)),
-            _ => Ok(None),
-        }
-    }
-
-    /// A disclosure grant.
-    pub fn grant(&self, id: &Hash) -> Result<Option<crate::state::GrantRecord>, LedgerError> {
-        match self.reader.read(&StateKey::Grant(*id))? {
-            Some(StateValue::Grant(record)) => Ok(Some(*record)),
-            _ => Ok(None),
-        }
-    }
-
-    /// The decryption shares one holder posted for one grantee of a grant.
-    pub fn disclosure(
-        &self,
-        key: crate::state::DisclosureKey,
-    ) -> Result<Option<crate::state::DisclosureRecord>, LedgerError> {
-        match self.reader.read(&StateKey::Disclosure(key))? {
-            Some(StateValue::Disclosure(record)) => Ok(Some(*record)),
-            _ => Ok(None),
-        }
+        };
+        Ok(self.get::<StatusCounts>(&key)?.unwrap_or_default())
     }
 
     /// The finality certificate stored with a block, if any.

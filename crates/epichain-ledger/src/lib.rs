@@ -14,10 +14,12 @@ pub mod state;
 pub mod store;
 pub mod warning;
 
-pub use execute::{BlockContext, Event, Execution, StateRead};
+pub use epichain_core::Rejection;
+pub use execute::{BlockContext, Event, Execution};
 pub use ledger::{BlockOutcome, Ledger, LedgerReader, PreparedBlock};
-pub use rules::Rejection;
-pub use state::{CaseRecord, CaseVersion, ChainConfig, IdentityRecord, StateKey, StateValue};
+pub use state::{
+    CaseRecord, CaseVersion, ChainConfig, Entry, IdentityRecord, StateKey, StateRead, StateValue,
+};
 pub use store::Tip;
 
 use epichain_core::encoding::DecodeError;

@@ -1,5 +1,6 @@
 //! The authenticated state: its keys, its records, and how a key maps into the Merkle tree.
 
+use crate::StorageError;
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::case::{CaseChange, CaseReport};
 use epichain_core::disclosure::{Audience, GrantScope, RecordVersion, SealedDealing};
@@ -556,7 +557,7 @@ pub enum StateValue {
     /// Certificate authority.
     CertificateAuthority(AuthorityCertificate),
     /// Certificate DER.
-    Certificate(Vec<u8>),
+    Certificate(CertificateDer),
     /// Case head.
     Case(Box<CaseRecord>),
     /// Daily counts.
@@ -583,7 +584,7 @@ impl StateValue {
             StateValue::Identity(value) => encoding::encode(value),
             StateValue::Revocation(value) => encoding::encode(value),
             StateValue::CertificateAuthority(value) => encoding::encode(value),
-            StateValue::Certificate(value) => encoding::encode(value),
+            StateValue::Certificate(value) => encoding::encode(&value.0),
             StateValue::Case(value) => encoding::encode(value.as_ref()),
             StateValue::Count(value) => encoding::encode(value),
             StateValue::Signal(value) => encoding::encode(value.as_ref()),
@@ -604,7 +605,9 @@ impl StateValue {
             StateKey::CertificateAuthority(_) => {
                 StateValue::CertificateAuthority(encoding::decode(bytes)?)
             }
-            StateKey::Certificate(_) => StateValue::Certificate(encoding::decode(bytes)?),
+            StateKey::Certificate(_) => {
+                StateValue::Certificate(CertificateDer(encoding::decode(bytes)?))
+            }
             StateKey::Case(_) => StateValue::Case(Box::new(encoding::decode(bytes)?)),
             StateKey::Count(_) => StateValue::Count(encoding::decode(bytes)?),
             StateKey::Signal(_) => StateValue::Signal(Box::new(encoding::decode(bytes)?)),
@@ -618,3 +621,152 @@ impl StateValue {
         })
     }
 }
+
+/// Read access to the committed state.
+pub trait StateRead {
+    /// The value under a key, if any.
+    fn read(&self, key: &StateKey) -> Result<Option<StateValue>, StorageError>;
+
+    /// The typed record under `key`, if any; a value of another type is corruption.
+    fn get<E: Entry>(&self, key: &E::Key) -> Result<Option<E>, StorageError> {
+        let state_key = E::state_key(key);
+        match self.read(&state_key)? {
+            None => Ok(None),
+            Some(value) => E::from_value(value).map(Some).ok_or_else(|| {
+                StorageError::Corrupt(format!("state key {state_key:?} holds another record type"))
+            }),
+        }
+    }
+}
+
+/// A typed state entry: a record type names its key type and its [`StateKey`] variant, so
+/// reads are `get::<IdentityRecord>(&key)` and a value of the wrong variant under a key is
+/// corruption, not absence.
+pub trait Entry: Sized {
+    /// What the entry is keyed by.
+    type Key;
+    /// The state key of `key`.
+    fn state_key(key: &Self::Key) -> StateKey;
+    /// The record, if `value` is of this entry's variant.
+    fn from_value(value: StateValue) -> Option<Self>;
+    /// The record as a state value.
+    fn into_value(self) -> StateValue;
+}
+
+/// A certificate's DER bytes, stored under its content hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateDer(pub Vec<u8>);
+
+/// The unit key of singleton entries (configuration, escrow key).
+pub type Singleton = ();
+
+macro_rules! entry {
+    ($record:ty, $key:ty, |$k:ident| $state_key:expr, $variant:ident, boxed) => {
+        impl Entry for $record {
+            type Key = $key;
+            fn state_key($k: &$key) -> StateKey {
+                $state_key
+            }
+            fn from_value(value: StateValue) -> Option<Self> {
+                match value {
+                    StateValue::$variant(record) => Some(*record),
+                    _ => None,
+                }
+            }
+            fn into_value(self) -> StateValue {
+                StateValue::$variant(Box::new(self))
+            }
+        }
+    };
+    ($record:ty, $key:ty, |$k:ident| $state_key:expr, $variant:ident) => {
+        impl Entry for $record {
+            type Key = $key;
+            fn state_key($k: &$key) -> StateKey {
+                $state_key
+            }
+            fn from_value(value: StateValue) -> Option<Self> {
+                match value {
+                    StateValue::$variant(record) => Some(record),
+                    _ => None,
+                }
+            }
+            fn into_value(self) -> StateValue {
+                StateValue::$variant(self)
+            }
+        }
+    };
+}
+
+entry!(
+    ChainConfig,
+    Singleton,
+    |_key| StateKey::Config,
+    Config,
+    boxed
+);
+entry!(
+    IdentityRecord,
+    PublicKey,
+    |key| StateKey::Identity(*key),
+    Identity
+);
+entry!(
+    RevocationRecord,
+    PublicKey,
+    |key| StateKey::Revocation(*key),
+    Revocation
+);
+entry!(
+    AuthorityCertificate,
+    PublicKey,
+    |key| StateKey::CertificateAuthority(*key),
+    CertificateAuthority
+);
+entry!(
+    CertificateDer,
+    Hash,
+    |key| StateKey::Certificate(*key),
+    Certificate
+);
+entry!(CaseRecord, Hash, |key| StateKey::Case(*key), Case, boxed);
+entry!(
+    StatusCounts,
+    CountKey,
+    |key| StateKey::Count(key.clone()),
+    Count
+);
+entry!(
+    SignalRecord,
+    Hash,
+    |key| StateKey::Signal(*key),
+    Signal,
+    boxed
+);
+entry!(
+    EncryptionPublicKey,
+    PublicKey,
+    |key| StateKey::EncryptionKey(*key),
+    EncryptionKey
+);
+entry!(
+    DealingRecord,
+    PublicKey,
+    |key| StateKey::EscrowDealing(*key),
+    EscrowDealing,
+    boxed
+);
+entry!(
+    EscrowKeyRecord,
+    Singleton,
+    |_key| StateKey::EscrowKey,
+    EscrowKey,
+    boxed
+);
+entry!(GrantRecord, Hash, |key| StateKey::Grant(*key), Grant, boxed);
+entry!(
+    DisclosureRecord,
+    DisclosureKey,
+    |key| StateKey::Disclosure(key.clone()),
+    Disclosure,
+    boxed
+);

@@ -6,7 +6,8 @@
 //! the same transaction. Record histories stay provable through the per-record hash chains.
 
 use crate::StorageError;
-use crate::execute::{Execution, StateRead};
+use crate::execute::Execution;
+use crate::state::StateRead;
 use crate::state::{CaseVersion, StateKey, StateValue};
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::encoding::{self, Hash};

@@ -3,13 +3,9 @@
 //!
 //! The executor keeps the counts and calls these after every block; see `execute.rs`.
 
-use crate::rules::Rejection;
-use crate::state::{IdentityRecord, SignalRecord, SignalStatus};
 use epichain_core::encoding::{Hash, hash_value};
-use epichain_core::warning::{
-    Period, STEP_NOTE_BYTES_MAX, SignalAction, SignalOutcome, Step, WarningRule,
-};
-use epichain_core::{Catalogue, DiseaseCode, Level, RegionCode, RegionSet, Role};
+use epichain_core::warning::{Period, WarningRule};
+use epichain_core::{Catalogue, DiseaseCode, Level, RegionCode, RegionSet};
 
 /// Longest series a rule may ask for (five 365-day years plus margins).
 pub const HISTORY_DAYS_MAX: usize = 5 * 365 + 120;
@@ -133,77 +129,6 @@ pub fn signal_id(
         SIGNAL_ID_TAG,
         &(disease, region, method.to_string(), period, period_index),
     )
-}
-
-/// Checks a workflow step against the signal and the signer's role and jurisdiction; returns the
-/// status after it.
-pub fn validate_step(
-    signer: &IdentityRecord,
-    signal: &SignalRecord,
-    action: &SignalAction,
-) -> Result<SignalStatus, Rejection> {
-    let refuse = |message: String| Err(Rejection::Workflow(message));
-    if signal.status != SignalStatus::Open {
-        return refuse(format!("signal {} is already closed", signal.id));
-    }
-    if signal.steps.iter().any(|taken| taken.step == action.step) {
-        return refuse(format!("step {} was already taken", action.step));
-    }
-    if action.note.len() > STEP_NOTE_BYTES_MAX {
-        return refuse(format!("note exceeds {STEP_NOTE_BYTES_MAX} bytes"));
-    }
-    let (role, highest_level) = match action.step {
-        Step::Verify => (Role::Authority, Level::District),
-        Step::RegionalConsultation => (Role::Authority, Level::City),
-        Step::PathogenAnalysis => (Role::Lab, Level::District),
-        Step::ExpertConsultation | Step::FinalConfirmation => (Role::Authority, Level::Province),
-    };
-    if signer.role != role {
-        return refuse(format!(
-            "a {} cannot take the step {}",
-            signer.role, action.step
-        ));
-    }
-    // The signer's level must be at least the step's (a city CDC consults, a district CDC
-    // cannot) and at least the signal's own level.
-    if signer.region.level() > highest_level.min(signal.level) {
-        return refuse(format!(
-            "the step {} on a {} signal needs a {} or higher {}",
-            action.step,
-            signal.level,
-            highest_level.min(signal.level),
-            role
-        ));
-    }
-    if !signal.region.is_within(signer.region) {
-        return Err(Rejection::OutsideJurisdiction {
-            region: signal.region,
-            jurisdiction: signer.region,
-        });
-    }
-    if action.step == Step::FinalConfirmation {
-        let missing: Vec<String> = signal
-            .required_steps
-            .iter()
-            .filter(|required| !signal.steps.iter().any(|taken| taken.step == **required))
-            .map(|step| step.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return refuse(format!(
-                "final confirmation needs first: {}",
-                missing.join(", ")
-            ));
-        }
-        return match action.outcome {
-            Some(SignalOutcome::ConfirmedOutbreak) => Ok(SignalStatus::ConfirmedOutbreak),
-            Some(SignalOutcome::Dismissed) => Ok(SignalStatus::Dismissed),
-            None => refuse("a final confirmation names its outcome".into()),
-        };
-    }
-    if action.outcome.is_some() {
-        return refuse("only a final confirmation carries an outcome".into());
-    }
-    Ok(SignalStatus::Open)
 }
 
 #[cfg(test)]

@@ -276,16 +276,16 @@ fn report_contents_are_validated() {
     let mut confirmed = world.report("DENGUE", "440304");
     confirmed.status = CaseStatus::LabConfirmed;
     let (transaction, _) = world.futian_hospital.report(confirmed);
-    assert_rejected(&world.submit(transaction), "invalid_report");
+    assert_rejected(&world.submit(transaction), "report.initial_status");
     let mut future = world.report("DENGUE", "440304");
     future.diagnosis_day = epichain_core::Day(future.diagnosis_day.0 + 2);
     let (transaction, _) = world.futian_hospital.report(future);
-    assert_rejected(&world.submit(transaction), "invalid_report");
+    assert_rejected(&world.submit(transaction), "report.dates_out_of_order");
     // A city with districts is not a reporting unit.
     let (transaction, _) = world
         .futian_hospital
         .report(world.report("DENGUE", "440300"));
-    assert_rejected(&world.submit(transaction), "invalid_report");
+    assert_rejected(&world.submit(transaction), "report.region_has_districts");
     // Patient keys must belong to enrolled patients.
     let mut by_key = world.report("DENGUE", "440304");
     by_key.patient = PatientRef::Key(world.futian_doctor.public_key());
@@ -323,23 +323,23 @@ fn sealed_details_must_be_readable_by_an_authority_over_the_region() {
     };
     // Not an envelope, or an envelope of an unknown format.
     let outcome = report_sealed(&mut world, "440304", vec![1, 2, 3]);
-    assert_rejected(&outcome, "sealed_details");
+    assert_rejected(&outcome, "sealed.malformed");
     let mut future = sealed::Envelope::from_bytes(&sealed_to(&[&world.futian_cdc])).expect("env");
     future.format = 2;
     let outcome = report_sealed(&mut world, "440304", future.to_bytes());
-    assert_rejected(&outcome, "sealed_details");
+    assert_rejected(&outcome, "sealed.malformed");
     // Sealed only to the reporter: no authority could read it.
     let only_reporter = sealed_to(&[&world.futian_hospital]);
     let outcome = report_sealed(&mut world, "440304", only_reporter);
-    assert_rejected(&outcome, "sealed_details");
+    assert_rejected(&outcome, "sealed.no_jurisdiction_reader");
     // Sealed to an authority of another district.
     let elsewhere = sealed_to(&[&world.futian_cdc]);
     let outcome = report_sealed(&mut world, "440104", elsewhere);
-    assert_rejected(&outcome, "sealed_details");
+    assert_rejected(&outcome, "sealed.no_jurisdiction_reader");
     // Sealed to an authority over the region that never published an encryption key …
     let unpublished = sealed_to(&[&world.national_cdc[0]]);
     let outcome = report_sealed(&mut world, "440304", unpublished.clone());
-    assert_rejected(&outcome, "sealed_details");
+    assert_rejected(&outcome, "sealed.no_jurisdiction_reader");
     // … accepted once it has.
     let key = encryption_key(&world.national_cdc[0]).public();
     let publish = world.national_cdc[0].sign(Payload::PublishEncryptionKey(key));
@@ -354,7 +354,7 @@ fn sealed_details_must_be_readable_by_an_authority_over_the_region() {
         .revoke(futian_cdc, RevocationReason::KeyCompromise);
     applied(&world.submit(revoke));
     let outcome = report_sealed(&mut world, "440304", district_only);
-    assert_rejected(&outcome, "sealed_details");
+    assert_rejected(&outcome, "sealed.no_jurisdiction_reader");
     applied(&report_sealed(&mut world, "440304", Vec::new()));
     // Updates follow the same rule.
     let (id, head) = reported_case(&mut world);
@@ -364,7 +364,7 @@ fn sealed_details_must_be_readable_by_an_authority_over_the_region() {
         CaseChange::Status(CaseStatus::ClinicallyDiagnosed),
         vec![9; 40],
     );
-    assert_rejected(&world.submit(garbage), "sealed_details");
+    assert_rejected(&world.submit(garbage), "sealed.malformed");
 }
 
 #[test]
@@ -465,7 +465,7 @@ fn certificate_validity_is_enforced_against_block_time() {
         world
             .shenzhen
             .issue_leaf(world.chain_id(), 42, Role::Doctor, "440304", short);
-    assert_rejected(&world.submit(enroll), "certificate_rejected");
+    assert_rejected(&world.submit(enroll), "certificate.expired");
 }
 
 #[test]
@@ -481,7 +481,7 @@ fn enrolment_needs_a_chain_to_a_genesis_root_and_proof_of_possession() {
     };
     let (_, enroll) =
         rogue_root.issue_leaf(world.chain_id(), 43, Role::Hospital, "440304", validity());
-    assert_rejected(&world.submit(enroll), "certificate_rejected");
+    assert_rejected(&world.submit(enroll), "certificate.path_invalid");
     // Missing intermediates.
     let (mut signer, _) =
         world
@@ -497,7 +497,7 @@ fn enrolment_needs_a_chain_to_a_genesis_root_and_proof_of_possession() {
         unreachable!()
     };
     let bare = signer.enroll(enroll.certificate.clone(), vec![]);
-    assert_rejected(&world.submit(bare), "certificate_rejected");
+    assert_rejected(&world.submit(bare), "certificate.path_invalid");
     // Someone else's certificate: the signer is not the certificate's key.
     let mut thief = Signer::new(KeyPair::from_seed([45; 32]), world.chain_id(), 0);
     let chain: Vec<Vec<u8>> = enroll
@@ -506,7 +506,7 @@ fn enrolment_needs_a_chain_to_a_genesis_root_and_proof_of_possession() {
         .map(|bytes| bytes.0.clone())
         .collect();
     let stolen = thief.enroll(enroll.certificate.clone(), chain.clone());
-    assert_rejected(&world.submit(stolen), "certificate_rejected");
+    assert_rejected(&world.submit(stolen), "certificate.wrong_key");
     let genuine = signer.enroll(enroll.certificate, chain);
     applied(&world.submit(genuine));
 }
@@ -551,23 +551,26 @@ fn governance_needs_k_of_n_national_approvals_and_cannot_be_replayed() {
     // One approval of the two required.
     let approvals = national_approvals(&world, &proposal, 1);
     let transaction = world.national_cdc[0].govern(proposal.clone(), approvals);
-    assert_rejected(&world.submit(transaction), "governance_rejected");
+    assert_rejected(&world.submit(transaction), "governance.too_few_approvals");
     // The same approver twice does not count twice.
     let mut doubled = national_approvals(&world, &proposal, 1);
     doubled.push(doubled[0].clone());
     let transaction = world.national_cdc[0].govern(proposal.clone(), doubled);
-    assert_rejected(&world.submit(transaction), "governance_rejected");
+    assert_rejected(&world.submit(transaction), "governance.duplicate_approver");
     // A provincial authority's approval does not count.
     let mut with_province = national_approvals(&world, &proposal, 1);
     with_province.push(proposal.approve(&world.chain_id(), world.guangdong_cdc.key()));
     let transaction = world.national_cdc[0].govern(proposal.clone(), with_province);
-    assert_rejected(&world.submit(transaction), "governance_rejected");
+    assert_rejected(
+        &world.submit(transaction),
+        "governance.approver_not_national_authority",
+    );
     // A provincial authority cannot submit.
     let approvals = national_approvals(&world, &proposal, 2);
     let transaction = world
         .guangdong_cdc
         .govern(proposal.clone(), approvals.clone());
-    assert_rejected(&world.submit(transaction), "governance_rejected");
+    assert_rejected(&world.submit(transaction), "governance.not_national");
     // Two national approvals apply it.
     let transaction = world.national_cdc[1].govern(proposal.clone(), approvals.clone());
     applied(&world.submit(transaction));
@@ -577,7 +580,7 @@ fn governance_needs_k_of_n_national_approvals_and_cannot_be_replayed() {
     assert_rejected(&world.submit(transaction), "retired_disease");
     // Replaying the same approvals is rejected by the sequence number.
     let transaction = world.national_cdc[2].govern(proposal, approvals);
-    assert_rejected(&world.submit(transaction), "governance_rejected");
+    assert_rejected(&world.submit(transaction), "governance.sequence");
 }
 
 #[test]
@@ -596,7 +599,7 @@ fn governance_changes_adjacency_and_is_all_or_nothing() {
     };
     let approvals = national_approvals(&world, &proposal, 2);
     let transaction = world.national_cdc[0].govern(proposal, approvals);
-    assert_rejected(&world.submit(transaction), "governance_rejected");
+    assert_rejected(&world.submit(transaction), "governance.zero_threshold");
     let config = world.ledger.reader().expect("r").config().expect("config");
     assert!(!config.regions.are_adjacent(code("440304"), code("440104")));
     assert_eq!(config.governance_sequence, 0);

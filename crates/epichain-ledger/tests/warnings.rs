@@ -146,7 +146,7 @@ fn a_plague_case_raises_a_signal_and_later_cases_join_it_until_the_day_ends() {
         .ledger
         .reader()
         .expect("reader")
-        .signal(&signal_id)
+        .get::<epichain_ledger::state::SignalRecord>(&signal_id)
         .expect("read")
         .expect("signal");
     assert_eq!(signal.cases, vec![first_id, second_id]);
@@ -204,7 +204,7 @@ fn a_dengue_burst_above_the_seasonal_percentile_raises_one_mpm_signal() {
         .ledger
         .reader()
         .expect("reader")
-        .signal(&signals[0].0)
+        .get::<epichain_ledger::state::SignalRecord>(&signals[0].0)
         .expect("read")
         .expect("signal");
     assert_eq!(signal.statistic(), 12.0 + 14.0);
@@ -293,7 +293,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
 
     assert_rejected(
         &step(&mut world, "futian_hospital", signal, Step::Verify, None),
-        "workflow_rejected",
+        "workflow.wrong_role",
     );
     assert_rejected(
         &step(
@@ -303,7 +303,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
             Step::PathogenAnalysis,
             None,
         ),
-        "workflow_rejected",
+        "workflow.wrong_role",
     );
     assert_rejected(
         &step(
@@ -313,7 +313,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
             Step::ExpertConsultation,
             None,
         ),
-        "workflow_rejected",
+        "workflow.level_too_low",
     );
     assert_rejected(
         &step(
@@ -323,7 +323,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
             Step::FinalConfirmation,
             Some(SignalOutcome::ConfirmedOutbreak),
         ),
-        "workflow_rejected",
+        "workflow.missing_steps",
     );
     assert_rejected(
         &step(&mut world, "futian_cdc", Hash([3; 32]), Step::Verify, None),
@@ -347,7 +347,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
     applied(&step(&mut world, "futian_cdc", signal, Step::Verify, None));
     assert_rejected(
         &step(&mut world, "futian_cdc", signal, Step::Verify, None),
-        "workflow_rejected",
+        "workflow.step_taken",
     );
     assert_rejected(
         &step(
@@ -357,7 +357,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
             Step::FinalConfirmation,
             None,
         ),
-        "workflow_rejected",
+        "workflow.outcome_missing",
     );
     applied(&step(
         &mut world,
@@ -370,7 +370,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
         .ledger
         .reader()
         .expect("reader")
-        .signal(&signal)
+        .get::<epichain_ledger::state::SignalRecord>(&signal)
         .expect("read")
         .expect("signal");
     assert_eq!(record.status, SignalStatus::ConfirmedOutbreak);
@@ -398,7 +398,7 @@ fn workflow_steps_need_the_right_roles_and_final_confirmation_needs_the_required
             Step::ExpertConsultation,
             None,
         ),
-        "workflow_rejected",
+        "workflow.signal_closed",
     );
 }
 

@@ -673,7 +673,7 @@ fn identity_view(
         return Ok(None);
     };
     let encryption_key = reader
-        .encryption_key(key)?
+        .get::<epichain_core::sealed::EncryptionPublicKey>(key)?
         .map(|public| hex::encode(public.0));
     let mut value = serde_json::to_value(identity).unwrap_or_default();
     value["encryption_key"] = serde_json::json!(encryption_key);
@@ -878,7 +878,7 @@ async fn signals(
     };
     let mut views = Vec::new();
     for id in ids {
-        let Ok(Some(record)) = reader.signal(&id) else {
+        let Ok(Some(record)) = reader.get::<epichain_ledger::state::SignalRecord>(&id) else {
             continue;
         };
         let region_ok = region.is_none_or(|region| record.region.is_within(region));
@@ -916,7 +916,7 @@ async fn signal(State(state): State<ApiState>, Path(id): Path<String>) -> Respon
         Ok(reader) => reader,
         Err(failure) => return internal(failure),
     };
-    match reader.signal(&id) {
+    match reader.get::<epichain_ledger::state::SignalRecord>(&id) {
         Ok(Some(record)) => {
             let cases: Vec<serde_json::Value> = record
                 .cases
@@ -1055,7 +1055,12 @@ async fn signal_stream(State(state): State<ApiState>) -> Response {
                     let view = chain
                         .reader()
                         .ok()
-                        .and_then(|reader| reader.signal(&id).ok().flatten())
+                        .and_then(|reader| {
+                            reader
+                                .get::<epichain_ledger::state::SignalRecord>(&id)
+                                .ok()
+                                .flatten()
+                        })
                         .map(SignalView::new);
                     if let Some(view) = view {
                         let event = axum::response::sse::Event::default()

@@ -100,10 +100,10 @@ impl EscrowAgent {
             return Ok(Vec::new());
         }
         let public = self.encryption.public();
-        if reader.encryption_key(&me)? != Some(public) {
+        if reader.get::<epichain_core::sealed::EncryptionPublicKey>(&me)? != Some(public) {
             return Ok(vec![Payload::PublishEncryptionKey(public)]);
         }
-        let generated = reader.escrow_key()?;
+        let generated = reader.get::<epichain_ledger::state::EscrowKeyRecord>(&())?;
         if self.share.is_none()
             && let Some(key) = &generated
         {
@@ -147,10 +147,10 @@ impl EscrowAgent {
             ..ChainView::default()
         };
         for holder in &self.holders {
-            if let Some(key) = reader.encryption_key(holder)? {
+            if let Some(key) = reader.get::<epichain_core::sealed::EncryptionPublicKey>(holder)? {
                 view.encryption_keys.insert(*holder, key);
             }
-            if let Some(dealing) = reader.escrow_dealing(holder)? {
+            if let Some(dealing) = reader.get::<epichain_ledger::state::DealingRecord>(holder)? {
                 view.dealings.insert(
                     *holder,
                     DealingView {
@@ -224,7 +224,7 @@ impl EscrowAgent {
         let me = self.key();
         let mut payloads = Vec::new();
         for grant_id in reader.store().grant_ids(0, u64::MAX, 1_000)? {
-            let Some(grant) = reader.grant(&grant_id)? else {
+            let Some(grant) = reader.get::<epichain_ledger::state::GrantRecord>(&grant_id)? else {
                 continue;
             };
             if !grant.is_open(tip.time_ms) {
@@ -236,7 +236,7 @@ impl EscrowAgent {
             }
             for (grantee, encryption) in grantees(reader, &grant)? {
                 let done = reader
-                    .disclosure(DisclosureKey {
+                    .get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
                         grant: grant.id,
                         grantee,
                         holder: me,
@@ -355,7 +355,7 @@ pub fn grantees(
         if identity.revoked.is_some() || !grant.audience.includes(identity.role, identity.region) {
             continue;
         }
-        if let Some(encryption) = reader.encryption_key(&key)? {
+        if let Some(encryption) = reader.get::<epichain_core::sealed::EncryptionPublicKey>(&key)? {
             found.push((key, encryption));
         }
     }

@@ -77,7 +77,7 @@ impl Escrowed {
             .chain
             .reader()
             .expect("reader")
-            .escrow_key()
+            .get::<epichain_ledger::state::EscrowKeyRecord>(&())
             .expect("read")
             .expect("escrow key generated");
         assert_eq!(key.threshold, 3);
@@ -171,7 +171,7 @@ impl Escrowed {
         let mut bundles = Vec::new();
         for holder in self.holders.iter().take(holders) {
             let record = reader
-                .disclosure(DisclosureKey {
+                .get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
                     grant: *grant,
                     grantee: *grantee,
                     holder: *holder,
@@ -234,8 +234,8 @@ fn applied(outcomes: &[TransactionOutcome]) -> bool {
         .all(|outcome| *outcome == TransactionOutcome::Applied)
 }
 
-fn rejected_with(outcome: &TransactionOutcome, text: &str) -> bool {
-    matches!(outcome, TransactionOutcome::Rejected { message, .. } if message.contains(text))
+fn rejected_with(outcome: &TransactionOutcome, code: &str) -> bool {
+    outcome.code() == Some(code)
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn once_the_escrow_key_exists_reports_must_be_wrapped_to_it() {
     let (transaction, _) = escrowed.sealed_report("futian-hospital", "DENGUE", "440304", &no_wrap);
     let outcomes = escrowed.single.block(&[transaction]);
     assert!(
-        rejected_with(&outcomes[0], "wrap the data key"),
+        rejected_with(&outcomes[0], "sealed.escrow_wrap_missing"),
         "{outcomes:?}"
     );
     // A wrap of the wrong shape is refused too.
@@ -254,7 +254,7 @@ fn once_the_escrow_key_exists_reports_must_be_wrapped_to_it() {
     let (transaction, _) = escrowed.sealed_report("futian-hospital", "DENGUE", "440304", &short);
     let outcomes = escrowed.single.block(&[transaction]);
     assert!(
-        rejected_with(&outcomes[0], "escrow wrap is"),
+        rejected_with(&outcomes[0], "sealed.escrow_wrap_malformed"),
         "{outcomes:?}"
     );
     // Wrapped to the escrow key: applied.
@@ -406,15 +406,15 @@ fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
     drop(reader);
     let outcomes = escrowed.single.block(&transactions);
     assert!(
-        rejected_with(&outcomes[0], "is not a grantee"),
+        rejected_with(&outcomes[0], "disclosure.not_in_audience"),
         "{outcomes:?}"
     );
     assert!(
-        rejected_with(&outcomes[1], "is not covered"),
+        rejected_with(&outcomes[1], "disclosure.not_covered"),
         "{outcomes:?}"
     );
     assert!(
-        rejected_with(&outcomes[2], "already shared"),
+        rejected_with(&outcomes[2], "disclosure.already_shared"),
         "{outcomes:?}"
     );
 
@@ -429,7 +429,10 @@ fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
         .expect("sign");
     drop(reader);
     let outcomes = escrowed.single.block(&transactions);
-    assert!(rejected_with(&outcomes[0], "revoked"), "{outcomes:?}");
+    assert!(
+        rejected_with(&outcomes[0], "disclosure.grant_revoked"),
+        "{outcomes:?}"
+    );
 }
 
 #[test]
@@ -476,7 +479,7 @@ fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
         .chain
         .reader()
         .expect("reader")
-        .grant(&grant)
+        .get::<epichain_ledger::state::GrantRecord>(&grant)
         .expect("read")
         .expect("grant");
     assert_eq!(record.scope.region, "440304".parse().expect("region"));
@@ -513,6 +516,9 @@ fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
         .expect("sign");
     drop(reader);
     let outcomes = escrowed.single.block(&transactions);
-    assert!(rejected_with(&outcomes[0], "expired"), "{outcomes:?}");
+    assert!(
+        rejected_with(&outcomes[0], "disclosure.grant_expired"),
+        "{outcomes:?}"
+    );
     assert!(escrowed.round().is_empty());
 }

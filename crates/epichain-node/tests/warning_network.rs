@@ -94,9 +94,13 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             let dengue: Vec<Hash> = ids
                 .into_iter()
                 .filter(|id| {
-                    reader.signal(id).expect("read").is_some_and(|signal| {
-                        signal.disease.as_str() == "DENGUE" && signal.region.to_string() == "440304"
-                    })
+                    reader
+                        .get::<epichain_ledger::state::SignalRecord>(id)
+                        .expect("read")
+                        .is_some_and(|signal| {
+                            signal.disease.as_str() == "DENGUE"
+                                && signal.region.to_string() == "440304"
+                        })
                 })
                 .collect();
             assert_eq!(dengue.len(), 1, "one dengue signal per validator");
@@ -110,7 +114,7 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             .chain()
             .reader()
             .expect("reader")
-            .signal(&signal)
+            .get::<epichain_ledger::state::SignalRecord>(&signal)
             .expect("read")
             .expect("signal");
         assert_eq!(record.method, "mpm");
@@ -133,17 +137,13 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
         )
         .await;
         for (transaction, code) in [
-            (&by_hospital, "workflow_rejected"),
+            (&by_hospital, "workflow.wrong_role"),
             (&by_guangzhou, "outside_jurisdiction"),
-            (&too_early, "workflow_rejected"),
+            (&too_early, "workflow.missing_steps"),
         ] {
             match outcome(&sim, &transaction.id()) {
-                TransactionOutcome::Rejected {
-                    code: found,
-                    message,
-                } => {
-                    assert_eq!(found, code, "{message}");
-                    assert!(!message.is_empty());
+                TransactionOutcome::Rejected(rejection) => {
+                    assert_eq!(rejection.code(), code, "{rejection}");
                 }
                 TransactionOutcome::Applied => panic!("expected {code}"),
             }
@@ -194,7 +194,7 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
                 .chain()
                 .reader()
                 .expect("reader")
-                .signal(&signal)
+                .get::<epichain_ledger::state::SignalRecord>(&signal)
                 .expect("read")
                 .expect("signal");
             assert_eq!(record.status, SignalStatus::ConfirmedOutbreak);

@@ -138,13 +138,14 @@ fn apply(
     let outcome = ledger.append(time_ms, transactions)?;
     let mut rejected = 0;
     for (receipt, kind) in outcome.receipts.iter().zip(kinds) {
-        if let TransactionOutcome::Rejected { code, message } = &receipt.outcome {
+        if let TransactionOutcome::Rejected(rejection) = &receipt.outcome {
             rejected += 1;
             writeln!(
                 out,
-                "block {}: rejected {kind} {}: {code}: {message}",
+                "block {}: rejected {kind} {}: {}: {rejection}",
                 outcome.header.height,
-                &receipt.transaction_id.to_hex()[..12]
+                &receipt.transaction_id.to_hex()[..12],
+                rejection.code()
             )?;
         }
     }

@@ -277,12 +277,11 @@ impl World {
 /// Asserts a rejection with the given code.
 pub fn assert_rejected(outcome: &TransactionOutcome, expected_code: &str) {
     match outcome {
-        TransactionOutcome::Rejected { code, message } => {
-            assert_eq!(
-                code, expected_code,
-                "rejected for another reason: {message}"
-            )
-        }
+        TransactionOutcome::Rejected(rejection) => assert_eq!(
+            rejection.code(),
+            expected_code,
+            "rejected for another reason: {rejection}"
+        ),
         TransactionOutcome::Applied => panic!("applied, expected rejection {expected_code}"),
     }
 }

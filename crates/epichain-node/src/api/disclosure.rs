@@ -64,13 +64,13 @@ pub async fn escrow(State(state): State<ApiState>) -> Response {
         Ok(holders) => holders,
         Err(failure) => return internal(failure),
     };
-    let generated = match reader.escrow_key() {
+    let generated = match reader.get::<epichain_ledger::state::EscrowKeyRecord>(&()) {
         Ok(generated) => generated,
         Err(failure) => return internal(failure),
     };
     let mut dealings = Vec::new();
     for holder in &holders {
-        match reader.escrow_dealing(holder) {
+        match reader.get::<epichain_ledger::state::DealingRecord>(holder) {
             Ok(Some(dealing)) => dealings.push(serde_json::json!({
                 "dealer": dealing.dealer,
                 "height": dealing.height,
@@ -157,7 +157,7 @@ pub async fn grants(
     };
     let mut views = Vec::new();
     for id in ids {
-        let Ok(Some(record)) = reader.grant(&id) else {
+        let Ok(Some(record)) = reader.get::<epichain_ledger::state::GrantRecord>(&id) else {
             continue;
         };
         let covers = case.as_ref().is_none_or(|case| {
@@ -196,7 +196,7 @@ pub async fn grant(State(state): State<ApiState>, Path(id): Path<String>) -> Res
         Ok(reader) => reader,
         Err(failure) => return internal(failure),
     };
-    let record = match reader.grant(&id) {
+    let record = match reader.get::<epichain_ledger::state::GrantRecord>(&id) {
         Ok(Some(record)) => record,
         Ok(None) => return not_found("grant"),
         Err(failure) => return internal(failure),
@@ -214,11 +214,13 @@ pub async fn grant(State(state): State<ApiState>, Path(id): Path<String>) -> Res
         let identity = reader.identity(&grantee).ok().flatten();
         let mut posted = Vec::new();
         for holder in &holders {
-            if let Ok(Some(disclosure)) = reader.disclosure(DisclosureKey {
-                grant: id,
-                grantee,
-                holder: *holder,
-            }) {
+            if let Ok(Some(disclosure)) =
+                reader.get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
+                    grant: id,
+                    grantee,
+                    holder: *holder,
+                })
+            {
                 let records: usize = disclosure
                     .batches
                     .iter()
@@ -272,7 +274,7 @@ pub async fn grant_shares(
     };
     let mut postings = Vec::new();
     for holder in holders {
-        match reader.disclosure(DisclosureKey {
+        match reader.get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
             grant: id,
             grantee,
             holder,

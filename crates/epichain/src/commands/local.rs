@@ -320,10 +320,13 @@ fn submit(data: &Path, transaction: SignedTransaction) -> Result<()> {
     let id = transaction.id();
     let time_ms = wall_clock_ms().max(ledger.tip().time_ms + 1);
     let prepared = ledger.prepare(time_ms, vec![transaction])?;
-    if let Some(TransactionOutcome::Rejected { code, message }) =
+    if let Some(TransactionOutcome::Rejected(rejection)) =
         prepared.receipts().first().map(|receipt| &receipt.outcome)
     {
-        bail!("transaction {id} rejected ({code}): {message}");
+        bail!(
+            "transaction {id} rejected ({}): {rejection}",
+            rejection.code()
+        );
     }
     let outcome = ledger.commit(prepared)?;
     println!(

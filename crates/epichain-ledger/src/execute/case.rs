@@ -1,0 +1,289 @@
+//! The case contract.
+//!
+//! - A doctor or hospital reports a case in a district of its jurisdiction, for an active
+//!   catalogue disease, as suspected or clinically diagnosed, with onset ≤ diagnosis ≤ block day.
+//!   The case id is derived from the reporter and the nonce, so a report cannot be filed twice.
+//! - An update names the version it replaces (optimistic concurrency), moves the status forward
+//!   only (suspected → clinical → confirmed, or excluded), records an outcome, closes, or amends
+//!   the sealed details; the role table says who may do which, within their jurisdiction.
+//! - Sealed details are empty or an envelope readable by an authority over the case's region with
+//!   a published encryption key and, once the escrow key exists, wrapped to the escrow too.
+//! - Every version is kept: versions form a hash chain ending at the record's head.
+//! - A reader logs its purpose on chain before decrypting someone else's record.
+
+use super::{Event, Exec, Executor};
+use crate::rules::{Action, action_for_change, require_role, require_within};
+use crate::state::{
+    CaseRecord, CaseState, CaseVersion, EscrowKeyRecord, IdentityRecord, StateRead, VersionChange,
+};
+use epichain_core::case::{AGE_BAND_MAX, SEALED_BYTES_MAX, case_id};
+use epichain_core::disease::DiseaseError;
+use epichain_core::rejection::{AccessLogProblem, ReportProblem, SealedProblem};
+use epichain_core::sealed::{EncryptionPublicKey, Envelope};
+use epichain_core::transaction::{ACCESS_PURPOSE_BYTES_MAX, AccessLog};
+use epichain_core::{
+    CaseChange, CaseReport, CaseStatus, CaseUpdate, Hash, Level, PatientRef, RegionCode, Rejection,
+    Role, SignedTransaction,
+};
+
+impl<S: StateRead> Executor<'_, S> {
+    pub(super) fn report(
+        &mut self,
+        signed: &SignedTransaction,
+        signer: &IdentityRecord,
+        report: &CaseReport,
+    ) -> Exec<()> {
+        self.validate_report(signer, report)?;
+        let transaction = &signed.transaction;
+        let id = case_id(&transaction.signer, transaction.nonce);
+        if self.exists::<CaseRecord>(&id)? {
+            return Err(ReportProblem::CaseExists(id).into());
+        }
+        let state = CaseState {
+            status: report.status,
+            outcome: None,
+            closed: false,
+        };
+        let version = CaseVersion {
+            case_id: id,
+            version: 0,
+            replaces: Hash::ZERO,
+            transaction_id: self.transaction_id,
+            signer: transaction.signer,
+            height: self.context.height,
+            time_ms: self.context.time_ms,
+            change: VersionChange::Report(report.clone()),
+            state,
+        };
+        let record = CaseRecord {
+            case_id: id,
+            disease: report.disease.clone(),
+            region: report.region,
+            patient: report.patient,
+            onset_day: report.onset_day,
+            diagnosis_day: report.diagnosis_day,
+            report_day: self.context.day(),
+            age_band: report.age_band,
+            sex: report.sex,
+            reporter: transaction.signer,
+            state,
+            sealed: report.sealed.clone(),
+            version: 0,
+            head: version.hash(),
+        };
+        self.pending_events.push(Event::CaseReported {
+            case_id: id,
+            disease: report.disease.clone(),
+            region: report.region,
+            status: report.status,
+        });
+        self.pending_versions.push(version);
+        self.count(&record, record.state.status, 1)?;
+        for region in record.region.lineage() {
+            self.pending_touched
+                .push((record.disease.clone(), region, id));
+        }
+        self.overlay.put(&id, record);
+        Ok(())
+    }
+
+    fn validate_report(&self, signer: &IdentityRecord, report: &CaseReport) -> Exec<()> {
+        require_role(signer.role, Action::ReportCase)?;
+        if !matches!(
+            report.status,
+            CaseStatus::Suspected | CaseStatus::ClinicallyDiagnosed
+        ) {
+            return Err(ReportProblem::InitialStatus(report.status).into());
+        }
+        match self.config.catalogue.require_active(&report.disease) {
+            Ok(_) => {}
+            Err(DiseaseError::Retired(code)) => return Err(Rejection::RetiredDisease(code).into()),
+            Err(_) => return Err(Rejection::UnknownDisease(report.disease.clone()).into()),
+        }
+        let regions = &self.config.regions;
+        if !regions.contains(report.region) || report.region.level() < Level::City {
+            return Err(Rejection::UnknownRegion(report.region).into());
+        }
+        if regions.has_children(report.region) {
+            return Err(ReportProblem::RegionHasDistricts(report.region).into());
+        }
+        require_within(report.region, signer.region)?;
+        let today = self.context.day();
+        if report.onset_day > report.diagnosis_day || report.diagnosis_day > today {
+            return Err(ReportProblem::DatesOutOfOrder {
+                onset_day: report.onset_day.0,
+                diagnosis_day: report.diagnosis_day.0,
+                block_day: today.0,
+            }
+            .into());
+        }
+        if report.age_band > AGE_BAND_MAX {
+            return Err(ReportProblem::AgeBand(report.age_band).into());
+        }
+        check_sealed_size(&report.sealed)?;
+        self.check_sealed(&report.sealed, report.region)?;
+        if let PatientRef::Key(patient) = report.patient {
+            let enrolled = self
+                .get::<IdentityRecord>(&patient)?
+                .is_some_and(|identity| {
+                    identity.role == Role::Patient && identity.revoked.is_none()
+                });
+            if !enrolled {
+                return Err(Rejection::UnknownPatient(patient).into());
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn update(&mut self, signer: &IdentityRecord, update: &CaseUpdate) -> Exec<()> {
+        let Some(mut record) = self.get::<CaseRecord>(&update.case_id)? else {
+            return Err(Rejection::UnknownCase(update.case_id).into());
+        };
+        let new_state = validate_update(signer, &record, update)?;
+        self.check_sealed(&update.sealed, record.region)?;
+        let version = CaseVersion {
+            case_id: record.case_id,
+            version: record.version + 1,
+            replaces: record.head,
+            transaction_id: self.transaction_id,
+            signer: signer.key,
+            height: self.context.height,
+            time_ms: self.context.time_ms,
+            change: VersionChange::Update {
+                change: update.change.clone(),
+                sealed: update.sealed.clone(),
+            },
+            state: new_state,
+        };
+        self.pending_events.push(Event::CaseUpdated {
+            case_id: record.case_id,
+            version: version.version,
+            from: record.state.status,
+            to: new_state.status,
+        });
+        if new_state.status != record.state.status {
+            self.count(&record, record.state.status, -1)?;
+            self.count(&record, new_state.status, 1)?;
+        }
+        record.state = new_state;
+        record.version = version.version;
+        record.head = version.hash();
+        if !update.sealed.is_empty() {
+            record.sealed = update.sealed.clone();
+        }
+        self.pending_versions.push(version);
+        let id = record.case_id;
+        self.overlay.put(&id, record);
+        Ok(())
+    }
+
+    /// The sealing rule for a report's or update's details in `region`: empty (no details), or
+    /// an envelope of the known format that names among its readers an unrevoked authority over
+    /// the region with a published encryption key (so the jurisdiction can read it), and, once
+    /// the escrow key exists, carries an escrow wrap (so a disclosure grant can reach it). The
+    /// ledger cannot see inside the ciphertexts: whether each wrap opens is the readers' check.
+    fn check_sealed(&self, sealed: &[u8], region: RegionCode) -> Exec<()> {
+        if sealed.is_empty() {
+            return Ok(());
+        }
+        let envelope = Envelope::from_bytes(sealed).map_err(|_| SealedProblem::Malformed)?;
+        if !self.has_jurisdiction_reader(&envelope, region)? {
+            return Err(SealedProblem::NoJurisdictionReader(region).into());
+        }
+        if self.exists::<EscrowKeyRecord>(&())? {
+            if envelope.escrow.is_empty() {
+                return Err(SealedProblem::EscrowWrapMissing.into());
+            }
+            epichain_escrow::check_wrap_shape(&envelope.escrow)
+                .map_err(|_| SealedProblem::EscrowWrapMalformed)?;
+        }
+        Ok(())
+    }
+
+    /// True if a reader of the envelope is an unrevoked authority over `region` with a published
+    /// encryption key.
+    fn has_jurisdiction_reader(&self, envelope: &Envelope, region: RegionCode) -> Exec<bool> {
+        for reader in envelope.reader_keys() {
+            let Some(identity) = self.get::<IdentityRecord>(reader)? else {
+                continue;
+            };
+            if identity.role == Role::Authority
+                && identity.revoked.is_none()
+                && region.is_within(identity.region)
+                && self.exists::<EncryptionPublicKey>(reader)?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    pub(super) fn access_log(&mut self, signer: &IdentityRecord, access: &AccessLog) -> Exec<()> {
+        if !self.exists::<CaseRecord>(&access.case_id)? {
+            return Err(Rejection::UnknownCase(access.case_id).into());
+        }
+        if access.purpose.trim().is_empty() || access.purpose.len() > ACCESS_PURPOSE_BYTES_MAX {
+            return Err(AccessLogProblem::PurposeLength(access.purpose.len() as u32).into());
+        }
+        self.pending_events.push(Event::AccessLogged {
+            case_id: access.case_id,
+            reader: signer.key,
+            purpose: access.purpose.clone(),
+        });
+        Ok(())
+    }
+}
+
+fn check_sealed_size(sealed: &[u8]) -> Result<(), ReportProblem> {
+    if sealed.len() > SEALED_BYTES_MAX {
+        return Err(ReportProblem::SealedTooLarge {
+            bytes: sealed.len() as u32,
+        });
+    }
+    Ok(())
+}
+
+/// Checks an update against the record and the role table; returns the state after it.
+fn validate_update(
+    signer: &IdentityRecord,
+    record: &CaseRecord,
+    update: &CaseUpdate,
+) -> Result<CaseState, Rejection> {
+    require_role(signer.role, action_for_change(&update.change))?;
+    require_within(record.region, signer.region)?;
+    if record.state.closed {
+        return Err(Rejection::CaseClosed);
+    }
+    if update.replaces != record.head {
+        return Err(Rejection::StaleVersion {
+            expected: record.head,
+            found: update.replaces,
+        });
+    }
+    check_sealed_size(&update.sealed)?;
+    let mut state = record.state;
+    match &update.change {
+        CaseChange::Status(next) => {
+            if !state.status.can_become(*next) {
+                return Err(Rejection::InvalidTransition {
+                    from: state.status,
+                    to: *next,
+                });
+            }
+            state.status = *next;
+        }
+        CaseChange::Outcome(outcome) => {
+            if state.status == CaseStatus::Excluded {
+                return Err(Rejection::CaseExcluded);
+            }
+            state.outcome = Some(*outcome);
+        }
+        CaseChange::Close => state.closed = true,
+        CaseChange::Amend => {
+            if update.sealed.is_empty() {
+                return Err(ReportProblem::AmendmentWithoutDetails.into());
+            }
+        }
+    }
+    Ok(state)
+}

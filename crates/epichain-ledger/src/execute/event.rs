@@ -1,0 +1,121 @@
+//! Events: what applied transactions and the end-of-block contracts did, for indexes and
+//! subscribers. Events are not hashed into the header; receipts and state are.
+
+use epichain_core::encoding::Hash;
+use epichain_core::{CaseStatus, DiseaseCode, PublicKey, RegionCode, Role};
+use serde::Serialize;
+
+/// Something that happened, for contracts, indexes and subscribers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    /// A key enrolled (or renewed its certificate).
+    IdentityEnrolled {
+        /// Key.
+        key: PublicKey,
+        /// Role.
+        role: Role,
+        /// Region.
+        region: RegionCode,
+    },
+    /// A key was revoked.
+    KeyRevoked {
+        /// Key.
+        key: PublicKey,
+        /// By whom.
+        by: PublicKey,
+    },
+    /// A case was reported.
+    CaseReported {
+        /// Case.
+        case_id: Hash,
+        /// Disease.
+        disease: DiseaseCode,
+        /// Region.
+        region: RegionCode,
+        /// Initial status.
+        status: CaseStatus,
+    },
+    /// A case changed.
+    CaseUpdated {
+        /// Case.
+        case_id: Hash,
+        /// New version number.
+        version: u32,
+        /// Status before.
+        from: CaseStatus,
+        /// Status after.
+        to: CaseStatus,
+    },
+    /// A governance proposal applied.
+    GovernanceApplied {
+        /// Its sequence number.
+        sequence: u64,
+    },
+    /// An identity published its encryption key.
+    EncryptionKeyPublished {
+        /// Identity.
+        key: PublicKey,
+    },
+    /// An identity recorded that it reads a case's sealed details.
+    AccessLogged {
+        /// Case.
+        case_id: Hash,
+        /// Reader.
+        reader: PublicKey,
+        /// Purpose.
+        purpose: String,
+    },
+    /// A warning rule raised a new signal.
+    SignalOpened {
+        /// Signal id.
+        signal: Hash,
+        /// Disease.
+        disease: DiseaseCode,
+        /// Region of the series.
+        region: RegionCode,
+        /// Method.
+        method: String,
+    },
+    /// A workflow step was taken on a signal.
+    SignalStepTaken {
+        /// Signal id.
+        signal: Hash,
+        /// The step.
+        step: epichain_core::warning::Step,
+    },
+    /// The escrow key was generated.
+    EscrowKeyGenerated {
+        /// Partial decryptions needed.
+        threshold: u32,
+        /// Holders.
+        holders: u32,
+        /// Holders whose shares were revealed (they did not acknowledge a dealing).
+        revealed: u32,
+    },
+    /// A disclosure grant opened.
+    GrantOpened {
+        /// Grant id.
+        grant: Hash,
+        /// Disease.
+        disease: DiseaseCode,
+        /// Outbreak region.
+        region: RegionCode,
+    },
+    /// A disclosure grant was revoked.
+    GrantRevoked {
+        /// Grant id.
+        grant: Hash,
+    },
+    /// An escrow holder posted sealed decryption shares for a grantee.
+    DecryptionSharesPosted {
+        /// Grant id.
+        grant: Hash,
+        /// Grantee.
+        grantee: PublicKey,
+        /// Holder.
+        holder: PublicKey,
+        /// Records covered.
+        records: u32,
+    },
+}

@@ -1,0 +1,292 @@
+//! The deterministic state machine: executes a block's transactions against a read-only view of
+//! the state and returns the writes, receipts, events and case versions. It reads no clock, no
+//! randomness and no hash-map order; the only time is the block's.
+//!
+//! One file per contract, each opening with its rules:
+//! - [`identity`]: enrolment, revocation, standing, encryption keys;
+//! - [`case`]: reports, updates, the sealing rule, access logs;
+//! - [`warning`]: counts at four levels and the warning contracts run after each block;
+//! - [`signal`]: the signal workflow;
+//! - [`governance`]: k-of-n proposals;
+//! - [`disclosure`]: grants and decryption shares;
+//! - [`escrow`]: the escrow key generation among the holders.
+//!
+//! This file is the block loop: authentication, dispatch, and the split between rejections and
+//! storage failures.
+//!
+//! Every transaction is atomic. A transaction from an authenticated signer (enrolled, not revoked,
+//! valid signature, fresh nonce) consumes its nonce even if a business rule then rejects it, so a
+//! rejected transaction can never be replayed into a later state where it would apply.
+//!
+//! Failures: a contract returns [`Halt`]. [`Halt::Reject`] is the transaction's business (a
+//! receipt with a typed [`Rejection`]); [`Halt::Abort`] is a storage failure, which aborts the
+//! whole block. [`Executor::apply_transaction`] is the only place that tells them apart.
+
+use crate::StorageError;
+use crate::state::{
+    CaseVersion, ChainConfig, Entry, IdentityRecord, StateKey, StateRead, StateValue,
+};
+use epichain_core::encoding::Hash;
+use epichain_core::rejection::{
+    AccessLogProblem, CertificateProblem, DisclosureProblem, EscrowProblem, GovernanceProblem,
+    ReportProblem, SealedProblem, WorkflowProblem,
+};
+use epichain_core::transaction::verify_signatures;
+use epichain_core::{
+    Day, DiseaseCode, Payload, Receipt, RegionCode, Rejection, SignedTransaction,
+    TransactionOutcome,
+};
+use std::collections::BTreeMap;
+
+mod case;
+mod disclosure;
+mod escrow;
+mod event;
+mod governance;
+mod identity;
+mod overlay;
+mod signal;
+mod warning;
+
+pub use disclosure::{ESCROW_COMBINE_WAIT_BLOCKS, grant_id, outbreak_scope};
+pub use event::Event;
+pub use signal::validate_step;
+
+use overlay::Overlay;
+
+/// What a block execution needs besides the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Height of the block.
+    pub height: u64,
+    /// Block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// The previous block's time (genesis time for the first block): a week boundary between
+    /// the two closes a week for the weekly warning rules.
+    pub parent_time_ms: u64,
+}
+
+impl BlockContext {
+    fn day(&self) -> Day {
+        Day::from_unix_ms(self.time_ms)
+    }
+
+    fn time_seconds(&self) -> i64 {
+        (self.time_ms / 1000) as i64
+    }
+}
+
+/// The result of executing a block.
+#[derive(Clone, Debug, Default)]
+pub struct Execution {
+    /// Transaction ids, in order.
+    pub transaction_ids: Vec<Hash>,
+    /// State writes, in key order.
+    pub writes: BTreeMap<StateKey, StateValue>,
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// Events of applied transactions, in order.
+    pub events: Vec<Event>,
+    /// New case versions, in order.
+    pub versions: Vec<CaseVersion>,
+}
+
+/// Why a contract stopped: the transaction is rejected, or the block cannot be executed.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// A business rule refused the transaction: a receipt.
+    Reject(Rejection),
+    /// Storage failed: the block aborts.
+    Abort(StorageError),
+}
+
+impl From<StorageError> for Halt {
+    fn from(error: StorageError) -> Self {
+        Halt::Abort(error)
+    }
+}
+
+/// Rejections and the problems that make them, into a [`Halt`].
+macro_rules! halt_from {
+    ($($problem:ty),* $(,)?) => {
+        $(impl From<$problem> for Halt {
+            fn from(problem: $problem) -> Self {
+                Halt::Reject(Rejection::from(problem))
+            }
+        })*
+    };
+}
+
+halt_from!(
+    Rejection,
+    CertificateProblem,
+    ReportProblem,
+    GovernanceProblem,
+    WorkflowProblem,
+    EscrowProblem,
+    SealedProblem,
+    DisclosureProblem,
+    AccessLogProblem,
+);
+
+/// A contract's result.
+pub(crate) type Exec<T> = Result<T, Halt>;
+
+/// Executes `transactions` on top of `state` for the block described by `context`.
+pub fn execute_block(
+    state: &impl StateRead,
+    context: BlockContext,
+    transactions: &[SignedTransaction],
+) -> Result<Execution, StorageError> {
+    let signatures_valid = verify_signatures(transactions);
+    let config = state
+        .get::<ChainConfig>(&())?
+        .ok_or_else(|| StorageError::Corrupt("state has no chain configuration".into()))?;
+    let mut executor = Executor::new(state, config, context);
+    executor.output.transaction_ids = transactions.iter().map(SignedTransaction::id).collect();
+    for (index, (transaction, signature_valid)) in
+        transactions.iter().zip(signatures_valid).enumerate()
+    {
+        executor.transaction_id = executor.output.transaction_ids[index];
+        executor.transaction_index = index as u32;
+        let outcome = if signature_valid {
+            executor.apply_transaction(transaction)?
+        } else {
+            TransactionOutcome::Rejected(Rejection::BadSignature)
+        };
+        executor.output.receipts.push(Receipt {
+            transaction_id: executor.transaction_id,
+            outcome,
+        });
+    }
+    executor.evaluate_warnings()?;
+    executor.escrow_deadline()?;
+    Ok(executor.finish())
+}
+
+/// The state of one block's execution.
+struct Executor<'a, S> {
+    overlay: Overlay<'a, S>,
+    /// The chain configuration, as governance changes it within the block.
+    config: ChainConfig,
+    config_changed: bool,
+    context: BlockContext,
+    output: Execution,
+    /// Events, versions and touched series of the transaction being applied (kept if it
+    /// applies).
+    pending_events: Vec<Event>,
+    pending_versions: Vec<CaseVersion>,
+    pending_touched: Vec<(DiseaseCode, RegionCode, Hash)>,
+    /// Id and position of the transaction being applied.
+    transaction_id: Hash,
+    transaction_index: u32,
+    /// Report-basis series that gained cases in this block, with the new cases.
+    touched: BTreeMap<(DiseaseCode, RegionCode), Vec<Hash>>,
+}
+
+impl<'a, S: StateRead> Executor<'a, S> {
+    fn new(state: &'a S, config: ChainConfig, context: BlockContext) -> Self {
+        Executor {
+            overlay: Overlay::new(state),
+            config,
+            config_changed: false,
+            context,
+            output: Execution::default(),
+            pending_events: Vec::new(),
+            pending_versions: Vec::new(),
+            pending_touched: Vec::new(),
+            transaction_id: Hash::ZERO,
+            transaction_index: 0,
+            touched: BTreeMap::new(),
+        }
+    }
+
+    /// The block's execution, with the configuration written if governance changed it.
+    fn finish(mut self) -> Execution {
+        if self.config_changed {
+            let config = self.config.clone();
+            self.overlay.put(&(), config);
+            self.overlay.commit_transaction();
+        }
+        self.output.writes = self.overlay.into_writes();
+        self.output
+    }
+
+    /// Applies one transaction atomically and returns its outcome; only a storage failure is an
+    /// error.
+    fn apply_transaction(
+        &mut self,
+        signed: &SignedTransaction,
+    ) -> Result<TransactionOutcome, StorageError> {
+        match self.try_transaction(signed) {
+            Ok(()) => {
+                self.overlay.commit_transaction();
+                self.output.events.append(&mut self.pending_events);
+                self.output.versions.append(&mut self.pending_versions);
+                for (disease, region, case) in self.pending_touched.drain(..) {
+                    self.touched
+                        .entry((disease, region))
+                        .or_default()
+                        .push(case);
+                }
+                Ok(TransactionOutcome::Applied)
+            }
+            Err(Halt::Reject(rejection)) => {
+                self.overlay.discard_transaction();
+                self.pending_events.clear();
+                self.pending_versions.clear();
+                self.pending_touched.clear();
+                Ok(TransactionOutcome::Rejected(rejection))
+            }
+            Err(Halt::Abort(error)) => Err(error),
+        }
+    }
+
+    fn try_transaction(&mut self, signed: &SignedTransaction) -> Exec<()> {
+        let transaction = &signed.transaction;
+        if transaction.chain_id != self.config.chain_id {
+            return Err(Rejection::WrongChain {
+                expected: self.config.chain_id,
+                found: transaction.chain_id,
+            }
+            .into());
+        }
+        if let Payload::EnrollIdentity(enroll) = &transaction.payload {
+            return self.enroll(signed, enroll);
+        }
+        let mut signer = self.authenticate(&transaction.signer, transaction.nonce)?;
+        // The nonce is consumed whatever the payload's fate.
+        signer.nonce = transaction.nonce;
+        self.overlay.put(&signer.key, signer.clone());
+        self.overlay.commit_transaction();
+        self.dispatch(signed, &signer)
+    }
+
+    fn dispatch(&mut self, signed: &SignedTransaction, signer: &IdentityRecord) -> Exec<()> {
+        match &signed.transaction.payload {
+            Payload::EnrollIdentity(_) => Ok(()),
+            Payload::RevokeIdentity(revoke) => self.revoke(signer, revoke),
+            Payload::ReportCase(report) => self.report(signed, signer, report),
+            Payload::UpdateCase(update) => self.update(signer, update),
+            Payload::Governance(governance) => self.govern(signer, governance),
+            Payload::SignalAction(action) => self.signal_action(signer, action),
+            Payload::PublishEncryptionKey(key) => {
+                self.publish_encryption_key(signer, *key);
+                Ok(())
+            }
+            Payload::AccessLog(access) => self.access_log(signer, access),
+            Payload::Escrow(message) => self.escrow(signer, message),
+            Payload::DecryptionShares(shares) => self.decryption_shares(signer, shares),
+        }
+    }
+
+    /// Reads a typed record through the overlay.
+    fn get<E: Entry>(&self, key: &E::Key) -> Result<Option<E>, StorageError> {
+        self.overlay.get::<E>(key)
+    }
+
+    /// True if a record exists under `key`.
+    fn exists<E: Entry>(&self, key: &E::Key) -> Result<bool, StorageError> {
+        self.overlay.contains(&E::state_key(key))
+    }
+}

@@ -1,0 +1,72 @@
+//! Block-level writes over the committed state, with a transaction-level layer on top: a
+//! transaction's writes join the block's when it applies and vanish when it is rejected.
+
+use crate::StorageError;
+use crate::state::{Entry, StateKey, StateRead, StateValue};
+use std::collections::BTreeMap;
+
+/// The committed state seen through this block's writes.
+pub(super) struct Overlay<'a, S> {
+    base: &'a S,
+    block: BTreeMap<StateKey, StateValue>,
+    transaction: BTreeMap<StateKey, StateValue>,
+}
+
+impl<'a, S: StateRead> Overlay<'a, S> {
+    pub(super) fn new(base: &'a S) -> Self {
+        Overlay {
+            base,
+            block: BTreeMap::new(),
+            transaction: BTreeMap::new(),
+        }
+    }
+
+    /// The typed record under `key`, newest write first.
+    pub(super) fn get<E: Entry>(&self, key: &E::Key) -> Result<Option<E>, StorageError> {
+        let state_key = E::state_key(key);
+        let Some(value) = self.latest(&state_key) else {
+            return self.base.get::<E>(key);
+        };
+        E::from_value(value.clone()).map(Some).ok_or_else(|| {
+            StorageError::Corrupt(format!("state key {state_key:?} holds another record type"))
+        })
+    }
+
+    /// True if some value is stored under `key`.
+    pub(super) fn contains(&self, key: &StateKey) -> Result<bool, StorageError> {
+        if self.latest(key).is_some() {
+            return Ok(true);
+        }
+        Ok(self.base.read(key)?.is_some())
+    }
+
+    fn latest(&self, key: &StateKey) -> Option<&StateValue> {
+        self.transaction.get(key).or_else(|| self.block.get(key))
+    }
+
+    /// Writes a record in the transaction layer.
+    pub(super) fn put<E: Entry>(&mut self, key: &E::Key, record: E) {
+        self.transaction
+            .insert(E::state_key(key), record.into_value());
+    }
+
+    /// The transaction applied: its writes join the block's.
+    pub(super) fn commit_transaction(&mut self) {
+        let writes = std::mem::take(&mut self.transaction);
+        self.block.extend(writes);
+    }
+
+    /// The transaction was rejected: its writes vanish.
+    pub(super) fn discard_transaction(&mut self) {
+        self.transaction.clear();
+    }
+
+    /// The block's writes, in key order.
+    pub(super) fn into_writes(self) -> BTreeMap<StateKey, StateValue> {
+        debug_assert!(
+            self.transaction.is_empty(),
+            "a transaction's writes were neither committed nor discarded"
+        );
+        self.block
+    }
+}
