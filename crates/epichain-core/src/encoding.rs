@@ -39,6 +39,8 @@ pub mod tag {
     pub const STATE_KEY: &str = "epichain/v1/state-key";
     /// Content address of a stored certificate.
     pub const CERTIFICATE: &str = "epichain/v1/certificate";
+    /// Hash of a case's sealed details, as the state commits them.
+    pub const SEALED_DETAILS: &str = "epichain/v1/sealed-details";
 }
 
 /// Upper bound on any single encoded object we decode from untrusted input.

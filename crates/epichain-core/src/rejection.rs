@@ -200,8 +200,6 @@ pub enum ReportProblem {
         /// Their size.
         bytes: u32,
     },
-    /// The case id is taken.
-    CaseExists(Hash),
     /// An amendment without new details.
     AmendmentWithoutDetails,
 }
@@ -484,7 +482,6 @@ impl ReportProblem {
             ReportProblem::DatesOutOfOrder { .. } => "report.dates_out_of_order",
             ReportProblem::AgeBand(_) => "report.age_band",
             ReportProblem::SealedTooLarge { .. } => "report.sealed_too_large",
-            ReportProblem::CaseExists(_) => "report.case_exists",
             ReportProblem::AmendmentWithoutDetails => "report.amendment_without_details",
         }
     }
@@ -757,7 +754,6 @@ impl fmt::Display for ReportProblem {
                 "sealed details of {bytes} bytes exceed {}",
                 crate::case::SEALED_BYTES_MAX
             ),
-            ReportProblem::CaseExists(id) => write!(f, "case {id} already exists"),
             ReportProblem::AmendmentWithoutDetails => {
                 write!(f, "an amendment must carry new sealed details")
             }

@@ -3,8 +3,9 @@
 use crate::execute::{BlockContext, Event, Execution, execute_block};
 use crate::state::StateRead;
 use crate::state::{
-    CaseRecord, CaseVersion, ChainConfig, CountBasis, CountKey, Entry, IdentityRecord, StateKey,
-    StateValue, StatusCounts,
+    CaseRecord, CaseVersion, CaseView, ChainConfig, CountBasis, CountKey, DetailsRef, Entry,
+    IdentityRecord, StateKey, StateValue, StatusCounts, TransactionLocation, VersionChange,
+    VersionView, details_hash, verify_version_chain,
 };
 use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
 use crate::{LedgerError, StorageError};
@@ -13,7 +14,7 @@ use epichain_core::block::{
     transactions_root_of_ids,
 };
 use epichain_core::encoding::{self, Hash};
-use epichain_core::{Block, BlockHeader, Genesis, PublicKey, Receipt, SignedTransaction};
+use epichain_core::{Block, BlockHeader, Genesis, Payload, PublicKey, Receipt, SignedTransaction};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -519,9 +520,85 @@ impl LedgerReader {
         self.get::<CaseRecord>(id)
     }
 
-    /// A case's full version history, oldest first.
-    pub fn case_history(&self, id: &Hash) -> Result<Vec<CaseVersion>, LedgerError> {
-        Ok(self.reader.case_versions(id)?)
+    /// A case's head record with its latest sealed details.
+    pub fn case_view(&self, id: &Hash) -> Result<Option<CaseView>, LedgerError> {
+        let Some(record) = self.case(id)? else {
+            return Ok(None);
+        };
+        let sealed = match record.details {
+            Some(details) => self.sealed_details(&details)?,
+            None => Vec::new(),
+        };
+        Ok(Some(CaseView { record, sealed }))
+    }
+
+    /// The sealed bytes a reference points at, checked against its hash.
+    pub fn sealed_details(&self, details: &DetailsRef) -> Result<Vec<u8>, LedgerError> {
+        let change = self.change_at(details.location)?;
+        let sealed = change.sealed();
+        if details_hash(sealed) != details.hash {
+            return Err(StorageError::Corrupt(format!(
+                "sealed details at {:?} do not match their hash",
+                details.location
+            ))
+            .into());
+        }
+        Ok(sealed.to_vec())
+    }
+
+    /// The case change made by the transaction at `location`.
+    fn change_at(&self, location: TransactionLocation) -> Result<VersionChange, LedgerError> {
+        let transaction = self.reader.transaction_at(location)?.ok_or_else(|| {
+            StorageError::Corrupt(format!("no transaction stored at {location:?}"))
+        })?;
+        match transaction.transaction.payload {
+            Payload::ReportCase(report) => Ok(VersionChange::Report(report)),
+            Payload::UpdateCase(update) => Ok(VersionChange::Update {
+                change: update.change,
+                sealed: update.sealed,
+            }),
+            _ => Err(StorageError::Corrupt(format!(
+                "the transaction at {location:?} changes no case"
+            ))
+            .into()),
+        }
+    }
+
+    /// A case's stored versions, oldest first, checked to chain up to the record's head.
+    pub fn case_versions(&self, id: &Hash) -> Result<Vec<CaseVersion>, LedgerError> {
+        let Some(record) = self.case(id)? else {
+            return Ok(Vec::new());
+        };
+        let count = record.version as usize + 1;
+        let mut versions = Vec::with_capacity(count);
+        let mut next = Some(record.head_location);
+        while let Some(location) = next {
+            let version = self.reader.case_version(location)?.ok_or_else(|| {
+                StorageError::Corrupt(format!("case version missing at {location:?}"))
+            })?;
+            if version.case_id != *id || versions.len() == count {
+                return Err(
+                    StorageError::Corrupt(format!("case {id}: version chain broken")).into(),
+                );
+            }
+            next = version.previous;
+            versions.push(version);
+        }
+        versions.reverse();
+        verify_version_chain(&versions, &record.head)
+            .map_err(|broken| StorageError::Corrupt(format!("case {id}: {broken}")))?;
+        Ok(versions)
+    }
+
+    /// A case's full version history with each version's change, oldest first.
+    pub fn case_history(&self, id: &Hash) -> Result<Vec<VersionView>, LedgerError> {
+        self.case_versions(id)?
+            .into_iter()
+            .map(|version| {
+                let change = self.change_at(version.location)?;
+                Ok(VersionView { version, change })
+            })
+            .collect()
     }
 
     /// The receipt of a transaction and where it landed.

@@ -445,8 +445,44 @@ pub struct CaseState {
     pub closed: bool,
 }
 
-/// The head of a case record: public metadata, current state, latest sealed details and the hash
-/// of the latest version.
+/// Where a transaction is stored: its block's height and its position in the block.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+)]
+pub struct TransactionLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index in the block.
+    pub index: u32,
+}
+
+/// Sealed details as the state commits them: the hash of the ciphertext, and where the
+/// transaction that carries it is stored (ciphertext is stored once, in its transaction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct DetailsRef {
+    /// Hash of the sealed bytes ([`details_hash`]).
+    pub hash: Hash,
+    /// The transaction that carries them.
+    pub location: TransactionLocation,
+}
+
+/// The hash that commits to sealed details.
+pub fn details_hash(sealed: &[u8]) -> Hash {
+    hash_tagged(tag::SEALED_DETAILS, sealed)
+}
+
+/// The head of a case record: public metadata, current state, where its latest sealed details
+/// are, and the hash and place of the latest version.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct CaseRecord {
     /// Case id.
@@ -471,17 +507,53 @@ pub struct CaseRecord {
     pub reporter: PublicKey,
     /// Current state.
     pub state: CaseState,
-    /// Latest sealed details (ciphertext).
-    #[serde(with = "epichain_core::encoding::hex_bytes")]
-    pub sealed: Vec<u8>,
+    /// Latest sealed details, if any version carried some.
+    pub details: Option<DetailsRef>,
     /// Number of the latest version (the report is version 0).
     pub version: u32,
     /// Hash of the latest version.
     pub head: Hash,
+    /// Where the latest version is stored.
+    pub head_location: TransactionLocation,
 }
 
-/// What a version did.
+/// One version of a case record, as stored. Versions form a hash chain: each names the hash of
+/// the one it replaces, and the head record names the latest. The change itself is the
+/// transaction's payload, which the transaction id commits to; versions point at it instead of
+/// copying it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct CaseVersion {
+    /// Case id.
+    pub case_id: Hash,
+    /// Version number (0 for the report).
+    pub version: u32,
+    /// Hash of the previous version ([`Hash::ZERO`] for the report).
+    pub replaces: Hash,
+    /// Where the previous version is stored (none for the report).
+    pub previous: Option<TransactionLocation>,
+    /// Transaction that made it.
+    pub transaction_id: Hash,
+    /// Where that transaction is stored.
+    pub location: TransactionLocation,
+    /// Its signer.
+    pub signer: PublicKey,
+    /// Block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// Hash of the sealed details it carried, if any.
+    pub details: Option<Hash>,
+    /// State after this version.
+    pub state: CaseState,
+}
+
+impl CaseVersion {
+    /// Hash of this version: what the next version and the head name.
+    pub fn hash(&self) -> Hash {
+        hash_value(tag::CASE_VERSION, self)
+    }
+}
+
+/// What a version did: its transaction's payload, as a reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum VersionChange {
     /// The original report.
@@ -496,51 +568,73 @@ pub enum VersionChange {
     },
 }
 
-/// One version of a case record. Versions form a hash chain: each names the hash of the one it
-/// replaces, and the head record names the latest.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct CaseVersion {
-    /// Case id.
-    pub case_id: Hash,
-    /// Version number (0 for the report).
-    pub version: u32,
-    /// Hash of the previous version ([`Hash::ZERO`] for the report).
-    pub replaces: Hash,
-    /// Transaction that made it.
-    pub transaction_id: Hash,
-    /// Its signer.
-    pub signer: PublicKey,
-    /// Block height.
-    pub height: u64,
-    /// Block time, Unix milliseconds.
-    pub time_ms: u64,
-    /// The change.
-    pub change: VersionChange,
-    /// State after this version.
-    pub state: CaseState,
-}
-
-impl CaseVersion {
-    /// Hash of this version: what the next version and the head name.
-    pub fn hash(&self) -> Hash {
-        hash_value(tag::CASE_VERSION, self)
+impl VersionChange {
+    /// The sealed details this change carried (empty if none).
+    pub fn sealed(&self) -> &[u8] {
+        match self {
+            VersionChange::Report(report) => &report.sealed,
+            VersionChange::Update { sealed, .. } => sealed,
+        }
     }
 }
 
+/// A version with the change its transaction made, for readers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VersionView {
+    /// The stored version.
+    #[serde(flatten)]
+    pub version: CaseVersion,
+    /// Its change.
+    pub change: VersionChange,
+}
+
+/// A case record with its latest sealed details, for readers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaseView {
+    /// The stored record.
+    #[serde(flatten)]
+    pub record: CaseRecord,
+    /// Its latest sealed details (ciphertext; empty if none).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    pub sealed: Vec<u8>,
+}
+
+/// Why a version history does not verify.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    /// A version's number is not its position.
+    #[error("version {position} is numbered {number}")]
+    Numbering {
+        /// Position, oldest first.
+        position: u32,
+        /// Its number.
+        number: u32,
+    },
+    /// A version does not name its predecessor's hash.
+    #[error("version {0} does not name its predecessor")]
+    Predecessor(u32),
+    /// The latest version is not the record's head.
+    #[error("the latest version is not the record's head")]
+    Head,
+}
+
 /// Checks that versions, oldest first, form an unbroken hash chain ending at `head`.
-pub fn verify_version_chain(versions: &[CaseVersion], head: &Hash) -> Result<(), String> {
+pub fn verify_version_chain(versions: &[CaseVersion], head: &Hash) -> Result<(), ChainBreak> {
     let mut previous = Hash::ZERO;
     for (index, version) in versions.iter().enumerate() {
         if version.version as usize != index {
-            return Err(format!("version {index} is numbered {}", version.version));
+            return Err(ChainBreak::Numbering {
+                position: index as u32,
+                number: version.version,
+            });
         }
         if version.replaces != previous {
-            return Err(format!("version {index} does not name its predecessor"));
+            return Err(ChainBreak::Predecessor(index as u32));
         }
         previous = version.hash();
     }
     if previous != *head {
-        return Err("the latest version is not the record's head".to_string());
+        return Err(ChainBreak::Head);
     }
     Ok(())
 }

@@ -1,44 +1,70 @@
-//! Embedded storage on `redb`: blocks, receipts, the authenticated state (a Jellyfish Merkle tree
-//! whose nodes live in the same database) and query indexes, all written in one transaction per
-//! block, so a crash leaves either the whole block or none of it.
+//! Embedded storage on `redb`: headers, transactions, receipts, the authenticated state (a
+//! Jellyfish Merkle tree whose nodes live in the same database) and query indexes, all written
+//! in one transaction per block, so a crash leaves either the whole block or none of it.
 //!
-//! Only the latest version of the Merkle tree is kept: nodes made stale by a block are deleted in
-//! the same transaction. Record histories stay provable through the per-record hash chains.
+//! Layout (format 2), chosen so that a block's writes mostly append:
+//! - headers, receipts and certificates by height; each transaction once, by (height, index);
+//!   case versions by the (height, index) of the transaction that made them. Ciphertext lives
+//!   only in its transaction: state and versions hold its hash and location.
+//! - Merkle-tree nodes keyed by (version, path), so a block's new nodes append; nodes a block
+//!   makes stale are listed by the version that staled them (appended too) and kept, so the
+//!   tree at every height stays readable until [`Store::prune_tree`] removes them.
+//! - randomly keyed tables, where the key is a hash by nature: the current state values (by
+//!   state-key hash), transaction ids, and the patient index. Their inserts are sorted within a
+//!   block.
 
 use crate::StorageError;
-use crate::execute::Execution;
-use crate::state::StateRead;
-use crate::state::{CaseVersion, StateKey, StateValue};
+use crate::execute::{Event, Execution};
+use crate::state::{CaseVersion, StateKey, StateRead, StateValue, TransactionLocation};
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::encoding::{self, Hash};
-use epichain_core::{Block, BlockHeader, DiseaseCode, Receipt, RegionCode};
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use epichain_core::{Block, BlockHeader, DiseaseCode, PublicKey, Receipt, RegionCode, Role};
+use epichain_core::{SignedTransaction, block::BLOCK_TRANSACTIONS_MAX};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Version};
 use redb::{ReadableDatabase, TableDefinition};
 use std::path::Path;
 
+/// A table keyed by byte strings.
+type BytesTable<V> = TableDefinition<'static, &'static [u8], V>;
+
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const HEADERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("headers");
+const BLOCK_TRANSACTIONS: TableDefinition<'_, (u64, u32), &[u8]> =
+    TableDefinition::new("block_transactions");
 const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
-const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const RECEIPTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("receipts");
-const TRANSACTIONS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("transactions");
-const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
-const TREE_NODES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tree_nodes");
-const CASE_VERSIONS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("case_versions");
-const INDEX_DISEASE_REGION_DAY: TableDefinition<'_, &[u8], ()> =
-    TableDefinition::new("index_disease_region_day");
-const INDEX_REPORTER: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_reporter");
-const INDEX_PATIENT: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_patient");
-const INDEX_SIGNALS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_signals");
-const INDEX_IDENTITIES: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_identities");
-const INDEX_ACCESS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index_access");
-const INDEX_GRANTS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("index_grants");
+const TRANSACTION_IDS: TableDefinition<'_, &[u8], (u64, u32)> =
+    TableDefinition::new("transaction_ids");
+const STATE: BytesTable<&[u8]> = TableDefinition::new("state");
+const TREE_NODES: BytesTable<&[u8]> = TableDefinition::new("tree_nodes");
+const TREE_STALE: BytesTable<()> = TableDefinition::new("tree_stale");
+const CASE_VERSIONS: TableDefinition<'_, (u64, u32), &[u8]> = TableDefinition::new("case_versions");
+const INDEX_DISEASE_REGION_DAY: BytesTable<()> = TableDefinition::new("index_disease_region_day");
+const INDEX_REPORTER: BytesTable<()> = TableDefinition::new("index_reporter");
+const INDEX_PATIENT: BytesTable<()> = TableDefinition::new("index_patient");
+const INDEX_SIGNALS: BytesTable<()> = TableDefinition::new("index_signals");
+const INDEX_IDENTITIES: BytesTable<()> = TableDefinition::new("index_identities");
+const INDEX_ACCESS: BytesTable<&[u8]> = TableDefinition::new("index_access");
+const INDEX_GRANTS: BytesTable<()> = TableDefinition::new("index_grants");
+
+/// Every byte-keyed index without values, created at open so readers never meet a missing one.
+const UNIT_INDEXES: [BytesTable<()>; 7] = [
+    TREE_STALE,
+    INDEX_DISEASE_REGION_DAY,
+    INDEX_REPORTER,
+    INDEX_PATIENT,
+    INDEX_SIGNALS,
+    INDEX_IDENTITIES,
+    INDEX_GRANTS,
+];
 
 const META_TIP: &str = "tip";
 const META_GENESIS: &str = "genesis";
+const META_PRUNED: &str = "tree_pruned_through";
 
 /// Version of the storage layout.
-pub const STORAGE_FORMAT_VERSION: u16 = 1;
+pub const STORAGE_FORMAT_VERSION: u16 = 2;
 
 /// The latest committed block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -55,15 +81,6 @@ pub struct Tip {
     pub time_ms: u64,
 }
 
-/// Where a transaction landed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct TransactionLocation {
-    /// Block height.
-    pub height: u64,
-    /// Index in the block.
-    pub index: u32,
-}
-
 /// Everything one block writes.
 pub struct BlockWrite<'a> {
     /// The block, header complete.
@@ -71,7 +88,7 @@ pub struct BlockWrite<'a> {
     /// Its execution.
     pub execution: &'a Execution,
     /// Merkle-tree changes.
-    pub tree: &'a jmt::storage::TreeUpdateBatch,
+    pub tree: &'a TreeUpdateBatch,
     /// The consensus engine's finality certificate, if known.
     pub certificate: Option<&'a [u8]>,
 }
@@ -95,24 +112,21 @@ impl Store {
         let database = redb::Database::create(path).map_err(storage)?;
         let transaction = database.begin_write().map_err(storage)?;
         {
-            // Create every table so that readers never meet a missing one.
             transaction.open_table(META).map_err(storage)?;
+            transaction.open_table(HEADERS).map_err(storage)?;
+            transaction
+                .open_table(BLOCK_TRANSACTIONS)
+                .map_err(storage)?;
             transaction.open_table(CERTIFICATES).map_err(storage)?;
-            transaction.open_table(BLOCKS).map_err(storage)?;
             transaction.open_table(RECEIPTS).map_err(storage)?;
-            transaction.open_table(TRANSACTIONS).map_err(storage)?;
+            transaction.open_table(TRANSACTION_IDS).map_err(storage)?;
             transaction.open_table(STATE).map_err(storage)?;
             transaction.open_table(TREE_NODES).map_err(storage)?;
             transaction.open_table(CASE_VERSIONS).map_err(storage)?;
-            transaction
-                .open_table(INDEX_DISEASE_REGION_DAY)
-                .map_err(storage)?;
-            transaction.open_table(INDEX_REPORTER).map_err(storage)?;
-            transaction.open_table(INDEX_PATIENT).map_err(storage)?;
-            transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
-            transaction.open_table(INDEX_IDENTITIES).map_err(storage)?;
             transaction.open_table(INDEX_ACCESS).map_err(storage)?;
-            transaction.open_table(INDEX_GRANTS).map_err(storage)?;
+            for index in UNIT_INDEXES {
+                transaction.open_table(index).map_err(storage)?;
+            }
         }
         transaction.commit().map_err(storage)?;
         Ok(Store { database })
@@ -133,7 +147,7 @@ impl Store {
         &self,
         genesis_bytes: &[u8],
         writes: &[(StateKey, StateValue)],
-        tree: &jmt::storage::TreeUpdateBatch,
+        tree: &TreeUpdateBatch,
         tip: Tip,
     ) -> Result<(), StorageError> {
         let transaction = self.database.begin_write().map_err(storage)?;
@@ -142,12 +156,7 @@ impl Store {
             meta.insert(META_GENESIS, genesis_bytes).map_err(storage)?;
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())
                 .map_err(storage)?;
-            let mut state = transaction.open_table(STATE).map_err(storage)?;
-            for (key, value) in writes {
-                state
-                    .insert(key.tree_key().as_slice(), value.to_bytes().as_slice())
-                    .map_err(storage)?;
-            }
+            write_state(&transaction, writes.iter().map(|(key, value)| (key, value)))?;
             write_tree(&transaction, tree)?;
         }
         transaction.commit().map_err(storage)
@@ -165,57 +174,21 @@ impl Store {
         if !durable {
             transaction
                 .set_durability(redb::Durability::None)
-                .map_err(|error| StorageError::Database(error.to_string()))?;
+                .map_err(storage)?;
         }
+        write_chain(&transaction, write)?;
+        write_state(&transaction, write.execution.writes.iter())?;
+        write_tree(&transaction, write.tree)?;
+        write_versions_and_indexes(&transaction, &write.execution.versions)?;
+        write_event_indexes(&transaction, &write.block.header, &write.execution.events)?;
         {
-            let block = write.block;
-            let height = block.header.height;
-            let mut blocks = transaction.open_table(BLOCKS).map_err(storage)?;
-            blocks
-                .insert(height, block.to_bytes().as_slice())
-                .map_err(storage)?;
-            if let Some(certificate) = write.certificate {
-                let mut certificates = transaction.open_table(CERTIFICATES).map_err(storage)?;
-                certificates.insert(height, certificate).map_err(storage)?;
-            }
-            let mut receipts = transaction.open_table(RECEIPTS).map_err(storage)?;
-            receipts
-                .insert(
-                    height,
-                    encoding::encode(&write.execution.receipts).as_slice(),
-                )
-                .map_err(storage)?;
-            let mut locations = transaction.open_table(TRANSACTIONS).map_err(storage)?;
-            for (index, receipt) in write.execution.receipts.iter().enumerate() {
-                let location = TransactionLocation {
-                    height,
-                    index: index as u32,
-                };
-                locations
-                    .insert(
-                        receipt.transaction_id.0.as_slice(),
-                        encoding::encode(&location).as_slice(),
-                    )
-                    .map_err(storage)?;
-            }
-            let mut state = transaction.open_table(STATE).map_err(storage)?;
-            for (key, value) in &write.execution.writes {
-                state
-                    .insert(key.tree_key().as_slice(), value.to_bytes().as_slice())
-                    .map_err(storage)?;
-            }
-            write_versions_and_indexes(&transaction, &write.execution.versions)?;
-            write_event_indexes(&transaction, block, &write.execution.events)?;
-            write_tree(&transaction, write.tree)?;
             let mut meta = transaction.open_table(META).map_err(storage)?;
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())
                 .map_err(storage)?;
         }
         transaction.commit().map_err(storage)
     }
-}
 
-impl Store {
     /// Stores a finality certificate for an already committed block.
     pub fn write_certificate(&self, height: u64, certificate: &[u8]) -> Result<(), StorageError> {
         let transaction = self.database.begin_write().map_err(storage)?;
@@ -231,30 +204,190 @@ impl Store {
         let transaction = self.database.begin_write().map_err(storage)?;
         transaction.commit().map_err(storage)
     }
+
+    /// Deletes tree nodes that went stale at or before `version` (proofs against the state at
+    /// heights before it are no longer served), in one durable transaction. Returns how many.
+    pub fn prune_tree(&self, version: u64) -> Result<u64, StorageError> {
+        let transaction = self.database.begin_write().map_err(storage)?;
+        let mut pruned = 0;
+        {
+            let mut stale = transaction.open_table(TREE_STALE).map_err(storage)?;
+            let mut nodes = transaction.open_table(TREE_NODES).map_err(storage)?;
+            let end = (version + 1).to_be_bytes();
+            let expired = stale
+                .extract_from_if(..end.as_slice(), |_, _| true)
+                .map_err(storage)?;
+            for entry in expired {
+                let (key, _) = entry.map_err(storage)?;
+                nodes.remove(&key.value()[8..]).map_err(storage)?;
+                pruned += 1;
+            }
+            let mut meta = transaction.open_table(META).map_err(storage)?;
+            meta.insert(META_PRUNED, version.to_be_bytes().as_slice())
+                .map_err(storage)?;
+        }
+        transaction.commit().map_err(storage)?;
+        Ok(pruned)
+    }
 }
 
-/// Indexes derived from events: signals by time, identities by role and region, access logs by
-/// case.
+/// Header, transactions, receipts, certificate and transaction ids of a block.
+fn write_chain(
+    transaction: &redb::WriteTransaction,
+    write: &BlockWrite<'_>,
+) -> Result<(), StorageError> {
+    let block = write.block;
+    let height = block.header.height;
+    let mut headers = transaction.open_table(HEADERS).map_err(storage)?;
+    headers
+        .insert(height, encoding::encode(&block.header).as_slice())
+        .map_err(storage)?;
+    let mut transactions = transaction
+        .open_table(BLOCK_TRANSACTIONS)
+        .map_err(storage)?;
+    for (index, signed) in block.transactions.iter().enumerate() {
+        transactions
+            .insert((height, index as u32), signed.to_bytes().as_slice())
+            .map_err(storage)?;
+    }
+    if let Some(certificate) = write.certificate {
+        let mut certificates = transaction.open_table(CERTIFICATES).map_err(storage)?;
+        certificates.insert(height, certificate).map_err(storage)?;
+    }
+    let mut receipts = transaction.open_table(RECEIPTS).map_err(storage)?;
+    receipts
+        .insert(
+            height,
+            encoding::encode(&write.execution.receipts).as_slice(),
+        )
+        .map_err(storage)?;
+    let mut ids: Vec<(&Hash, u32)> = write.execution.transaction_ids.iter().zip(0u32..).collect();
+    ids.sort_unstable();
+    let mut locations = transaction.open_table(TRANSACTION_IDS).map_err(storage)?;
+    for (id, index) in ids {
+        locations
+            .insert(id.0.as_slice(), (height, index))
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// State values by state-key hash, inserted in hash order.
+fn write_state<'a>(
+    transaction: &redb::WriteTransaction,
+    writes: impl Iterator<Item = (&'a StateKey, &'a StateValue)>,
+) -> Result<(), StorageError> {
+    let mut sorted: Vec<([u8; 32], Vec<u8>)> = writes
+        .map(|(key, value)| (key.tree_key(), value.to_bytes()))
+        .collect();
+    sorted.sort_unstable_by_key(|entry| entry.0);
+    let mut state = transaction.open_table(STATE).map_err(storage)?;
+    for (key, value) in &sorted {
+        state
+            .insert(key.as_slice(), value.as_slice())
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Key of a tree node: version (big-endian, so a block's nodes append) and nibble path.
+fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
+    let mut bytes = key.version().to_be_bytes().to_vec();
+    bytes.extend_from_slice(&encoding::encode(key.nibble_path()));
+    bytes
+}
+
+fn write_tree(
+    transaction: &redb::WriteTransaction,
+    tree: &TreeUpdateBatch,
+) -> Result<(), StorageError> {
+    let mut nodes = transaction.open_table(TREE_NODES).map_err(storage)?;
+    for (key, node) in tree.node_batch.nodes() {
+        nodes
+            .insert(
+                node_key_bytes(key).as_slice(),
+                encoding::encode(node).as_slice(),
+            )
+            .map_err(storage)?;
+    }
+    let mut stale = transaction.open_table(TREE_STALE).map_err(storage)?;
+    for entry in &tree.stale_node_index_batch {
+        let mut key = entry.stale_since_version.to_be_bytes().to_vec();
+        key.extend_from_slice(&node_key_bytes(&entry.node_key));
+        stale.insert(key.as_slice(), ()).map_err(storage)?;
+    }
+    Ok(())
+}
+
+fn write_versions_and_indexes(
+    transaction: &redb::WriteTransaction,
+    versions: &[CaseVersion],
+) -> Result<(), StorageError> {
+    let mut table = transaction.open_table(CASE_VERSIONS).map_err(storage)?;
+    let mut by_reporter = transaction.open_table(INDEX_REPORTER).map_err(storage)?;
+    for version in versions {
+        let location = version.location;
+        table
+            .insert(
+                (location.height, location.index),
+                encoding::encode(version).as_slice(),
+            )
+            .map_err(storage)?;
+        if version.version == 0 {
+            by_reporter
+                .insert(
+                    Layout::new()
+                        .key(&version.signer)
+                        .location(location)
+                        .hash(&version.case_id)
+                        .as_slice(),
+                    (),
+                )
+                .map_err(storage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Indexes derived from events: cases by disease × region × onset day and by patient, signals
+/// and grants by time, identities by role and region, access logs by case.
 fn write_event_indexes(
     transaction: &redb::WriteTransaction,
-    block: &Block,
-    events: &[crate::execute::Event],
+    header: &BlockHeader,
+    events: &[Event],
 ) -> Result<(), StorageError> {
-    use crate::execute::Event;
+    let mut by_disease = transaction
+        .open_table(INDEX_DISEASE_REGION_DAY)
+        .map_err(storage)?;
+    let mut patients = Vec::new();
     let mut signals = transaction.open_table(INDEX_SIGNALS).map_err(storage)?;
     let mut identities = transaction.open_table(INDEX_IDENTITIES).map_err(storage)?;
     let mut access = transaction.open_table(INDEX_ACCESS).map_err(storage)?;
     let mut grants = transaction.open_table(INDEX_GRANTS).map_err(storage)?;
     for event in events {
         match event {
+            Event::CaseReported {
+                case_id,
+                disease,
+                region,
+                onset_day,
+                patient,
+                ..
+            } => {
+                let key = disease_index_key(disease, *region, onset_day.0, case_id);
+                by_disease.insert(key.as_slice(), ()).map_err(storage)?;
+                patients.push(
+                    Layout::new()
+                        .bytes(&encoding::encode(patient))
+                        .hash(case_id),
+                );
+            }
             Event::SignalOpened { signal, .. } => {
-                let mut key = block.header.time_ms.to_be_bytes().to_vec();
-                key.extend_from_slice(&signal.0);
+                let key = Layout::new().number(header.time_ms).hash(signal);
                 signals.insert(key.as_slice(), ()).map_err(storage)?;
             }
             Event::GrantOpened { grant, .. } => {
-                let mut key = block.header.time_ms.to_be_bytes().to_vec();
-                key.extend_from_slice(&grant.0);
+                let key = Layout::new().number(header.time_ms).hash(grant);
                 grants.insert(key.as_slice(), ()).map_err(storage)?;
             }
             Event::IdentityEnrolled { key, role, region } => {
@@ -267,10 +400,11 @@ fn write_event_indexes(
                 reader,
                 purpose,
             } => {
-                let mut key = case_id.0.to_vec();
-                key.extend_from_slice(&block.header.height.to_be_bytes());
-                key.extend_from_slice(&reader.0);
-                let value = encoding::encode(&(block.header.time_ms, purpose.clone()));
+                let key = Layout::new()
+                    .hash(case_id)
+                    .number(header.height)
+                    .key(reader);
+                let value = encoding::encode(&(header.time_ms, purpose.clone()));
                 access
                     .insert(key.as_slice(), value.as_slice())
                     .map_err(storage)?;
@@ -278,87 +412,47 @@ fn write_event_indexes(
             _ => {}
         }
     }
-    Ok(())
-}
-
-fn identity_index_key(
-    role: epichain_core::Role,
-    region: RegionCode,
-    key: &epichain_core::PublicKey,
-) -> Vec<u8> {
-    let mut bytes = vec![role as u8];
-    bytes.extend_from_slice(&region.value().to_be_bytes());
-    bytes.extend_from_slice(&key.0);
-    bytes
-}
-
-fn write_tree(
-    transaction: &redb::WriteTransaction,
-    tree: &jmt::storage::TreeUpdateBatch,
-) -> Result<(), StorageError> {
-    let mut nodes = transaction.open_table(TREE_NODES).map_err(storage)?;
-    for (key, node) in tree.node_batch.nodes() {
-        nodes
-            .insert(
-                encoding::encode(key).as_slice(),
-                encoding::encode(node).as_slice(),
-            )
-            .map_err(storage)?;
-    }
-    for stale in &tree.stale_node_index_batch {
-        nodes
-            .remove(encoding::encode(&stale.node_key).as_slice())
-            .map_err(storage)?;
-    }
-    Ok(())
-}
-
-fn write_versions_and_indexes(
-    transaction: &redb::WriteTransaction,
-    versions: &[CaseVersion],
-) -> Result<(), StorageError> {
-    let mut table = transaction.open_table(CASE_VERSIONS).map_err(storage)?;
-    let mut by_disease = transaction
-        .open_table(INDEX_DISEASE_REGION_DAY)
-        .map_err(storage)?;
-    let mut by_reporter = transaction.open_table(INDEX_REPORTER).map_err(storage)?;
+    patients.sort_unstable_by(|a, b| a.as_slice().cmp(b.as_slice()));
     let mut by_patient = transaction.open_table(INDEX_PATIENT).map_err(storage)?;
-    for version in versions {
-        table
-            .insert(
-                version_key(&version.case_id, version.version).as_slice(),
-                encoding::encode(version).as_slice(),
-            )
-            .map_err(storage)?;
-        if let crate::state::VersionChange::Report(report) = &version.change {
-            let disease_key = disease_index_key(
-                &report.disease,
-                report.region,
-                report.onset_day.0,
-                &version.case_id,
-            );
-            by_disease
-                .insert(disease_key.as_slice(), ())
-                .map_err(storage)?;
-            let mut reporter_key = version.signer.0.to_vec();
-            reporter_key.extend_from_slice(&version.case_id.0);
-            by_reporter
-                .insert(reporter_key.as_slice(), ())
-                .map_err(storage)?;
-            let mut patient_key = encoding::encode(&report.patient);
-            patient_key.extend_from_slice(&version.case_id.0);
-            by_patient
-                .insert(patient_key.as_slice(), ())
-                .map_err(storage)?;
-        }
+    for key in patients {
+        by_patient.insert(key.as_slice(), ()).map_err(storage)?;
     }
     Ok(())
 }
 
-fn version_key(case_id: &Hash, version: u32) -> Vec<u8> {
-    let mut key = case_id.0.to_vec();
-    key.extend_from_slice(&version.to_be_bytes());
-    key
+/// An index key built field by field, in big-endian so byte order is field order.
+struct Layout(Vec<u8>);
+
+impl Layout {
+    fn new() -> Self {
+        Layout(Vec::with_capacity(80))
+    }
+
+    fn bytes(mut self, bytes: &[u8]) -> Self {
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    fn number(self, value: u64) -> Self {
+        self.bytes(&value.to_be_bytes())
+    }
+
+    fn hash(self, hash: &Hash) -> Self {
+        self.bytes(&hash.0)
+    }
+
+    fn key(self, key: &PublicKey) -> Self {
+        self.bytes(&key.0)
+    }
+
+    fn location(self, location: TransactionLocation) -> Self {
+        self.number(location.height)
+            .bytes(&location.index.to_be_bytes())
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// Width of the disease field in index keys (codes are at most this long).
@@ -386,6 +480,13 @@ fn disease_index_key(
     key
 }
 
+fn identity_index_key(role: Role, region: RegionCode, key: &PublicKey) -> Vec<u8> {
+    let mut bytes = vec![role as u8];
+    bytes.extend_from_slice(&region.value().to_be_bytes());
+    bytes.extend_from_slice(&key.0);
+    bytes
+}
+
 /// Numeric range of region codes within a jurisdiction.
 pub fn jurisdiction_range(region: RegionCode) -> (u32, u32) {
     let value = region.value();
@@ -395,6 +496,30 @@ pub fn jurisdiction_range(region: RegionCode) -> (u32, u32) {
         epichain_core::Level::City => (value, value + 99),
         epichain_core::Level::District => (value, value),
     }
+}
+
+/// Scan direction over an index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    Ascending,
+    Descending,
+}
+
+/// A fixed-width field of an index key, or corruption.
+fn field<const N: usize>(key: &[u8], offset: usize) -> Result<[u8; N], StorageError> {
+    key.get(offset..offset + N)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| StorageError::Corrupt("index key too short".into()))
+}
+
+/// The bytes after `offset` of an index key as a 32-byte hash.
+fn tail_hash(key: &[u8], offset: usize) -> Result<Hash, StorageError> {
+    if key.len() != offset + 32 {
+        return Err(StorageError::Corrupt(
+            "index key of unexpected length".into(),
+        ));
+    }
+    Ok(Hash(field::<32>(key, offset)?))
 }
 
 /// A read snapshot: state lookups, tree nodes for proofs, blocks and indexes.
@@ -415,6 +540,36 @@ impl StoreReader {
             .map(|value| value.value().to_vec()))
     }
 
+    /// The one index scan: keys in `[start, end]` of a byte-keyed index, in `order`, each
+    /// decoded (or skipped with `None`), at most `limit` results.
+    fn scan<V: redb::Value + 'static, T>(
+        &self,
+        index: BytesTable<V>,
+        start: &[u8],
+        end: &[u8],
+        order: Order,
+        limit: usize,
+        mut decode: impl FnMut(&[u8], V::SelfType<'_>) -> Result<Option<T>, StorageError>,
+    ) -> Result<Vec<T>, StorageError> {
+        let table = self.transaction.open_table(index).map_err(storage)?;
+        let range = table.range(start..=end).map_err(storage)?;
+        let entries: Box<dyn Iterator<Item = _>> = match order {
+            Order::Ascending => Box::new(range),
+            Order::Descending => Box::new(range.rev()),
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            if found.len() >= limit {
+                break;
+            }
+            let (key, value) = entry.map_err(storage)?;
+            if let Some(item) = decode(key.value(), value.value())? {
+                found.push(item);
+            }
+        }
+        Ok(found)
+    }
+
     /// The committed tip, if genesis was written.
     pub fn tip(&self) -> Result<Option<Tip>, StorageError> {
         let meta = self.transaction.open_table(META).map_err(storage)?;
@@ -433,13 +588,58 @@ impl StoreReader {
             .map(|value| value.value().to_vec()))
     }
 
-    /// A block by height.
-    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
-        let blocks = self.transaction.open_table(BLOCKS).map_err(storage)?;
-        blocks
+    /// A header by height.
+    pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError> {
+        let headers = self.transaction.open_table(HEADERS).map_err(storage)?;
+        headers
             .get(height)
             .map_err(storage)?
-            .map(|value| Block::from_bytes(value.value()).map_err(StorageError::from))
+            .map(|value| encoding::decode(value.value()).map_err(StorageError::from))
+            .transpose()
+    }
+
+    /// A block by height: its header and its transactions.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
+        let Some(header) = self.header(height)? else {
+            return Ok(None);
+        };
+        let table = self
+            .transaction
+            .open_table(BLOCK_TRANSACTIONS)
+            .map_err(storage)?;
+        let mut transactions = Vec::with_capacity(header.transaction_count as usize);
+        for entry in table.range((height, 0)..(height + 1, 0)).map_err(storage)? {
+            let (_, value) = entry.map_err(storage)?;
+            transactions.push(SignedTransaction::from_bytes(value.value())?);
+        }
+        if transactions.len() != header.transaction_count as usize
+            || transactions.len() > BLOCK_TRANSACTIONS_MAX
+        {
+            return Err(StorageError::Corrupt(format!(
+                "block {height} has {} transactions stored, {} in its header",
+                transactions.len(),
+                header.transaction_count
+            )));
+        }
+        Ok(Some(Block {
+            header,
+            transactions,
+        }))
+    }
+
+    /// One stored transaction.
+    pub fn transaction_at(
+        &self,
+        location: TransactionLocation,
+    ) -> Result<Option<SignedTransaction>, StorageError> {
+        let table = self
+            .transaction
+            .open_table(BLOCK_TRANSACTIONS)
+            .map_err(storage)?;
+        table
+            .get((location.height, location.index))
+            .map_err(storage)?
+            .map(|value| SignedTransaction::from_bytes(value.value()).map_err(StorageError::from))
             .transpose()
     }
 
@@ -450,11 +650,6 @@ impl StoreReader {
             .get(height)
             .map_err(storage)?
             .map(|value| value.value().to_vec()))
-    }
-
-    /// A header by height.
-    pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError> {
-        Ok(self.block(height)?.map(|block| block.header))
     }
 
     /// Receipts of a block.
@@ -472,31 +667,30 @@ impl StoreReader {
         &self,
         id: &Hash,
     ) -> Result<Option<TransactionLocation>, StorageError> {
-        let table = self.transaction.open_table(TRANSACTIONS).map_err(storage)?;
-        table
-            .get(id.0.as_slice())
-            .map_err(storage)?
-            .map(|value| encoding::decode(value.value()).map_err(StorageError::from))
-            .transpose()
+        let table = self
+            .transaction
+            .open_table(TRANSACTION_IDS)
+            .map_err(storage)?;
+        Ok(table.get(id.0.as_slice()).map_err(storage)?.map(|value| {
+            let (height, index) = value.value();
+            TransactionLocation { height, index }
+        }))
     }
 
-    /// All versions of a case, oldest first.
-    pub fn case_versions(&self, case_id: &Hash) -> Result<Vec<CaseVersion>, StorageError> {
+    /// The case version made by the transaction at `location`.
+    pub fn case_version(
+        &self,
+        location: TransactionLocation,
+    ) -> Result<Option<CaseVersion>, StorageError> {
         let table = self
             .transaction
             .open_table(CASE_VERSIONS)
             .map_err(storage)?;
-        let start = version_key(case_id, 0);
-        let end = version_key(case_id, u32::MAX);
-        let mut versions = Vec::new();
-        for entry in table
-            .range(start.as_slice()..=end.as_slice())
+        table
+            .get((location.height, location.index))
             .map_err(storage)?
-        {
-            let (_, value) = entry.map_err(storage)?;
-            versions.push(encoding::decode(value.value())?);
-        }
-        Ok(versions)
+            .map(|value| encoding::decode(value.value()).map_err(StorageError::from))
+            .transpose()
     }
 
     /// Case ids of a disease within a jurisdiction, with onset day in `[first_day, last_day]`, in
@@ -509,65 +703,27 @@ impl StoreReader {
         last_day: u32,
         limit: usize,
     ) -> Result<Vec<Hash>, StorageError> {
-        let table = self
-            .transaction
-            .open_table(INDEX_DISEASE_REGION_DAY)
-            .map_err(storage)?;
         let (low, high) = jurisdiction_range(jurisdiction);
         let mut start = disease_prefix(disease);
         start.extend_from_slice(&low.to_be_bytes());
         let mut end = disease_prefix(disease);
         end.extend_from_slice(&high.to_be_bytes());
         end.extend_from_slice(&[0xFF; 4 + 32]);
-        let mut found = Vec::new();
-        for entry in table
-            .range(start.as_slice()..=end.as_slice())
-            .map_err(storage)?
-        {
-            let (key, _) = entry.map_err(storage)?;
-            let key = key.value();
-            let day_offset = DISEASE_KEY_BYTES + 4;
-            let day = u32::from_be_bytes(
-                key[day_offset..day_offset + 4]
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt("index key".into()))?,
-            );
-            if day < first_day || day > last_day {
-                continue;
-            }
-            let id: [u8; 32] = key[day_offset + 4..]
-                .try_into()
-                .map_err(|_| StorageError::Corrupt("index key".into()))?;
-            found.push(Hash(id));
-            if found.len() >= limit {
-                break;
-            }
-        }
-        Ok(found)
-    }
-
-    /// Case ids with a key prefix in one of the simple indexes.
-    fn ids_with_prefix(
-        &self,
-        table: TableDefinition<'_, &[u8], ()>,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<Hash>, StorageError> {
-        let table = self.transaction.open_table(table).map_err(storage)?;
-        let mut end = prefix.to_vec();
-        end.extend_from_slice(&[0xFF; 32]);
-        let mut found = Vec::new();
-        for entry in table.range(prefix..=end.as_slice()).map_err(storage)? {
-            let (key, _) = entry.map_err(storage)?;
-            let id: [u8; 32] = key.value()[prefix.len()..]
-                .try_into()
-                .map_err(|_| StorageError::Corrupt("index key".into()))?;
-            found.push(Hash(id));
-            if found.len() >= limit {
-                break;
-            }
-        }
-        Ok(found)
+        let day_offset = DISEASE_KEY_BYTES + 4;
+        self.scan(
+            INDEX_DISEASE_REGION_DAY,
+            &start,
+            &end,
+            Order::Ascending,
+            limit,
+            |key, ()| {
+                let day = u32::from_be_bytes(field::<4>(key, day_offset)?);
+                if day < first_day || day > last_day {
+                    return Ok(None);
+                }
+                tail_hash(key, day_offset + 4).map(Some)
+            },
+        )
     }
 
     /// Ids of signals opened between two times (Unix ms, inclusive), newest first, at most
@@ -595,118 +751,101 @@ impl StoreReader {
     /// Ids from an index keyed by (time, id), newest first.
     fn timed_ids(
         &self,
-        index: TableDefinition<'_, &[u8], ()>,
+        index: BytesTable<()>,
         from_ms: u64,
         to_ms: u64,
         limit: usize,
     ) -> Result<Vec<Hash>, StorageError> {
-        let table = self.transaction.open_table(index).map_err(storage)?;
-        let start = from_ms.to_be_bytes().to_vec();
-        let mut end = to_ms.to_be_bytes().to_vec();
-        end.extend_from_slice(&[0xFF; 32]);
-        let mut found = Vec::new();
-        for entry in table
-            .range(start.as_slice()..=end.as_slice())
-            .map_err(storage)?
-            .rev()
-        {
-            let (key, _) = entry.map_err(storage)?;
-            let id: [u8; 32] = key.value()[8..]
-                .try_into()
-                .map_err(|_| StorageError::Corrupt("time index key".into()))?;
-            found.push(Hash(id));
-            if found.len() >= limit {
-                break;
-            }
-        }
-        Ok(found)
+        let start = Layout::new().number(from_ms);
+        let end = Layout::new().number(to_ms).bytes(&[0xFF; 32]);
+        self.scan(
+            index,
+            start.as_slice(),
+            end.as_slice(),
+            Order::Descending,
+            limit,
+            |key, ()| tail_hash(key, 8).map(Some),
+        )
     }
 
     /// Keys of identities enrolled with `role` exactly at `region`.
     pub fn identities_at(
         &self,
-        role: epichain_core::Role,
+        role: Role,
         region: RegionCode,
-    ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
+    ) -> Result<Vec<PublicKey>, StorageError> {
         self.identities_between(role, region.value(), region.value())
     }
 
     /// Keys enrolled with `role` anywhere within `region` (the region and below).
     pub fn identities_within(
         &self,
-        role: epichain_core::Role,
+        role: Role,
         region: RegionCode,
-    ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
+    ) -> Result<Vec<PublicKey>, StorageError> {
         let (low, high) = jurisdiction_range(region);
         self.identities_between(role, low, high)
     }
 
     fn identities_between(
         &self,
-        role: epichain_core::Role,
+        role: Role,
         low: u32,
         high: u32,
-    ) -> Result<Vec<epichain_core::PublicKey>, StorageError> {
-        let table = self
-            .transaction
-            .open_table(INDEX_IDENTITIES)
-            .map_err(storage)?;
+    ) -> Result<Vec<PublicKey>, StorageError> {
         let mut start = vec![role as u8];
         start.extend_from_slice(&low.to_be_bytes());
         let mut end = vec![role as u8];
         end.extend_from_slice(&high.to_be_bytes());
         end.extend_from_slice(&[0xFF; 32]);
-        let mut keys = Vec::new();
-        for entry in table
-            .range(start.as_slice()..=end.as_slice())
-            .map_err(storage)?
-        {
-            let (key, _) = entry.map_err(storage)?;
-            let bytes: [u8; 32] = key.value()[5..]
-                .try_into()
-                .map_err(|_| StorageError::Corrupt("identity index key".into()))?;
-            keys.push(epichain_core::PublicKey(bytes));
-        }
-        Ok(keys)
+        self.scan(
+            INDEX_IDENTITIES,
+            &start,
+            &end,
+            Order::Ascending,
+            usize::MAX,
+            |key, ()| Ok(Some(PublicKey(tail_hash(key, 5)?.0))),
+        )
     }
 
     /// Access logs of a case: (height, reader, time, purpose), oldest first.
     pub fn access_logs(
         &self,
         case_id: &Hash,
-    ) -> Result<Vec<(u64, epichain_core::PublicKey, u64, String)>, StorageError> {
-        let table = self.transaction.open_table(INDEX_ACCESS).map_err(storage)?;
-        let start = case_id.0.to_vec();
-        let mut end = case_id.0.to_vec();
-        end.extend_from_slice(&[0xFF; 40]);
-        let mut logs = Vec::new();
-        for entry in table
-            .range(start.as_slice()..=end.as_slice())
-            .map_err(storage)?
-        {
-            let (key, value) = entry.map_err(storage)?;
-            let key = key.value();
-            let height = u64::from_be_bytes(
-                key[32..40]
-                    .try_into()
-                    .map_err(|_| StorageError::Corrupt("access index key".into()))?,
-            );
-            let reader: [u8; 32] = key[40..]
-                .try_into()
-                .map_err(|_| StorageError::Corrupt("access index key".into()))?;
-            let (time_ms, purpose): (u64, String) = encoding::decode(value.value())?;
-            logs.push((height, epichain_core::PublicKey(reader), time_ms, purpose));
-        }
-        Ok(logs)
+    ) -> Result<Vec<(u64, PublicKey, u64, String)>, StorageError> {
+        let start = Layout::new().hash(case_id);
+        let end = Layout::new().hash(case_id).bytes(&[0xFF; 40]);
+        self.scan(
+            INDEX_ACCESS,
+            start.as_slice(),
+            end.as_slice(),
+            Order::Ascending,
+            usize::MAX,
+            |key, value: &[u8]| {
+                let height = u64::from_be_bytes(field::<8>(key, 32)?);
+                let reader = PublicKey(tail_hash(key, 40)?.0);
+                let (time_ms, purpose): (u64, String) = encoding::decode(value)?;
+                Ok(Some((height, reader, time_ms, purpose)))
+            },
+        )
     }
 
-    /// Case ids reported by a key.
+    /// Case ids reported by a key, oldest first.
     pub fn cases_by_reporter(
         &self,
-        reporter: &epichain_core::PublicKey,
+        reporter: &PublicKey,
         limit: usize,
     ) -> Result<Vec<Hash>, StorageError> {
-        self.ids_with_prefix(INDEX_REPORTER, &reporter.0, limit)
+        let start = Layout::new().key(reporter);
+        let end = Layout::new().key(reporter).bytes(&[0xFF; 12 + 32]);
+        self.scan(
+            INDEX_REPORTER,
+            start.as_slice(),
+            end.as_slice(),
+            Order::Ascending,
+            limit,
+            |key, ()| tail_hash(key, 32 + 12).map(Some),
+        )
     }
 
     /// Case ids of a patient (key or pseudonym).
@@ -715,7 +854,16 @@ impl StoreReader {
         patient: &epichain_core::PatientRef,
         limit: usize,
     ) -> Result<Vec<Hash>, StorageError> {
-        self.ids_with_prefix(INDEX_PATIENT, &encoding::encode(patient), limit)
+        let prefix = encoding::encode(patient);
+        let end = Layout::new().bytes(&prefix).bytes(&[0xFF; 32]);
+        self.scan(
+            INDEX_PATIENT,
+            &prefix,
+            end.as_slice(),
+            Order::Ascending,
+            limit,
+            |key, ()| tail_hash(key, prefix.len()).map(Some),
+        )
     }
 
     /// The Merkle tree over this snapshot.
@@ -734,7 +882,7 @@ impl StateRead for StoreReader {
 
 impl TreeReader for StoreReader {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        Self::get_bytes(&self.nodes, &encoding::encode(node_key))
+        Self::get_bytes(&self.nodes, &node_key_bytes(node_key))
             .map_err(anyhow_storage)?
             .map(|bytes| encoding::decode(&bytes).map_err(|error| anyhow::anyhow!(error)))
             .transpose()

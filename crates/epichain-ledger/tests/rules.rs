@@ -196,19 +196,22 @@ fn updates_form_a_hash_chain_and_stale_versions_are_rejected() {
     );
     assert_rejected(&world.submit(stale), "stale_version");
     let reader = world.ledger.reader().expect("reader");
-    let record = reader.case(&id).expect("read").expect("case");
+    let view = reader.case_view(&id).expect("read").expect("case");
+    let record = view.record.clone();
     let history = reader.case_history(&id).expect("history");
     drop(reader);
     assert_eq!(history.len(), 2);
     assert_eq!(record.version, 1);
-    assert_eq!(record.sealed, resealed);
-    verify_version_chain(&history, &record.head).expect("unbroken chain");
+    assert_eq!(view.sealed, resealed);
+    assert_eq!(history[1].change.sealed(), resealed.as_slice());
+    let versions: Vec<_> = history.iter().map(|view| view.version.clone()).collect();
+    verify_version_chain(&versions, &record.head).expect("unbroken chain");
     // Any edit of an old version breaks the chain.
-    let mut tampered = history.clone();
+    let mut tampered = versions.clone();
     tampered[0].time_ms += 1;
     assert!(verify_version_chain(&tampered, &record.head).is_err());
     // Dropping the latest version is detected against the head.
-    assert!(verify_version_chain(&history[..1], &record.head).is_err());
+    assert!(verify_version_chain(&versions[..1], &record.head).is_err());
 
     let confirm = world.shenzhen_lab.update(
         id,

@@ -774,7 +774,7 @@ async fn case(State(state): State<ApiState>, Path(id): Path<String>) -> Response
         Ok(reader) => reader,
         Err(failure) => return internal(failure),
     };
-    match (reader.case(&id), reader.case_history(&id)) {
+    match (reader.case_view(&id), reader.case_history(&id)) {
         (Ok(Some(record)), Ok(history)) => {
             Json(serde_json::json!({ "record": record, "history": history })).into_response()
         }

@@ -13,7 +13,7 @@ use epichain_core::{KeyPair, Payload, PublicKey, Role, SignedTransaction, Signer
 use epichain_escrow::holder::{ChainView, DealingView, GeneratedView, Holder};
 use epichain_escrow::{EscrowShare, disclosure};
 use epichain_ledger::LedgerReader;
-use epichain_ledger::state::{DisclosureKey, GrantRecord, VersionChange};
+use epichain_ledger::state::{DisclosureKey, GrantRecord};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -309,17 +309,13 @@ pub fn granted_records(
         if !scope.covers(&case.disease, case.region, case.report_day) {
             continue;
         }
-        for version in reader.case_history(&case_id)? {
-            let sealed = match &version.change {
-                VersionChange::Report(report) => &report.sealed,
-                VersionChange::Update { sealed, .. } => sealed,
-            };
-            let escrowed =
-                Envelope::from_bytes(sealed).is_ok_and(|envelope| !envelope.escrow.is_empty());
+        for view in reader.case_history(&case_id)? {
+            let escrowed = Envelope::from_bytes(view.change.sealed())
+                .is_ok_and(|envelope| !envelope.escrow.is_empty());
             if escrowed {
                 records.push(RecordVersion {
                     case_id,
-                    version: version.version,
+                    version: view.version.version,
                 });
             }
         }

@@ -89,7 +89,7 @@ fn only_the_district_authority_and_the_reporter_read_sealed_details() {
         .chain
         .reader()
         .expect("reader")
-        .case(&case)
+        .case_view(&case)
         .expect("read")
         .expect("case")
         .sealed;

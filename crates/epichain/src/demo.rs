@@ -344,12 +344,13 @@ fn print_history(reader: &LedgerReader, cases: &[Hash], out: &mut impl Write) ->
         "status",
         "hash",
     ]);
-    for version in &history {
+    for view in &history {
+        let version = &view.version;
         let signer = reader
             .identity(&version.signer)?
             .map(|identity| identity.name)
             .unwrap_or_else(|| version.signer.short());
-        let change = match &version.change {
+        let change = match &view.change {
             epichain_ledger::state::VersionChange::Report(_) => "reported".to_string(),
             epichain_ledger::state::VersionChange::Update { change, .. } => match change {
                 CaseChange::Status(status) => format!("status → {status}"),
@@ -360,7 +361,7 @@ fn print_history(reader: &LedgerReader, cases: &[Hash], out: &mut impl Write) ->
         };
         table.row(vec![
             version.version.to_string(),
-            version.height.to_string(),
+            version.location.height.to_string(),
             format_time(version.time_ms),
             signer,
             change,
@@ -369,7 +370,8 @@ fn print_history(reader: &LedgerReader, cases: &[Hash], out: &mut impl Write) ->
         ]);
     }
     write!(out, "{}", table.render())?;
-    let verdict = match verify_version_chain(&history, &record.head) {
+    let versions: Vec<_> = history.into_iter().map(|view| view.version).collect();
+    let verdict = match verify_version_chain(&versions, &record.head) {
         Ok(()) => {
             "unbroken: every version names its predecessor and the head names the last".to_string()
         }

@@ -12,9 +12,11 @@
 //! - A reader logs its purpose on chain before decrypting someone else's record.
 
 use super::{Event, Exec, Executor};
+use crate::StorageError;
 use crate::rules::{Action, action_for_change, require_role, require_within};
 use crate::state::{
-    CaseRecord, CaseState, CaseVersion, EscrowKeyRecord, IdentityRecord, StateRead, VersionChange,
+    CaseRecord, CaseState, CaseVersion, DetailsRef, EscrowKeyRecord, IdentityRecord, StateRead,
+    TransactionLocation, details_hash,
 };
 use epichain_core::case::{AGE_BAND_MAX, SEALED_BYTES_MAX, case_id};
 use epichain_core::disease::DiseaseError;
@@ -36,23 +38,28 @@ impl<S: StateRead> Executor<'_, S> {
         self.validate_report(signer, report)?;
         let transaction = &signed.transaction;
         let id = case_id(&transaction.signer, transaction.nonce);
+        // Case ids derive from (signer, nonce) and nonces only grow: a taken id is a broken
+        // invariant (or a hash collision), not a rejection.
         if self.exists::<CaseRecord>(&id)? {
-            return Err(ReportProblem::CaseExists(id).into());
+            return Err(StorageError::Corrupt(format!("case id {id} is taken")).into());
         }
+        let location = self.location();
         let state = CaseState {
             status: report.status,
             outcome: None,
             closed: false,
         };
+        let details = details_of(&report.sealed, location);
         let version = CaseVersion {
             case_id: id,
             version: 0,
             replaces: Hash::ZERO,
+            previous: None,
             transaction_id: self.transaction_id,
+            location,
             signer: transaction.signer,
-            height: self.context.height,
             time_ms: self.context.time_ms,
-            change: VersionChange::Report(report.clone()),
+            details: details.map(|details| details.hash),
             state,
         };
         let record = CaseRecord {
@@ -67,14 +74,17 @@ impl<S: StateRead> Executor<'_, S> {
             sex: report.sex,
             reporter: transaction.signer,
             state,
-            sealed: report.sealed.clone(),
+            details,
             version: 0,
             head: version.hash(),
+            head_location: location,
         };
         self.pending_events.push(Event::CaseReported {
             case_id: id,
             disease: report.disease.clone(),
             region: report.region,
+            onset_day: report.onset_day,
+            patient: report.patient,
             status: report.status,
         });
         self.pending_versions.push(version);
@@ -141,18 +151,18 @@ impl<S: StateRead> Executor<'_, S> {
         };
         let new_state = validate_update(signer, &record, update)?;
         self.check_sealed(&update.sealed, record.region)?;
+        let location = self.location();
+        let details = details_of(&update.sealed, location);
         let version = CaseVersion {
             case_id: record.case_id,
             version: record.version + 1,
             replaces: record.head,
+            previous: Some(record.head_location),
             transaction_id: self.transaction_id,
+            location,
             signer: signer.key,
-            height: self.context.height,
             time_ms: self.context.time_ms,
-            change: VersionChange::Update {
-                change: update.change.clone(),
-                sealed: update.sealed.clone(),
-            },
+            details: details.map(|details| details.hash),
             state: new_state,
         };
         self.pending_events.push(Event::CaseUpdated {
@@ -168,8 +178,9 @@ impl<S: StateRead> Executor<'_, S> {
         record.state = new_state;
         record.version = version.version;
         record.head = version.hash();
-        if !update.sealed.is_empty() {
-            record.sealed = update.sealed.clone();
+        record.head_location = location;
+        if details.is_some() {
+            record.details = details;
         }
         self.pending_versions.push(version);
         let id = record.case_id;
@@ -232,6 +243,14 @@ impl<S: StateRead> Executor<'_, S> {
         });
         Ok(())
     }
+}
+
+/// The state's reference to sealed details carried by the transaction at `location`.
+fn details_of(sealed: &[u8], location: TransactionLocation) -> Option<DetailsRef> {
+    (!sealed.is_empty()).then(|| DetailsRef {
+        hash: details_hash(sealed),
+        location,
+    })
 }
 
 fn check_sealed_size(sealed: &[u8]) -> Result<(), ReportProblem> {

@@ -2,7 +2,7 @@
 //! subscribers. Events are not hashed into the header; receipts and state are.
 
 use epichain_core::encoding::Hash;
-use epichain_core::{CaseStatus, DiseaseCode, PublicKey, RegionCode, Role};
+use epichain_core::{CaseStatus, Day, DiseaseCode, PatientRef, PublicKey, RegionCode, Role};
 use serde::Serialize;
 
 /// Something that happened, for contracts, indexes and subscribers.
@@ -33,6 +33,10 @@ pub enum Event {
         disease: DiseaseCode,
         /// Region.
         region: RegionCode,
+        /// Onset day.
+        onset_day: Day,
+        /// Patient key or pseudonym.
+        patient: PatientRef,
         /// Initial status.
         status: CaseStatus,
     },

@@ -25,6 +25,7 @@
 use crate::StorageError;
 use crate::state::{
     CaseVersion, ChainConfig, Entry, IdentityRecord, StateKey, StateRead, StateValue,
+    TransactionLocation,
 };
 use epichain_core::encoding::Hash;
 use epichain_core::rejection::{
@@ -277,6 +278,14 @@ impl<'a, S: StateRead> Executor<'a, S> {
             Payload::AccessLog(access) => self.access_log(signer, access),
             Payload::Escrow(message) => self.escrow(signer, message),
             Payload::DecryptionShares(shares) => self.decryption_shares(signer, shares),
+        }
+    }
+
+    /// Where the transaction being applied is stored.
+    fn location(&self) -> TransactionLocation {
+        TransactionLocation {
+            height: self.context.height,
+            index: self.transaction_index,
         }
     }
 

@@ -89,7 +89,7 @@ impl Single {
             .chain
             .reader()
             .expect("reader")
-            .case(case)
+            .case_view(case)
             .expect("read")
             .expect("case");
         Envelope::from_bytes(&record.sealed).expect("envelope")

@@ -340,14 +340,15 @@ fn show_case(data: &Path, id: &Hash) -> Result<()> {
     let ledger = open(data)?;
     let reader = ledger.reader()?;
     let record = reader
-        .case(id)?
+        .case_view(id)?
         .with_context(|| format!("unknown case {id}"))?;
     let history = reader.case_history(id)?;
-    let chain = epichain_ledger::state::verify_version_chain(&history, &record.head);
+    let versions: Vec<_> = history.iter().map(|view| view.version.clone()).collect();
+    let chain = epichain_ledger::state::verify_version_chain(&versions, &record.record.head);
     let document = serde_json::json!({
         "record": record,
         "history": history,
-        "hash_chain": match chain { Ok(()) => "unbroken".to_string(), Err(error) => error },
+        "hash_chain": match chain { Ok(()) => "unbroken".to_string(), Err(error) => error.to_string() },
     });
     println!("{}", serde_json::to_string_pretty(&document)?);
     Ok(())
