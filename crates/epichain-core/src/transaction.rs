@@ -181,7 +181,12 @@ impl SignedTransaction {
 
     /// Transaction id: hash of the canonical signed bytes.
     pub fn id(&self) -> Hash {
-        hash_tagged(tag::TRANSACTION_ID, &self.to_bytes())
+        Self::id_of_bytes(&self.to_bytes())
+    }
+
+    /// The id of a transaction from its canonical bytes ([`SignedTransaction::to_bytes`]).
+    pub fn id_of_bytes(bytes: &[u8]) -> Hash {
+        hash_tagged(tag::TRANSACTION_ID, bytes)
     }
 
     /// Verifies the signature alone.

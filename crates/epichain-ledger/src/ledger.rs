@@ -1,22 +1,29 @@
-//! The ledger: genesis, block building and application, and queries over committed state.
+//! The ledger: genesis, block building, verification and commit. Queries are in
+//! [`crate::reader`].
+//!
+//! Commit is synchronous by default. [`Ledger::set_pipelined`] moves the store writes to a
+//! background thread ([`crate::writer`]): blocks committed in memory but not yet written stay
+//! visible to execution as layers over the store, so the next block executes while the previous
+//! one is written; [`Ledger::reader`] waits for the writer, so reads always see every commit.
 
-use crate::execute::{BlockContext, Event, Execution, execute_block};
-use crate::state::StateRead;
-use crate::state::{
-    CaseRecord, CaseVersion, CaseView, ChainConfig, CountBasis, CountKey, DetailsRef, Entry,
-    IdentityRecord, StateKey, StateValue, StatusCounts, TransactionLocation, VersionChange,
-    VersionView, details_hash, verify_version_chain,
-};
+use crate::execute::{BlockContext, CheckedTransactions, Event, Execution, execute_block};
+use crate::reader::LedgerReader;
+use crate::signatures::SignatureVerifier;
+use crate::state::{ChainConfig, CountBasis, CountKey, StateKey, StateRead, StateValue, StatusCounts};
 use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
+use crate::writer::{Job, OnDurable, Writer};
 use crate::{LedgerError, StorageError};
 use epichain_core::block::{
-    BLOCK_TRANSACTIONS_MAX, HEADER_FORMAT_VERSION, receipts_root, transactions_root,
-    transactions_root_of_ids,
+    BLOCK_TRANSACTIONS_MAX, HEADER_FORMAT_VERSION, receipts_root, transactions_root_of_ids,
 };
 use epichain_core::encoding::{self, Hash};
-use epichain_core::{Block, BlockHeader, Genesis, Payload, PublicKey, Receipt, SignedTransaction};
-use std::collections::BTreeMap;
+use epichain_core::{Block, BlockHeader, Genesis, Receipt, SignedTransaction};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
+
+/// Most blocks committed in memory and not yet written, before a commit waits for the writer.
+pub const PIPELINE_BLOCKS_MAX: usize = 2;
 
 /// What applying a block produced.
 #[derive(Clone, Debug)]
@@ -35,6 +42,8 @@ pub struct PreparedBlock {
     /// The block with a complete header.
     pub block: Block,
     hash: Hash,
+    /// Canonical bytes of each transaction (what is stored and hashed into its id).
+    encoded: Vec<Vec<u8>>,
     execution: Execution,
     tree: jmt::storage::TreeUpdateBatch,
 }
@@ -54,23 +63,42 @@ impl PreparedBlock {
     pub fn events(&self) -> &[Event] {
         &self.execution.events
     }
+
+    pub(crate) fn write<'a>(&'a self, certificate: Option<&'a [u8]>) -> BlockWrite<'a> {
+        BlockWrite {
+            block: &self.block,
+            transaction_bytes: &self.encoded,
+            execution: &self.execution,
+            tree: &self.tree,
+            certificate,
+        }
+    }
 }
 
 /// The ledger over its store.
 pub struct Ledger {
-    store: Store,
+    store: Arc<Store>,
     genesis: Genesis,
     chain_id: Hash,
+    /// The last committed block (written, or in flight to the writer).
     tip: Tip,
+    /// Blocks committed but not yet written, oldest first.
+    in_flight: VecDeque<Arc<PreparedBlock>>,
+    /// The background writer, when pipelined.
+    writer: Option<Writer>,
+    verifier: Arc<SignatureVerifier>,
     /// Make every n-th block durable (1: every block).
     sync_interval_blocks: u64,
-    /// Height of the last durable commit.
+    /// Height of the last block committed durably (or queued to be).
     synced_height: u64,
+    /// Callbacks of blocks committed without durability (synchronous mode), run at the next
+    /// durable commit.
+    waiting: Vec<OnDurable>,
 }
 
 impl Ledger {
     /// Opens the ledger at `path`, writing genesis on first use. Refuses a store that belongs to
-    /// another chain.
+    /// another chain, or whose state tree does not hash to the root its tip committed.
     pub fn open(path: &Path, genesis: &Genesis) -> Result<Self, LedgerError> {
         genesis
             .validate()
@@ -92,6 +120,7 @@ impl Ledger {
                         tip.format_version
                     ))));
                 }
+                check_state_root(&reader, &tip)?;
                 tip
             }
             _ => {
@@ -100,12 +129,16 @@ impl Ledger {
             }
         };
         Ok(Ledger {
-            store,
+            store: Arc::new(store),
             genesis: genesis.clone(),
             chain_id,
             synced_height: tip.height,
             tip,
+            in_flight: VecDeque::new(),
+            writer: None,
+            verifier: Arc::new(SignatureVerifier::default()),
             sync_interval_blocks: 1,
+            waiting: Vec::new(),
         })
     }
 
@@ -120,11 +153,67 @@ impl Ledger {
         self.sync_interval_blocks = blocks.max(1);
     }
 
+    /// Writes blocks on a background thread (`true`) or in [`commit`](Ledger::commit) itself.
+    pub fn set_pipelined(&mut self, pipelined: bool) -> Result<(), LedgerError> {
+        self.flush()?;
+        self.writer = if pipelined {
+            let writer = Writer::start(self.store.clone(), self.tip.height).map_err(|error| {
+                StorageError::Database(format!("cannot start the ledger writer: {error}"))
+            })?;
+            Some(writer)
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// Verifies signatures with `threads` threads per large block.
+    pub fn set_verification_threads(&mut self, threads: usize) {
+        self.verifier = Arc::new(SignatureVerifier::new(threads));
+    }
+
+    /// The signature verifier, shared with admission so a signature is verified once per node.
+    pub fn verifier(&self) -> Arc<SignatureVerifier> {
+        self.verifier.clone()
+    }
+
     /// Makes everything committed so far durable.
     pub fn sync(&mut self) -> Result<(), LedgerError> {
-        if self.synced_height < self.tip.height {
-            self.store.sync()?;
+        if self.synced_height < self.tip.height || !self.waiting.is_empty() {
+            match &self.writer {
+                Some(writer) => writer.sync(self.tip.height)?,
+                None => self.store.sync()?,
+            }
             self.synced_height = self.tip.height;
+            for callback in self.waiting.drain(..) {
+                callback();
+            }
+        }
+        self.drain()?;
+        Ok(())
+    }
+
+    /// Waits until the writer has written every committed block.
+    pub fn flush(&mut self) -> Result<(), LedgerError> {
+        if let Some(writer) = &self.writer {
+            writer.wait(self.tip.height, false)?;
+        }
+        self.drain()
+    }
+
+    /// Drops the in-flight blocks the writer has written (the store now shows them).
+    fn drain(&mut self) -> Result<(), LedgerError> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        writer.failure()?;
+        let written = writer.written();
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|front| front.block.header.height <= written)
+        {
+            self.in_flight.pop_front();
         }
         Ok(())
     }
@@ -209,17 +298,34 @@ impl Ledger {
                 transactions.len()
             )));
         }
+        let encoded: Vec<Vec<u8>> = transactions.iter().map(SignedTransaction::to_bytes).collect();
+        let ids: Vec<Hash> = encoded
+            .iter()
+            .map(|bytes| SignedTransaction::id_of_bytes(bytes))
+            .collect();
+        let signatures_valid = self.verifier.verify(&transactions, &ids);
         let reader = self.store.reader()?;
+        let layers: Vec<&PreparedBlock> = self
+            .in_flight
+            .iter()
+            .map(Arc::as_ref)
+            .chain(ancestors.iter().copied())
+            .collect();
         let view = Speculative {
             base: &reader,
-            layers: ancestors,
+            layers: &layers,
         };
         let context = BlockContext {
             height,
             time_ms,
             parent_time_ms,
         };
-        let execution = execute_block(&view, context, &transactions)?;
+        let checked = CheckedTransactions {
+            transactions: &transactions,
+            ids: &ids,
+            signatures_valid: &signatures_valid,
+        };
+        let execution = execute_block(&view, context, checked)?;
         let (root, tree) = jmt::Sha256Jmt::new(&view)
             .put_value_set(
                 execution
@@ -246,6 +352,7 @@ impl Ledger {
                 header,
                 transactions,
             },
+            encoded,
             execution,
             tree,
         })
@@ -272,7 +379,7 @@ impl Ledger {
 
     /// Commits a prepared block. It must have been prepared on the current tip.
     pub fn commit(&mut self, prepared: PreparedBlock) -> Result<BlockOutcome, LedgerError> {
-        self.commit_with_certificate(prepared, None)
+        self.commit_with(prepared, None, None)
     }
 
     /// Commits a prepared block with the consensus engine's finality certificate for it (opaque
@@ -282,6 +389,18 @@ impl Ledger {
         prepared: PreparedBlock,
         certificate: Option<&[u8]>,
     ) -> Result<BlockOutcome, LedgerError> {
+        self.commit_with(prepared, certificate, None)
+    }
+
+    /// Commits a prepared block; `on_durable` runs once the block is durable (at once when it
+    /// is written durably in this call; later with a group commit or a pipelined writer).
+    pub fn commit_with(
+        &mut self,
+        prepared: PreparedBlock,
+        certificate: Option<&[u8]>,
+        on_durable: Option<OnDurable>,
+    ) -> Result<BlockOutcome, LedgerError> {
+        self.drain()?;
         let header = &prepared.block.header;
         if header.parent != self.tip.hash || header.height != self.tip.height + 1 {
             return Err(LedgerError::InvalidBlock(
@@ -296,29 +415,63 @@ impl Ledger {
             time_ms: header.time_ms,
         };
         let durable = tip.height - self.synced_height >= self.sync_interval_blocks;
-        self.store.write_block(
-            &BlockWrite {
-                block: &prepared.block,
-                execution: &prepared.execution,
-                tree: &prepared.tree,
-                certificate,
-            },
-            tip,
-            durable,
-        )?;
+        let outcome = BlockOutcome {
+            header: prepared.block.header.clone(),
+            receipts: prepared.execution.receipts.clone(),
+            events: prepared.execution.events.clone(),
+        };
+        self.verifier.forget(&prepared.execution.transaction_ids);
+        match &self.writer {
+            Some(_) => self.commit_pipelined(prepared, certificate, tip, durable, on_durable)?,
+            None => {
+                self.store
+                    .write_block(&prepared.write(certificate), tip, durable)?;
+                self.waiting.extend(on_durable);
+                if durable {
+                    for callback in self.waiting.drain(..) {
+                        callback();
+                    }
+                }
+            }
+        }
         self.tip = tip;
         if durable {
             self.synced_height = tip.height;
         }
-        Ok(BlockOutcome {
-            header: prepared.block.header,
-            receipts: prepared.execution.receipts,
-            events: prepared.execution.events,
-        })
+        Ok(outcome)
+    }
+
+    fn commit_pipelined(
+        &mut self,
+        prepared: PreparedBlock,
+        certificate: Option<&[u8]>,
+        tip: Tip,
+        durable: bool,
+        on_durable: Option<OnDurable>,
+    ) -> Result<(), LedgerError> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        if self.in_flight.len() >= PIPELINE_BLOCKS_MAX
+            && let Some(oldest) = self.in_flight.front()
+        {
+            writer.wait(oldest.block.header.height, false)?;
+        }
+        let prepared = Arc::new(prepared);
+        writer.submit(Job {
+            prepared: prepared.clone(),
+            certificate: certificate.map(<[u8]>::to_vec),
+            tip,
+            durable,
+            on_durable,
+        })?;
+        self.in_flight.push_back(prepared);
+        self.drain()
     }
 
     /// Stores a finality certificate that arrived after its block was committed.
-    pub fn store_certificate(&self, height: u64, certificate: &[u8]) -> Result<(), LedgerError> {
+    pub fn store_certificate(&mut self, height: u64, certificate: &[u8]) -> Result<(), LedgerError> {
+        self.flush()?;
         Ok(self.store.write_certificate(height, certificate)?)
     }
 
@@ -341,40 +494,35 @@ impl Ledger {
         block: Block,
     ) -> Result<PreparedBlock, LedgerError> {
         let header = block.header.clone();
-        let invalid = |message: String| Err(LedgerError::InvalidBlock(message));
+        let invalid = |message: &str| Err(LedgerError::InvalidBlock(message.to_string()));
         if header.format_version != HEADER_FORMAT_VERSION {
-            return invalid(format!(
-                "header format {} unsupported",
-                header.format_version
-            ));
+            return invalid("header format unsupported");
         }
         if header.chain_id != self.chain_id {
-            return invalid("block is for another chain".to_string());
+            return invalid("block is for another chain");
         }
         let (parent_hash, parent_height, _) = self.check_ancestry(ancestors)?;
         if header.height != parent_height + 1 {
-            return invalid(format!(
-                "block height {} does not follow {parent_height}",
-                header.height
-            ));
+            return invalid("block height does not follow its parent");
         }
         if header.parent != parent_hash {
-            return invalid("block does not extend its parent".to_string());
+            return invalid("block does not extend its parent");
         }
         if header.transaction_count as usize != block.transactions.len() {
-            return invalid("transaction count does not match".to_string());
-        }
-        if header.transactions_root != transactions_root(&block.transactions) {
-            return invalid("transactions root does not match".to_string());
+            return invalid("transaction count does not match");
         }
         let prepared = self.prepare_on(ancestors, header.time_ms, block.transactions)?;
         let computed = &prepared.block.header;
+        if computed.transactions_root != header.transactions_root {
+            return invalid("transactions root does not match");
+        }
         if computed.receipts_root != header.receipts_root {
-            return invalid("receipts root does not match re-execution".to_string());
+            return invalid("receipts root does not match re-execution");
         }
         if computed.state_root != header.state_root {
-            return invalid("state root does not match re-execution".to_string());
+            return invalid("state root does not match re-execution");
         }
+        debug_assert_eq!(*computed, header, "every header field checked");
         Ok(prepared)
     }
 
@@ -395,19 +543,49 @@ impl Ledger {
         self.commit_with_certificate(prepared, certificate)
     }
 
-    /// A read snapshot for queries (sees every committed block, durable or not).
+    /// A read snapshot for queries. Waits for the writer, so it sees every committed block
+    /// (durable or not).
     pub fn reader(&self) -> Result<LedgerReader, LedgerError> {
+        if let Some(writer) = &self.writer {
+            writer.wait(self.tip.height, false)?;
+        }
         Ok(LedgerReader {
             reader: self.store.reader()?,
         })
+    }
+
+    /// Removes tree nodes made stale at or before `height` (state proofs at earlier heights are
+    /// no longer served). Returns how many.
+    pub fn prune_tree(&mut self, height: u64) -> Result<u64, LedgerError> {
+        self.flush()?;
+        Ok(self.store.prune_tree(height.min(self.tip.height))?)
     }
 }
 
 impl Drop for Ledger {
     fn drop(&mut self) {
-        // Best effort: a group-committed tail is made durable on a clean shutdown.
+        // Best effort: a group-committed or pipelined tail is made durable on a clean shutdown.
         let _ = self.sync();
     }
+}
+
+/// The state root recomputed from the stored tree must be the tip's: a store whose tree
+/// and tip disagree is corrupt, and serving it would be serving state nobody committed.
+fn check_state_root(reader: &StoreReader, tip: &Tip) -> Result<(), LedgerError> {
+    let root = reader
+        .tree()
+        .get_root_hash(tip.height)
+        .map_err(|error| StorageError::Tree(error.to_string()))?;
+    if Hash(root.0) != tip.state_root {
+        return Err(StorageError::Corrupt(format!(
+            "the stored state tree hashes to {}, but block {} committed {}",
+            Hash(root.0),
+            tip.height,
+            tip.state_root
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Daily report-basis counts of imported history, summed up the four levels.
@@ -485,167 +663,5 @@ impl jmt::storage::TreeReader for Speculative<'_> {
         &self,
     ) -> anyhow::Result<Option<(jmt::storage::NodeKey, jmt::storage::LeafNode)>> {
         self.base.get_rightmost_leaf()
-    }
-}
-
-/// Typed queries over one consistent snapshot.
-pub struct LedgerReader {
-    reader: StoreReader,
-}
-
-impl LedgerReader {
-    /// The underlying store snapshot (blocks, receipts, indexes).
-    pub fn store(&self) -> &StoreReader {
-        &self.reader
-    }
-
-    /// The typed record under `key`, if any.
-    pub fn get<E: Entry>(&self, key: &E::Key) -> Result<Option<E>, LedgerError> {
-        Ok(self.reader.get::<E>(key)?)
-    }
-
-    /// Chain configuration.
-    pub fn config(&self) -> Result<ChainConfig, LedgerError> {
-        self.get::<ChainConfig>(&())?
-            .ok_or_else(|| StorageError::Corrupt("no chain configuration".into()).into())
-    }
-
-    /// An identity.
-    pub fn identity(&self, key: &PublicKey) -> Result<Option<IdentityRecord>, LedgerError> {
-        self.get::<IdentityRecord>(key)
-    }
-
-    /// A case's head record.
-    pub fn case(&self, id: &Hash) -> Result<Option<CaseRecord>, LedgerError> {
-        self.get::<CaseRecord>(id)
-    }
-
-    /// A case's head record with its latest sealed details.
-    pub fn case_view(&self, id: &Hash) -> Result<Option<CaseView>, LedgerError> {
-        let Some(record) = self.case(id)? else {
-            return Ok(None);
-        };
-        let sealed = match record.details {
-            Some(details) => self.sealed_details(&details)?,
-            None => Vec::new(),
-        };
-        Ok(Some(CaseView { record, sealed }))
-    }
-
-    /// The sealed bytes a reference points at, checked against its hash.
-    pub fn sealed_details(&self, details: &DetailsRef) -> Result<Vec<u8>, LedgerError> {
-        let change = self.change_at(details.location)?;
-        let sealed = change.sealed();
-        if details_hash(sealed) != details.hash {
-            return Err(StorageError::Corrupt(format!(
-                "sealed details at {:?} do not match their hash",
-                details.location
-            ))
-            .into());
-        }
-        Ok(sealed.to_vec())
-    }
-
-    /// The case change made by the transaction at `location`.
-    fn change_at(&self, location: TransactionLocation) -> Result<VersionChange, LedgerError> {
-        let transaction = self.reader.transaction_at(location)?.ok_or_else(|| {
-            StorageError::Corrupt(format!("no transaction stored at {location:?}"))
-        })?;
-        match transaction.transaction.payload {
-            Payload::ReportCase(report) => Ok(VersionChange::Report(report)),
-            Payload::UpdateCase(update) => Ok(VersionChange::Update {
-                change: update.change,
-                sealed: update.sealed,
-            }),
-            _ => Err(StorageError::Corrupt(format!(
-                "the transaction at {location:?} changes no case"
-            ))
-            .into()),
-        }
-    }
-
-    /// A case's stored versions, oldest first, checked to chain up to the record's head.
-    pub fn case_versions(&self, id: &Hash) -> Result<Vec<CaseVersion>, LedgerError> {
-        let Some(record) = self.case(id)? else {
-            return Ok(Vec::new());
-        };
-        let count = record.version as usize + 1;
-        let mut versions = Vec::with_capacity(count);
-        let mut next = Some(record.head_location);
-        while let Some(location) = next {
-            let version = self.reader.case_version(location)?.ok_or_else(|| {
-                StorageError::Corrupt(format!("case version missing at {location:?}"))
-            })?;
-            if version.case_id != *id || versions.len() == count {
-                return Err(
-                    StorageError::Corrupt(format!("case {id}: version chain broken")).into(),
-                );
-            }
-            next = version.previous;
-            versions.push(version);
-        }
-        versions.reverse();
-        verify_version_chain(&versions, &record.head)
-            .map_err(|broken| StorageError::Corrupt(format!("case {id}: {broken}")))?;
-        Ok(versions)
-    }
-
-    /// A case's full version history with each version's change, oldest first.
-    pub fn case_history(&self, id: &Hash) -> Result<Vec<VersionView>, LedgerError> {
-        self.case_versions(id)?
-            .into_iter()
-            .map(|version| {
-                let change = self.change_at(version.location)?;
-                Ok(VersionView { version, change })
-            })
-            .collect()
-    }
-
-    /// The receipt of a transaction and where it landed.
-    pub fn receipt(&self, id: &Hash) -> Result<Option<(u64, Receipt)>, LedgerError> {
-        let Some(location) = self.reader.transaction_location(id)? else {
-            return Ok(None);
-        };
-        let receipts = self
-            .reader
-            .receipts(location.height)?
-            .ok_or_else(|| StorageError::Corrupt("receipts missing".into()))?;
-        let receipt = receipts
-            .into_iter()
-            .nth(location.index as usize)
-            .ok_or_else(|| StorageError::Corrupt("receipt index".into()))?;
-        Ok(Some((location.height, receipt)))
-    }
-
-    /// Counts of a disease in a region (any level) on a day.
-    pub fn count(
-        &self,
-        disease: &epichain_core::DiseaseCode,
-        region: epichain_core::RegionCode,
-        basis: CountBasis,
-        day: epichain_core::Day,
-    ) -> Result<StatusCounts, LedgerError> {
-        let key = CountKey {
-            disease: disease.clone(),
-            region,
-            basis,
-            day,
-        };
-        Ok(self.get::<StatusCounts>(&key)?.unwrap_or_default())
-    }
-
-    /// The finality certificate stored with a block, if any.
-    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self.reader.certificate(height)?)
-    }
-
-    /// The state root recomputed from the stored tree (checks what was written at commit).
-    pub fn state_root(&self, height: u64) -> Result<Hash, LedgerError> {
-        let root = self
-            .reader
-            .tree()
-            .get_root_hash(height)
-            .map_err(|error| StorageError::Tree(error.to_string()))?;
-        Ok(Hash(root.0))
     }
 }

@@ -9,14 +9,19 @@
 
 pub mod execute;
 pub mod ledger;
+pub mod reader;
 pub mod rules;
+pub mod signatures;
 pub mod state;
 pub mod store;
 pub mod warning;
+mod writer;
 
 pub use epichain_core::Rejection;
 pub use execute::{BlockContext, Event, Execution};
-pub use ledger::{BlockOutcome, Ledger, LedgerReader, PreparedBlock};
+pub use ledger::{BlockOutcome, Ledger, PreparedBlock};
+pub use reader::LedgerReader;
+pub use writer::OnDurable;
 pub use state::{
     CaseRecord, CaseVersion, ChainConfig, Entry, IdentityRecord, StateKey, StateRead, StateValue,
 };

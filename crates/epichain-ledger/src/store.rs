@@ -85,6 +85,8 @@ pub struct Tip {
 pub struct BlockWrite<'a> {
     /// The block, header complete.
     pub block: &'a Block,
+    /// Canonical bytes of each of its transactions.
+    pub transaction_bytes: &'a [Vec<u8>],
     /// Its execution.
     pub execution: &'a Execution,
     /// Merkle-tree changes.
@@ -245,9 +247,14 @@ fn write_chain(
     let mut transactions = transaction
         .open_table(BLOCK_TRANSACTIONS)
         .map_err(storage)?;
-    for (index, signed) in block.transactions.iter().enumerate() {
+    assert_eq!(
+        write.transaction_bytes.len(),
+        block.transactions.len(),
+        "one encoding per transaction"
+    );
+    for (index, bytes) in write.transaction_bytes.iter().enumerate() {
         transactions
-            .insert((height, index as u32), signed.to_bytes().as_slice())
+            .insert((height, index as u32), bytes.as_slice())
             .map_err(storage)?;
     }
     if let Some(certificate) = write.certificate {

@@ -6,6 +6,7 @@ use crate::block::ChainBlock;
 use crate::mempool::{Admission, Mempool, MempoolLimits};
 use epichain_core::transaction::TRANSACTION_BYTES_MAX;
 use epichain_core::{Block, Hash, PublicKey, SignedTransaction};
+use epichain_ledger::signatures::SignatureVerifier;
 use epichain_ledger::{BlockOutcome, Ledger, LedgerError, LedgerReader, PreparedBlock, Tip};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -145,6 +146,7 @@ pub struct Chain {
     limits: BlockLimits,
     chain_id: Hash,
     validators: Vec<PublicKey>,
+    verifier: Arc<SignatureVerifier>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, ChainError> {
@@ -161,7 +163,9 @@ impl Chain {
             .iter()
             .map(|validator| validator.key)
             .collect();
+        let verifier = ledger.verifier();
         Chain {
+            verifier,
             signals: tokio::sync::broadcast::channel(SIGNAL_NOTICES_MAX).0,
             ledger: Mutex::new(ledger),
             speculative: Mutex::new(BTreeMap::new()),
@@ -241,7 +245,9 @@ impl Chain {
             .iter()
             .map(|(_, transaction, _)| transaction.clone())
             .collect();
-        let signatures = epichain_core::transaction::verify_signatures(&transactions);
+        let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
+        // Verified once per node: block execution reuses these verdicts.
+        let signatures = self.verifier.verify(&transactions, &ids);
         let reader = match self.reader() {
             Ok(reader) => reader,
             Err(error) => {

@@ -221,6 +221,7 @@ fn replay(source: &Ledger, genesis: &epichain_core::Genesis, warm_up: u64) -> Re
     let directory = tempfile::tempdir().context("temporary directory")?;
     let mut replica = Ledger::open(&directory.path().join("replay.redb"), genesis)?;
     replica.set_sync_interval(REPLAY_SYNC_BLOCKS);
+
     let mut measured = Duration::ZERO;
     let mut transactions = 0usize;
     for block in blocks {

@@ -32,7 +32,6 @@ use epichain_core::rejection::{
     AccessLogProblem, CertificateProblem, DisclosureProblem, EscrowProblem, GovernanceProblem,
     ReportProblem, SealedProblem, WorkflowProblem,
 };
-use epichain_core::transaction::verify_signatures;
 use epichain_core::{
     Day, DiseaseCode, Payload, Receipt, RegionCode, Rejection, SignedTransaction,
     TransactionOutcome,
@@ -133,22 +132,41 @@ halt_from!(
 /// A contract's result.
 pub(crate) type Exec<T> = Result<T, Halt>;
 
-/// Executes `transactions` on top of `state` for the block described by `context`.
+/// A block's transactions with their ids and signature verdicts, computed once by the caller
+/// (see [`crate::signatures`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CheckedTransactions<'a> {
+    /// The transactions, in block order.
+    pub transactions: &'a [SignedTransaction],
+    /// Their ids.
+    pub ids: &'a [Hash],
+    /// True where the signature verifies.
+    pub signatures_valid: &'a [bool],
+}
+
+/// Executes `block`'s transactions on top of `state` for the block described by `context`.
 pub fn execute_block(
     state: &impl StateRead,
     context: BlockContext,
-    transactions: &[SignedTransaction],
+    block: CheckedTransactions<'_>,
 ) -> Result<Execution, StorageError> {
-    let signatures_valid = verify_signatures(transactions);
+    assert!(
+        block.ids.len() == block.transactions.len()
+            && block.signatures_valid.len() == block.transactions.len(),
+        "one id and one verdict per transaction"
+    );
     let config = state
         .get::<ChainConfig>(&())?
         .ok_or_else(|| StorageError::Corrupt("state has no chain configuration".into()))?;
     let mut executor = Executor::new(state, config, context);
-    executor.output.transaction_ids = transactions.iter().map(SignedTransaction::id).collect();
-    for (index, (transaction, signature_valid)) in
-        transactions.iter().zip(signatures_valid).enumerate()
+    executor.output.transaction_ids = block.ids.to_vec();
+    for (index, (transaction, signature_valid)) in block
+        .transactions
+        .iter()
+        .zip(block.signatures_valid.iter().copied())
+        .enumerate()
     {
-        executor.transaction_id = executor.output.transaction_ids[index];
+        executor.transaction_id = block.ids[index];
         executor.transaction_index = index as u32;
         let outcome = if signature_valid {
             executor.apply_transaction(transaction)?
