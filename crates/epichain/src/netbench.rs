@@ -2,7 +2,7 @@
 //! many enrolled hospitals and measures finalized throughput and finalization latency, beside
 //! the Ed25519 batch-verification bound measured in the same run.
 
-use crate::bench::verification_bounds;
+use crate::bench::{percentile, verification_bounds};
 use crate::client::{Client, ClientError};
 use crate::devnet::{self, Devnet};
 use crate::table::Table;
@@ -168,13 +168,6 @@ async fn watch(
     }
 }
 
-fn percentile(sorted: &[f64], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
 
 fn latencies(timings: &Timings, ids: &[Hash]) -> (f64, f64, usize) {
     let mut values: Vec<f64> = ids
@@ -277,7 +270,7 @@ pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, Strin
     // Pre-sign everything (not measured).
     let total = config.throughput_reports + (config.latency_rate * config.latency_seconds) as usize;
     let signed = bench_reports(&mut devnet, day, total)?;
-    let (_, batch) = verification_bounds(&signed[..signed.len().min(1_000)]);
+    let batch = verification_bounds(&signed[..signed.len().min(1_000)]).batch;
     let (throughput_set, latency_set) = signed.split_at(config.throughput_reports);
 
     let timings = Arc::new(Mutex::new(Timings::default()));

@@ -2,6 +2,7 @@
 //! crosses a threshold to its signal being visible through the API; (2) on one core, the time to
 //! evaluate every series of a national-scale day with the default rules.
 
+use crate::bench::percentile;
 use crate::devnet;
 use crate::table::Table;
 use epichain_core::warning::{Period, WarningRule};
@@ -53,12 +54,6 @@ impl WarningBenchReport {
     }
 }
 
-fn percentile(sorted: &[f64], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[(((sorted.len() - 1) as f64) * fraction).round() as usize]
-}
 
 /// A seasonal daily series of `length` days with mean around `level` (deterministic).
 fn synthetic_series(seed: u64, length: usize, level: u64) -> Vec<f64> {

@@ -1,0 +1,76 @@
+//! Benchmarks that print a table, each measured beside a bound or a peer in the same run (these
+//! machines are shared and noisy, so only ratios travel).
+//!
+//! - [`ledger`]: `epichain bench ledger`, the write path against Ed25519 verification;
+//! - [`postgres`]: the same reports into a local PostgreSQL, for `bench ledger --postgres`.
+
+pub mod ledger;
+pub mod postgres;
+
+use epichain_core::SignedTransaction;
+use epichain_core::keys::{KeyCache, SignedMessage, verify_batch, verify_many_resolved};
+use std::time::Instant;
+
+pub use ledger::{LedgerBenchConfig, LedgerBenchReport, run_ledger};
+
+/// Ed25519 verification rates on one core over one block's transactions, signatures per second.
+#[derive(Clone, Copy, Debug)]
+pub struct VerificationBounds {
+    /// One at a time.
+    pub single: f64,
+    /// One batch, each key decompressed with its signature (the bound the targets name).
+    pub batch: f64,
+    /// One batch with keys decompressed beforehand (what a node with a key cache pays).
+    pub batch_cached_keys: f64,
+}
+
+/// Measures [`VerificationBounds`] on `transactions`.
+pub fn verification_bounds(transactions: &[SignedTransaction]) -> VerificationBounds {
+    let messages: Vec<Vec<u8>> = transactions
+        .iter()
+        .map(|signed| signed.transaction.signing_bytes())
+        .collect();
+    let items: Vec<SignedMessage<'_>> = transactions
+        .iter()
+        .zip(&messages)
+        .map(|(signed, message)| SignedMessage {
+            key: &signed.transaction.signer,
+            message,
+            signature: &signed.signature,
+        })
+        .collect();
+    let rounds = 5;
+    let rate = |started: Instant| (rounds * items.len()) as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for item in &items {
+            let _ = item.key.verify(item.message, item.signature);
+        }
+    }
+    let single = rate(started);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let _ = verify_batch(&items);
+    }
+    let batch = rate(started);
+    let keys = KeyCache::default().resolve(&items);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let _ = verify_many_resolved(&items, keys.as_deref(), 1);
+    }
+    let batch_cached_keys = rate(started);
+    VerificationBounds {
+        single,
+        batch,
+        batch_cached_keys,
+    }
+}
+
+/// The `fraction`-quantile (0..=1) of ascending `sorted` values (nearest rank), NaN if none.
+pub fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
