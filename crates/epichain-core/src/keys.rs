@@ -358,7 +358,10 @@ impl KeyCache {
     }
 
     /// The decompressed keys of `items`, in order; `None` if one is not a valid point.
-    pub fn resolve(&mut self, items: &[SignedMessage<'_>]) -> Option<Vec<ed25519_dalek::VerifyingKey>> {
+    pub fn resolve(
+        &mut self,
+        items: &[SignedMessage<'_>],
+    ) -> Option<Vec<ed25519_dalek::VerifyingKey>> {
         items.iter().map(|item| self.get(item.key)).collect()
     }
 }

@@ -9,7 +9,9 @@
 use crate::execute::{BlockContext, CheckedTransactions, Event, Execution, execute_block};
 use crate::reader::LedgerReader;
 use crate::signatures::SignatureVerifier;
-use crate::state::{ChainConfig, CountBasis, CountKey, StateKey, StateRead, StateValue, StatusCounts};
+use crate::state::{
+    ChainConfig, CountBasis, CountKey, StateKey, StateRead, StateValue, StatusCounts,
+};
 use crate::store::{BlockWrite, STORAGE_FORMAT_VERSION, Store, StoreReader, Tip};
 use crate::writer::{Job, OnDurable, Writer};
 use crate::{LedgerError, StorageError};
@@ -23,7 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Most blocks committed in memory and not yet written, before a commit waits for the writer.
-pub const PIPELINE_BLOCKS_MAX: usize = 2;
+pub const PIPELINE_BLOCKS_MAX: usize = 4;
 
 /// What applying a block produced.
 #[derive(Clone, Debug)]
@@ -298,7 +300,10 @@ impl Ledger {
                 transactions.len()
             )));
         }
-        let encoded: Vec<Vec<u8>> = transactions.iter().map(SignedTransaction::to_bytes).collect();
+        let encoded: Vec<Vec<u8>> = transactions
+            .iter()
+            .map(SignedTransaction::to_bytes)
+            .collect();
         let ids: Vec<Hash> = encoded
             .iter()
             .map(|bytes| SignedTransaction::id_of_bytes(bytes))
@@ -470,7 +475,11 @@ impl Ledger {
     }
 
     /// Stores a finality certificate that arrived after its block was committed.
-    pub fn store_certificate(&mut self, height: u64, certificate: &[u8]) -> Result<(), LedgerError> {
+    pub fn store_certificate(
+        &mut self,
+        height: u64,
+        certificate: &[u8],
+    ) -> Result<(), LedgerError> {
         self.flush()?;
         Ok(self.store.write_certificate(height, certificate)?)
     }

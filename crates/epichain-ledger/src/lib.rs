@@ -21,11 +21,11 @@ pub use epichain_core::Rejection;
 pub use execute::{BlockContext, Event, Execution};
 pub use ledger::{BlockOutcome, Ledger, PreparedBlock};
 pub use reader::LedgerReader;
-pub use writer::OnDurable;
 pub use state::{
     CaseRecord, CaseVersion, ChainConfig, Entry, IdentityRecord, StateKey, StateRead, StateValue,
 };
 pub use store::Tip;
+pub use writer::OnDurable;
 
 use epichain_core::encoding::DecodeError;
 

@@ -5,9 +5,9 @@
 //! A replica that never admitted a transaction verifies it when the block arrives: nothing is
 //! taken on trust.
 
+use epichain_core::SignedTransaction;
 use epichain_core::encoding::Hash;
 use epichain_core::keys::{KeyCache, SignedMessage, verify_many_resolved};
-use epichain_core::SignedTransaction;
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 
@@ -30,7 +30,9 @@ impl Default for SignatureVerifier {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding these locks leaves a cache, not an invariant: keep using it.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SignatureVerifier {

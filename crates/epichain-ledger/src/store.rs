@@ -172,17 +172,31 @@ impl Store {
         tip: Tip,
         durable: bool,
     ) -> Result<(), StorageError> {
+        self.write_blocks(std::slice::from_ref(write), tip, durable)
+    }
+
+    /// Commits consecutive blocks in one transaction (a group commit: pages that several
+    /// blocks touch are written once); `tip` is the last block's. A crash leaves all of them or
+    /// none.
+    pub fn write_blocks(
+        &self,
+        writes: &[BlockWrite<'_>],
+        tip: Tip,
+        durable: bool,
+    ) -> Result<(), StorageError> {
         let mut transaction = self.database.begin_write().map_err(storage)?;
         if !durable {
             transaction
                 .set_durability(redb::Durability::None)
                 .map_err(storage)?;
         }
-        write_chain(&transaction, write)?;
-        write_state(&transaction, write.execution.writes.iter())?;
-        write_tree(&transaction, write.tree)?;
-        write_versions_and_indexes(&transaction, &write.execution.versions)?;
-        write_event_indexes(&transaction, &write.block.header, &write.execution.events)?;
+        for write in writes {
+            write_chain(&transaction, write)?;
+            write_state(&transaction, write.execution.writes.iter())?;
+            write_tree(&transaction, write.tree)?;
+            write_versions_and_indexes(&transaction, &write.execution.versions)?;
+            write_event_indexes(&transaction, &write.block.header, &write.execution.events)?;
+        }
         {
             let mut meta = transaction.open_table(META).map_err(storage)?;
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())

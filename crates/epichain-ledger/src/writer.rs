@@ -149,12 +149,30 @@ impl Drop for Writer {
     }
 }
 
+/// Most queued blocks written in one store transaction.
+pub const GROUP_BLOCKS_MAX: usize = 8;
+
 fn run(store: &Store, receiver: &mpsc::Receiver<Message>, progress: &(Mutex<Progress>, Condvar)) {
     let (mutex, condvar) = progress;
     let mut waiting: Vec<OnDurable> = Vec::new();
-    while let Ok(message) = receiver.recv() {
+    let mut next = receiver.recv().ok();
+    while let Some(message) = next.take() {
         let outcome = match message {
-            Message::Block(job) => write(store, *job, &mut waiting),
+            Message::Block(job) => {
+                // Everything already queued goes into the same transaction.
+                let mut jobs = vec![*job];
+                while jobs.len() < GROUP_BLOCKS_MAX {
+                    match receiver.try_recv() {
+                        Ok(Message::Block(job)) => jobs.push(*job),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                write(store, jobs, &mut waiting)
+            }
             Message::Sync => store.sync().map(|()| None),
         };
         let mut shared = lock(mutex);
@@ -184,22 +202,30 @@ fn run(store: &Store, receiver: &mpsc::Receiver<Message>, progress: &(Mutex<Prog
                 return;
             }
         }
+        if next.is_none() {
+            next = receiver.recv().ok();
+        }
     }
 }
 
-/// Writes one block; returns (height, durable).
+/// Writes consecutive blocks in one transaction, durable if any of them asked to be; returns
+/// (last height, durable).
 fn write(
     store: &Store,
-    job: Job,
+    jobs: Vec<Job>,
     waiting: &mut Vec<OnDurable>,
 ) -> Result<Option<(u64, bool)>, StorageError> {
-    store.write_block(
-        &job.prepared.write(job.certificate.as_deref()),
-        job.tip,
-        job.durable,
-    )?;
-    if let Some(callback) = job.on_durable {
-        waiting.push(callback);
-    }
-    Ok(Some((job.tip.height, job.durable)))
+    let Some(last) = jobs.last() else {
+        return Ok(None);
+    };
+    let tip = last.tip;
+    let durable = jobs.iter().any(|job| job.durable);
+    let writes: Vec<_> = jobs
+        .iter()
+        .map(|job| job.prepared.write(job.certificate.as_deref()))
+        .collect();
+    store.write_blocks(&writes, tip, durable)?;
+    drop(writes);
+    waiting.extend(jobs.into_iter().filter_map(|job| job.on_durable));
+    Ok(Some((tip.height, durable)))
 }

@@ -168,7 +168,6 @@ async fn watch(
     }
 }
 
-
 fn latencies(timings: &Timings, ids: &[Hash]) -> (f64, f64, usize) {
     let mut values: Vec<f64> = ids
         .iter()

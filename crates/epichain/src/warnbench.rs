@@ -54,7 +54,6 @@ impl WarningBenchReport {
     }
 }
 
-
 /// A seasonal daily series of `length` days with mean around `level` (deterministic).
 fn synthetic_series(seed: u64, length: usize, level: u64) -> Vec<f64> {
     (0..length)

@@ -3,11 +3,15 @@
 
 use crate::StorageError;
 use crate::state::{Entry, StateKey, StateRead, StateValue};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-/// The committed state seen through this block's writes.
+/// The committed state seen through this block's writes. Reads of the committed state are
+/// remembered for the block: the same authorities, keys and counts are read by many
+/// transactions.
 pub(super) struct Overlay<'a, S> {
     base: &'a S,
+    base_reads: RefCell<BTreeMap<StateKey, Option<StateValue>>>,
     block: BTreeMap<StateKey, StateValue>,
     transaction: BTreeMap<StateKey, StateValue>,
 }
@@ -16,6 +20,7 @@ impl<'a, S: StateRead> Overlay<'a, S> {
     pub(super) fn new(base: &'a S) -> Self {
         Overlay {
             base,
+            base_reads: RefCell::new(BTreeMap::new()),
             block: BTreeMap::new(),
             transaction: BTreeMap::new(),
         }
@@ -24,10 +29,14 @@ impl<'a, S: StateRead> Overlay<'a, S> {
     /// The typed record under `key`, newest write first.
     pub(super) fn get<E: Entry>(&self, key: &E::Key) -> Result<Option<E>, StorageError> {
         let state_key = E::state_key(key);
-        let Some(value) = self.latest(&state_key) else {
-            return self.base.get::<E>(key);
+        let value = match self.latest(&state_key) {
+            Some(value) => value.clone(),
+            None => match self.read_base(&state_key)? {
+                Some(value) => value,
+                None => return Ok(None),
+            },
         };
-        E::from_value(value.clone()).map(Some).ok_or_else(|| {
+        E::from_value(value).map(Some).ok_or_else(|| {
             StorageError::Corrupt(format!("state key {state_key:?} holds another record type"))
         })
     }
@@ -37,7 +46,19 @@ impl<'a, S: StateRead> Overlay<'a, S> {
         if self.latest(key).is_some() {
             return Ok(true);
         }
-        Ok(self.base.read(key)?.is_some())
+        Ok(self.read_base(key)?.is_some())
+    }
+
+    /// The committed value under `key`, read once per block.
+    fn read_base(&self, key: &StateKey) -> Result<Option<StateValue>, StorageError> {
+        if let Some(remembered) = self.base_reads.borrow().get(key) {
+            return Ok(remembered.clone());
+        }
+        let value = self.base.read(key)?;
+        self.base_reads
+            .borrow_mut()
+            .insert(key.clone(), value.clone());
+        Ok(value)
     }
 
     fn latest(&self, key: &StateKey) -> Option<&StateValue> {

@@ -100,7 +100,10 @@ impl LedgerBenchReport {
         };
         let size = self.config.block_size;
         row("Ed25519 verify, single, 1 core".into(), self.bounds.single);
-        row(format!("Ed25519 verify, batch of {size}, 1 core (the bound)"), self.bounds.batch);
+        row(
+            format!("Ed25519 verify, batch of {size}, 1 core (the bound)"),
+            self.bounds.batch,
+        );
         row(
             format!("Ed25519 verify, batch of {size}, keys decompressed once, 1 core"),
             self.bounds.batch_cached_keys,
@@ -122,7 +125,9 @@ impl LedgerBenchReport {
             self.pipelined_grouped,
         );
         row(
-            format!("catch-up replay (re-verify, re-execute, check roots), fsync every {REPLAY_SYNC_BLOCKS}, pipelined"),
+            format!(
+                "catch-up replay (re-verify, re-execute, check roots), fsync every {REPLAY_SYNC_BLOCKS}, pipelined"
+            ),
             self.replay,
         );
         if let Some(postgres) = &self.postgres {
@@ -258,10 +263,7 @@ fn measure(workload: &Workload, mode: Mode, sync_interval: u64) -> Result<(f64, 
 
 /// Measured transactions per second.
 fn rate(workload: &Workload, elapsed: Duration) -> f64 {
-    let measured: usize = workload.blocks[WARM_UP_BLOCKS..]
-        .iter()
-        .map(Vec::len)
-        .sum();
+    let measured: usize = workload.blocks[WARM_UP_BLOCKS..].iter().map(Vec::len).sum();
     measured as f64 / elapsed.as_secs_f64()
 }
 
@@ -281,7 +283,10 @@ fn stored_blocks(ledger: &Ledger) -> Result<Vec<Block>> {
 /// core, re-execution, every root checked, pipelined commit with group fsync).
 fn replay(workload: &Workload, blocks: Vec<Block>) -> Result<f64> {
     let directory = tempfile::tempdir().context("temporary directory")?;
-    let mut replica = Ledger::open(&directory.path().join("replay.redb"), &workload.world.genesis)?;
+    let mut replica = Ledger::open(
+        &directory.path().join("replay.redb"),
+        &workload.world.genesis,
+    )?;
     replica.set_sync_interval(REPLAY_SYNC_BLOCKS);
     replica.set_pipelined(true)?;
     let verifier = replica.verifier();
@@ -360,4 +365,3 @@ fn report_block(
         })
         .collect()
 }
-

@@ -48,7 +48,9 @@ impl PostgresOutcome {
         } = self
         {
             row(
-                format!("PostgreSQL {version}: same reports, COPY in 1,000-row durable transactions"),
+                format!(
+                    "PostgreSQL {version}: same reports, COPY in 1,000-row durable transactions"
+                ),
                 *rows_per_second,
             );
         }
@@ -96,7 +98,8 @@ impl Server {
     }
 
     fn start(bin: &Path) -> Result<Server, String> {
-        let directory = tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
+        let directory =
+            tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
         let as_postgres = running_as_root();
         let server = Server {
             bin: bin.to_path_buf(),
@@ -111,32 +114,38 @@ impl Server {
             )?;
         }
         let data = server.data();
-        server.program("initdb", &[
-            "-D",
-            &data.to_string_lossy(),
-            "-A",
-            "trust",
-            "-U",
-            POSTGRES_USER,
-            "-E",
-            "UTF8",
-            "--no-instructions",
-        ])?;
+        server.program(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-A",
+                "trust",
+                "-U",
+                POSTGRES_USER,
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+        )?;
         let options = format!(
             "-c listen_addresses='' -k {} -c fsync=on -c synchronous_commit=on -c full_page_writes=on",
             server.directory.path().display()
         );
         let log = server.directory.path().join("server.log");
-        server.program("pg_ctl", &[
-            "-D",
-            &data.to_string_lossy(),
-            "-o",
-            &options,
-            "-l",
-            &log.to_string_lossy(),
-            "-w",
-            "start",
-        ])?;
+        server.program(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-o",
+                &options,
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "start",
+            ],
+        )?;
         Ok(server)
     }
 
@@ -166,7 +175,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let data = self.data();
-        let _ = self.program("pg_ctl", &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"]);
+        let _ = self.program(
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+        );
     }
 }
 
