@@ -563,11 +563,35 @@ impl Ledger {
         })
     }
 
+    /// A handle that opens read snapshots without this ledger (see [`ReadHandle`]).
+    pub fn read_handle(&self) -> ReadHandle {
+        ReadHandle {
+            store: self.store.clone(),
+        }
+    }
+
     /// Removes tree nodes made stale at or before `height` (state proofs at earlier heights are
     /// no longer served). Returns how many.
     pub fn prune_tree(&mut self, height: u64) -> Result<u64, LedgerError> {
         self.flush()?;
         Ok(self.store.prune_tree(height.min(self.tip.height))?)
+    }
+}
+
+/// Opens read snapshots of the written store without holding the ledger, so reads never wait
+/// for block execution. A snapshot shows the blocks written so far: with a pipelined ledger,
+/// a block still in flight to the writer appears a few milliseconds after its commit.
+#[derive(Clone)]
+pub struct ReadHandle {
+    store: Arc<Store>,
+}
+
+impl ReadHandle {
+    /// A consistent snapshot of what is written.
+    pub fn reader(&self) -> Result<LedgerReader, LedgerError> {
+        Ok(LedgerReader {
+            reader: self.store.reader()?,
+        })
     }
 }
 

@@ -19,7 +19,7 @@ mod writer;
 
 pub use epichain_core::Rejection;
 pub use execute::{BlockContext, Event, Execution};
-pub use ledger::{BlockOutcome, Ledger, PreparedBlock};
+pub use ledger::{BlockOutcome, Ledger, PreparedBlock, ReadHandle};
 pub use reader::LedgerReader;
 pub use state::{
     CaseRecord, CaseVersion, ChainConfig, Entry, IdentityRecord, StateKey, StateRead, StateValue,

@@ -164,9 +164,10 @@ impl Reporter for FinalizedReporter {
 /// The marshal mailbox of our block type.
 pub type MarshalMailbox = Mailbox<Scheme, Standard<ChainBlock>>;
 
-/// Applies finalized blocks in order and acknowledges each once it is committed. Stops (and the
-/// node stops finalizing) if a finalized block does not re-execute to its header: that would mean
-/// the validators disagree, which must never be papered over.
+/// Applies finalized blocks in order and acknowledges each to marshal once it is durable (so a
+/// crash never loses a block marshal believes delivered). A finalized block that does not
+/// re-execute to its header, or a ledger that cannot write, stops the node process: it must
+/// not keep serving state that diverged or froze.
 pub async fn run_applier(
     clock: impl Clock,
     chain: Arc<Chain>,
@@ -185,7 +186,8 @@ pub async fn run_applier(
                     commonware_codec::Encode::encode(&finalization).to_vec()
                 })
         };
-        match chain.apply_finalized(block.inner(), certificate.as_deref()) {
+        let on_durable = Box::new(move || acknowledgement.acknowledge());
+        match chain.apply_finalized(block.inner(), certificate.as_deref(), on_durable) {
             Ok(Some(outcome)) => {
                 metrics::block_finalized(&outcome, now_ms(&clock));
                 tracing::debug!(
@@ -197,10 +199,11 @@ pub async fn run_applier(
             }
             Ok(None) => {}
             Err(error) => {
-                tracing::error!(%error, height = height.get(), "finalized block does not apply; stopping");
-                return;
+                crate::halt(&format!(
+                    "finalized block {} cannot be applied: {error}",
+                    height.get()
+                ));
             }
         }
-        acknowledgement.acknowledge();
     }
 }

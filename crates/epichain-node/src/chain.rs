@@ -7,7 +7,9 @@ use crate::mempool::{Admission, Mempool, MempoolLimits};
 use epichain_core::transaction::TRANSACTION_BYTES_MAX;
 use epichain_core::{Block, Hash, PublicKey, SignedTransaction};
 use epichain_ledger::signatures::SignatureVerifier;
-use epichain_ledger::{BlockOutcome, Ledger, LedgerError, LedgerReader, PreparedBlock, Tip};
+use epichain_ledger::{
+    BlockOutcome, Ledger, LedgerError, LedgerReader, OnDurable, PreparedBlock, ReadHandle, Tip,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -147,6 +149,7 @@ pub struct Chain {
     chain_id: Hash,
     validators: Vec<PublicKey>,
     verifier: Arc<SignatureVerifier>,
+    reads: ReadHandle,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, ChainError> {
@@ -164,8 +167,10 @@ impl Chain {
             .map(|validator| validator.key)
             .collect();
         let verifier = ledger.verifier();
+        let reads = ledger.read_handle();
         Chain {
             verifier,
+            reads,
             signals: tokio::sync::broadcast::channel(SIGNAL_NOTICES_MAX).0,
             ledger: Mutex::new(ledger),
             speculative: Mutex::new(BTreeMap::new()),
@@ -204,9 +209,10 @@ impl Chain {
         Ok(lock(&self.ledger)?.tip())
     }
 
-    /// A read snapshot of committed state.
+    /// A read snapshot of committed state. Taken without the ledger lock: reads never wait for
+    /// block execution or commit.
     pub fn reader(&self) -> Result<LedgerReader, ChainError> {
-        Ok(lock(&self.ledger)?.reader()?)
+        Ok(self.reads.reader()?)
     }
 
     /// Pending transactions and their bytes.
@@ -419,30 +425,35 @@ impl Chain {
         }
     }
 
-    /// Commits a finalized block (delivered in height order). Returns `None` for a block at or
-    /// below the tip (redelivery) or the genesis marker.
+    /// Commits a finalized block (delivered in height order); `on_durable` runs once it is
+    /// durable (consensus is acknowledged then, never before). Returns `None` for a block at or
+    /// below the tip (redelivery, `on_durable` runs at once) or the genesis marker.
     pub fn apply_finalized(
         &self,
         block: &ChainBlock,
         certificate: Option<&[u8]>,
+        on_durable: OnDurable,
     ) -> Result<Option<BlockOutcome>, ChainError> {
         let Some(inner) = block.block() else {
+            on_durable();
             return Ok(None);
         };
         let mut ledger = lock(&self.ledger)?;
         let tip = ledger.tip();
         if inner.header.height <= tip.height {
+            drop(ledger);
+            on_durable();
             return Ok(None);
         }
         let hash = block.hash();
         let cached = lock(&self.speculative)?.remove(&hash);
-        let outcome = match cached {
+        let prepared = match cached {
             Some(prepared) if prepared.block.header.parent == tip.hash => {
-                let prepared = Arc::try_unwrap(prepared).unwrap_or_else(|shared| (*shared).clone());
-                ledger.commit_with_certificate(prepared, certificate)?
+                Arc::try_unwrap(prepared).unwrap_or_else(|shared| (*shared).clone())
             }
-            _ => ledger.apply_certified_block(inner.clone(), certificate)?,
+            _ => ledger.verify_on(&[], inner.clone())?,
         };
+        let outcome = ledger.commit_with(prepared, certificate, Some(on_durable))?;
         drop(ledger);
         self.announce(&outcome);
         let height = outcome.header.height;

@@ -37,6 +37,9 @@ pub struct Limits {
     pub mempool_bytes_max: usize,
     /// Make every n-th block durable (1 = every block).
     pub sync_interval_blocks: u64,
+    /// Write blocks on a background thread, overlapping the next block's execution (blocks are
+    /// acknowledged to consensus only once durable either way).
+    pub pipelined_writes: bool,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             mempool_transactions_max: mempool.transactions_max,
             mempool_bytes_max: mempool.bytes_max,
             sync_interval_blocks: 1,
+            pipelined_writes: true,
         }
     }
 }

@@ -18,6 +18,18 @@ pub mod runner;
 pub mod sync;
 
 pub use config::NodeConfig;
+
+/// Exit status of a node that stopped because it cannot go on safely (`EX_SOFTWARE`).
+pub const EXIT_HALTED: i32 = 70;
+
+/// Stops the node process with [`EXIT_HALTED`] and a clear log line. For broken invariants
+/// only: a finalized block that does not re-execute to its header, or a store that cannot
+/// write. A node in that state must not keep serving frozen or diverged state.
+pub fn halt(reason: &str) -> ! {
+    tracing::error!(reason, "halting the node");
+    eprintln!("epichain node halted: {reason}");
+    std::process::exit(EXIT_HALTED)
+}
 pub use runner::{NodeError, Progress, run, run_with_progress};
 
 /// Consensus and p2p key type of validators (Ed25519, the same keys as ours).

@@ -64,6 +64,10 @@ fn open_chain(config: &NodeConfig) -> Result<(Genesis, Arc<Chain>), NodeError> {
         .map_err(|error| setup(format!("{}: {error}", config.data_dir.display())))?;
     let mut ledger = Ledger::open(&config.data_dir.join("ledger.redb"), &genesis)?;
     ledger.set_sync_interval(config.limits.sync_interval_blocks);
+    ledger.set_pipelined(config.limits.pipelined_writes)?;
+    ledger.set_verification_threads(
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+    );
     let chain = Chain::new(
         ledger,
         MempoolLimits {

@@ -185,7 +185,14 @@ impl Follower {
             let count = pending.len();
             for (index, block) in pending.into_iter().enumerate() {
                 let own = (index + 1 == count).then_some(certificate.as_slice());
-                self.chain.apply_fetched(block, own)?;
+                let height = block.header.height;
+                // A quorum finalized this block: if it does not apply here, this node diverged
+                // or its store failed, and it must stop rather than serve a frozen tip.
+                if let Err(error) = self.chain.apply_fetched(block, own) {
+                    crate::halt(&format!(
+                        "finalized block {height} cannot be applied: {error}"
+                    ));
+                }
             }
             return Ok(count);
         }

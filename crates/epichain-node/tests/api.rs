@@ -200,7 +200,7 @@ async fn status_transactions_blocks_and_openapi() {
         .expect("propose");
     server
         .chain
-        .apply_finalized(&block, Some(b"certificate"))
+        .apply_finalized(&block, Some(b"certificate"), Box::new(|| ()))
         .expect("apply");
     let finalized: serde_json::Value =
         get_json(&server.base, &format!("/v1/transactions/{first}")).await;

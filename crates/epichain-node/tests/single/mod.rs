@@ -67,7 +67,7 @@ impl Single {
             .expect("propose");
         let outcome = self
             .chain
-            .apply_finalized(&block, None)
+            .apply_finalized(&block, None, Box::new(|| ()))
             .expect("apply")
             .expect("outcome");
         transactions
