@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Pause between the phases, so the latency phase does not measure the first phase's backlog.
-const SETTLE: Duration = Duration::from_secs(10);
+/// Longest wait for the full-load backlog to clear on every node before the latency phase.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How often the settle phase polls the nodes.
+const SETTLE_POLL: Duration = Duration::from_millis(250);
 
 /// Reports per request in the full-load phase (a hospital gateway batching its submissions).
 const SUBMIT_BATCH: usize = 100;
@@ -57,6 +60,8 @@ pub struct NetworkBenchReport {
     pub latency_ms: (f64, f64),
     /// Reports refused (503) and retried.
     pub retries: usize,
+    /// Seconds after the full-load phase until every node applied the backlog.
+    pub settle_seconds: f64,
 }
 
 impl NetworkBenchReport {
@@ -109,11 +114,36 @@ impl NetworkBenchReport {
             "p99 ≤ 500 ms at 1,000/s".into(),
         ]);
         table.row(vec![
+            "full-load backlog applied by every node after".into(),
+            format!("{:.1} s", self.settle_seconds),
+            String::new(),
+        ]);
+        table.row(vec![
             "requests slowed or retried by a full mempool".into(),
             self.retries.to_string(),
             String::new(),
         ]);
         table
+    }
+}
+
+/// Waits until every node reports the same height and an empty mempool (or the timeout).
+async fn settle(devnet: &Devnet) -> Result<(), String> {
+    let clients: Vec<Client> = devnet.nodes.iter().map(|node| Client::new(&node.url)).collect();
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    loop {
+        let mut heights = Vec::with_capacity(clients.len());
+        let mut pending = 0;
+        for client in &clients {
+            let status = client.status().await.map_err(|error| error.to_string())?;
+            heights.push(status["height"].as_u64().unwrap_or(0));
+            pending += status["mempool_transactions"].as_u64().unwrap_or(0);
+        }
+        let settled = pending == 0 && heights.iter().min() == heights.iter().max();
+        if settled || Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
     }
 }
 
@@ -334,8 +364,11 @@ pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, Strin
         latencies(&timings, &throughput_ids)
     };
 
-    // Let followers catch up with the full-load backlog before measuring latency.
-    tokio::time::sleep(SETTLE).await;
+    // The latency phase must not measure the full-load backlog: wait until every validator's
+    // mempool is empty and every node (replicas included) has applied the same height.
+    let settle_started = Instant::now();
+    settle(&devnet).await?;
+    let settle_seconds = settle_started.elapsed().as_secs_f64();
 
     // Phase 2: a fixed offered rate.
     let interval = Duration::from_secs_f64(1.0 / f64::from(config.latency_rate.max(1)));
@@ -378,6 +411,7 @@ pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, Strin
         offered_rate,
         latency_ms: (latency.0, latency.1),
         retries,
+        settle_seconds,
         config,
     })
 }
