@@ -49,6 +49,23 @@ pub enum DetectError {
     ModelFit(String),
 }
 
+impl DetectError {
+    /// A stable code for the kind of failure, with the parameter it concerns where there is
+    /// one (`bad_value:alpha`): what a ledger may commit, unlike the message.
+    pub fn code(&self) -> String {
+        match self {
+            DetectError::UnknownMethod(_) => "unknown_method".to_string(),
+            DetectError::UnknownParameter { parameter, .. } => {
+                format!("unknown_parameter:{parameter}")
+            }
+            DetectError::BadValue { parameter, .. } => format!("bad_value:{parameter}"),
+            DetectError::SeriesTooShort { .. } => "series_too_short".to_string(),
+            DetectError::InvalidObservation { .. } => "invalid_observation".to_string(),
+            DetectError::ModelFit(_) => "model_fit".to_string(),
+        }
+    }
+}
+
 /// Check that every count is finite and non-negative.
 pub(crate) fn validate_counts(observed: &[f64]) -> Result<(), DetectError> {
     match observed.iter().position(|v| !v.is_finite() || *v < 0.0) {

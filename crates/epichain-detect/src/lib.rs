@@ -53,11 +53,13 @@ pub mod farrington_flexible;
 pub mod glm;
 pub mod glrnb;
 pub mod math;
+mod method;
 pub mod mpm;
 mod params;
 mod range;
 
 pub use error::DetectError;
+pub use method::{Evaluation, MethodConfig};
 pub use params::{
     COLUMNS_MAX, METHOD_NAMES, Output, Row, RowValues, format_alarm, format_value, run,
 };

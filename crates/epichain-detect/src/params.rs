@@ -242,6 +242,92 @@ fn parse_power_transform(value: &str) -> Result<PowerTransform, DetectError> {
     }
 }
 
+/// A method with its parameters parsed into its typed control.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Control {
+    Fixed { k: f64, range_start: Option<usize> },
+    Mpm(MpmControl),
+    Ears(EarsControl),
+    Farrington(FarringtonControl),
+    Flexible(FlexibleControl),
+    Cusum(CusumControl),
+    Glrnb(GlrControl),
+}
+
+impl Control {
+    /// Parses `params` for `method` (period `freq`); every parameter must be known and valid.
+    pub(crate) fn parse(
+        method: &str,
+        params: &[(String, String)],
+        freq: u32,
+    ) -> Result<Control, DetectError> {
+        if freq == 0 {
+            return Err(bad_value("freq", freq, "must be positive"));
+        }
+        let period = freq as usize;
+        let mut parameters = Parameters::new(method, params)?;
+        let control = match method {
+            "fixed" => Control::Fixed {
+                k: parameters.number("k", 1.0)?,
+                range_start: parameters.range_start()?,
+            },
+            "mpm" => Control::Mpm(parse_mpm(&mut parameters, period)?),
+            "ears-c1" => Control::Ears(parse_ears(&mut parameters, EarsMethod::C1)?),
+            "ears-c2" => Control::Ears(parse_ears(&mut parameters, EarsMethod::C2)?),
+            "ears-c3" => Control::Ears(parse_ears(&mut parameters, EarsMethod::C3)?),
+            "farrington" => Control::Farrington(parse_farrington(&mut parameters, period)?),
+            "farrington-flexible" => Control::Flexible(parse_flexible(&mut parameters, period)?),
+            "cusum" => Control::Cusum(parse_cusum(&mut parameters, period)?),
+            "glrnb" => Control::Glrnb(parse_glrnb(&mut parameters, period)?),
+            other => return Err(DetectError::UnknownMethod(other.to_string())),
+        };
+        parameters.finish()?;
+        Ok(control)
+    }
+
+    /// Evaluates from `range_start` (1-based) on instead of R's default range.
+    pub(crate) fn set_range_start(&mut self, start: usize) {
+        let slot = match self {
+            Control::Fixed { range_start, .. } => range_start,
+            Control::Mpm(control) => &mut control.range_start,
+            Control::Ears(control) => &mut control.range_start,
+            Control::Farrington(control) => &mut control.range_start,
+            Control::Flexible(control) => &mut control.range_start,
+            Control::Cusum(control) => &mut control.range_start,
+            Control::Glrnb(control) => &mut control.range_start,
+        };
+        *slot = Some(start);
+    }
+
+    /// Periods of history the method reads to evaluate one point (that point included).
+    pub(crate) fn history_periods(&self) -> usize {
+        match self {
+            Control::Fixed { .. } => 1,
+            Control::Mpm(control) => {
+                control.period * control.years + control.window * control.half + control.window
+            }
+            Control::Ears(control) => control.baseline + 5,
+            Control::Farrington(control) => control.period * control.b + control.w + 1,
+            Control::Flexible(control) => control.period * control.b + control.w + 1,
+            Control::Cusum(control) => 2 * control.period,
+            Control::Glrnb(control) => 2 * control.period,
+        }
+    }
+
+    /// Runs the method on `observed`.
+    pub(crate) fn tabulate(&self, observed: &[f64]) -> Result<Table, DetectError> {
+        match self {
+            Control::Fixed { k, range_start } => tabulate_fixed(*k, *range_start, observed),
+            Control::Mpm(control) => tabulate_mpm(control, observed),
+            Control::Ears(control) => tabulate_ears(control, observed),
+            Control::Farrington(control) => tabulate_farrington(control, observed),
+            Control::Flexible(control) => tabulate_flexible(control, observed),
+            Control::Cusum(control) => tabulate_cusum(control, observed),
+            Control::Glrnb(control) => tabulate_glrnb(control, observed),
+        }
+    }
+}
+
 /// Run method `method` with R-named parameters on `observed` (period `freq`).
 pub fn run(
     method: &str,
@@ -249,24 +335,7 @@ pub fn run(
     freq: u32,
     observed: &[f64],
 ) -> Result<Output, DetectError> {
-    if freq == 0 {
-        return Err(bad_value("freq", freq, "must be positive"));
-    }
-    let period = freq as usize;
-    let mut parameters = Parameters::new(method, params)?;
-    let (columns, rows) = match method {
-        "fixed" => run_fixed(&mut parameters, observed)?,
-        "mpm" => run_mpm(&mut parameters, period, observed)?,
-        "ears-c1" => run_ears(&mut parameters, EarsMethod::C1, observed)?,
-        "ears-c2" => run_ears(&mut parameters, EarsMethod::C2, observed)?,
-        "ears-c3" => run_ears(&mut parameters, EarsMethod::C3, observed)?,
-        "farrington" => run_farrington(&mut parameters, period, observed)?,
-        "farrington-flexible" => run_flexible(&mut parameters, period, observed)?,
-        "cusum" => run_cusum(&mut parameters, period, observed)?,
-        "glrnb" => run_glrnb(&mut parameters, period, observed)?,
-        other => return Err(DetectError::UnknownMethod(other.to_string())),
-    };
-    parameters.finish()?;
+    let (columns, rows) = Control::parse(method, params, freq)?.tabulate(observed)?;
     Ok(Output {
         method: method.to_string(),
         columns,
@@ -274,11 +343,13 @@ pub fn run(
     })
 }
 
-type Table = (Vec<&'static str>, Vec<Row>);
+pub(crate) type Table = (Vec<&'static str>, Vec<Row>);
 
-fn run_fixed(parameters: &mut Parameters<'_>, observed: &[f64]) -> Result<Table, DetectError> {
-    let k = parameters.number("k", 1.0)?;
-    let range_start = parameters.range_start()?;
+fn tabulate_fixed(
+    k: f64,
+    range_start: Option<usize>,
+    observed: &[f64],
+) -> Result<Table, DetectError> {
     let rows = fixed(observed, k, range_start)?
         .into_iter()
         .map(|p| Row {
@@ -292,11 +363,7 @@ fn run_fixed(parameters: &mut Parameters<'_>, observed: &[f64]) -> Result<Table,
     Ok((Vec::new(), rows))
 }
 
-fn run_mpm(
-    parameters: &mut Parameters<'_>,
-    period: usize,
-    observed: &[f64],
-) -> Result<Table, DetectError> {
+fn parse_mpm(parameters: &mut Parameters<'_>, period: usize) -> Result<MpmControl, DetectError> {
     let defaults = MpmControl::new(period);
     let quantile_type = match parameters.take("type") {
         None | Some("7") => QuantileType::Type7,
@@ -308,7 +375,7 @@ fn run_mpm(
         Some(">=") | Some("ge") => Comparison::GreaterOrEqual,
         Some(other) => return Err(bad_value("compare", other, "expected > or >=")),
     };
-    let control = MpmControl {
+    Ok(MpmControl {
         period,
         window: parameters.count("window", defaults.window)?,
         years: parameters.count("years", defaults.years)?,
@@ -317,8 +384,11 @@ fn run_mpm(
         quantile_type,
         compare,
         range_start: parameters.range_start()?,
-    };
-    let rows = mpm(observed, &control)?
+    })
+}
+
+fn tabulate_mpm(control: &MpmControl, observed: &[f64]) -> Result<Table, DetectError> {
+    let rows = mpm(observed, control)?
         .into_iter()
         .map(|p| Row {
             t: p.time,
@@ -331,24 +401,26 @@ fn run_mpm(
     Ok((vec!["current", "n_baseline"], rows))
 }
 
-fn run_ears(
+fn parse_ears(
     parameters: &mut Parameters<'_>,
     method: EarsMethod,
-    observed: &[f64],
-) -> Result<Table, DetectError> {
+) -> Result<EarsControl, DetectError> {
     let alpha = parameters
         .take("alpha")
         .map(|v| parse_number("alpha", v))
         .transpose()?;
-    let control = EarsControl {
+    Ok(EarsControl {
         method,
         baseline: parameters.count("baseline", 7)?,
         alpha,
         min_sigma: parameters.number("minSigma", 0.0)?,
         range_start: parameters.range_start()?,
-    };
-    let points = ears(observed, &control)?;
-    let c3 = method == EarsMethod::C3;
+    })
+}
+
+fn tabulate_ears(control: &EarsControl, observed: &[f64]) -> Result<Table, DetectError> {
+    let points = ears(observed, control)?;
+    let c3 = control.method == EarsMethod::C3;
     let columns = if c3 {
         vec![
             "baseline_mean",
@@ -393,13 +465,12 @@ fn indicator(value: bool) -> Option<f64> {
     Some(if value { 1.0 } else { 0.0 })
 }
 
-fn run_farrington(
+fn parse_farrington(
     parameters: &mut Parameters<'_>,
     period: usize,
-    observed: &[f64],
-) -> Result<Table, DetectError> {
+) -> Result<FarringtonControl, DetectError> {
     let defaults = FarringtonControl::new(period);
-    let control = FarringtonControl {
+    Ok(FarringtonControl {
         b: parameters.count("b", defaults.b)?,
         w: parameters.count("w", defaults.w)?,
         reweight: parameters.flag("reweight", defaults.reweight)?,
@@ -413,7 +484,13 @@ fn run_farrington(
             .map_or(Ok(defaults.power_transform), parse_power_transform)?,
         range_start: parameters.range_start()?,
         period,
-    };
+    })
+}
+
+fn tabulate_farrington(
+    control: &FarringtonControl,
+    observed: &[f64],
+) -> Result<Table, DetectError> {
     let columns = vec![
         "trend_kept",
         "mu0",
@@ -426,7 +503,7 @@ fn run_farrington(
         "enough_cases",
         "glm_converged",
     ];
-    let rows = farrington(observed, &control)?
+    let rows = farrington(observed, control)?
         .into_iter()
         .map(|p| Row {
             t: p.time,
@@ -450,11 +527,10 @@ fn run_farrington(
     Ok((columns, rows))
 }
 
-fn run_flexible(
+fn parse_flexible(
     parameters: &mut Parameters<'_>,
     period: usize,
-    observed: &[f64],
-) -> Result<Table, DetectError> {
+) -> Result<FlexibleControl, DetectError> {
     let defaults = FlexibleControl::new(period);
     let threshold_method = match parameters.take("thresholdMethod") {
         None | Some("delta") => ThresholdMethod::Delta,
@@ -468,7 +544,7 @@ fn run_flexible(
             ));
         }
     };
-    let control = FlexibleControl {
+    Ok(FlexibleControl {
         b: parameters.count("b", defaults.b)?,
         w: parameters.count("w", defaults.w)?,
         reweight: parameters.flag("reweight", defaults.reweight)?,
@@ -487,7 +563,10 @@ fn run_flexible(
         threshold_method,
         range_start: parameters.range_start()?,
         period,
-    };
+    })
+}
+
+fn tabulate_flexible(control: &FlexibleControl, observed: &[f64]) -> Result<Table, DetectError> {
     let columns = vec![
         "expected",
         "score",
@@ -497,7 +576,7 @@ fn run_flexible(
         "trend_coef",
         "mu0_quantile",
     ];
-    let rows = farrington_flexible(observed, &control)?
+    let rows = farrington_flexible(observed, control)?
         .into_iter()
         .map(|p| Row {
             t: p.time,
@@ -518,11 +597,10 @@ fn run_flexible(
     Ok((columns, rows))
 }
 
-fn run_cusum(
+fn parse_cusum(
     parameters: &mut Parameters<'_>,
     period: usize,
-    observed: &[f64],
-) -> Result<Table, DetectError> {
+) -> Result<CusumControl, DetectError> {
     let defaults = CusumControl::new(period);
     let m = match parameters.take("m") {
         None | Some("mean") => CusumMean::TrainingMean,
@@ -547,7 +625,7 @@ fn run_cusum(
             ));
         }
     };
-    let control = CusumControl {
+    Ok(CusumControl {
         k: parameters.number("k", defaults.k)?,
         h: parameters.number("h", defaults.h)?,
         m,
@@ -555,8 +633,11 @@ fn run_cusum(
         range_start: parameters.range_start()?,
         period,
         start_period: 1,
-    };
-    let rows = cusum(observed, &control)?
+    })
+}
+
+fn tabulate_cusum(control: &CusumControl, observed: &[f64]) -> Result<Table, DetectError> {
+    let rows = cusum(observed, control)?
         .into_iter()
         .map(|p| Row {
             t: p.time,
@@ -569,11 +650,7 @@ fn run_cusum(
     Ok((vec!["cusum", "m"], rows))
 }
 
-fn run_glrnb(
-    parameters: &mut Parameters<'_>,
-    period: usize,
-    observed: &[f64],
-) -> Result<Table, DetectError> {
+fn parse_glrnb(parameters: &mut Parameters<'_>, period: usize) -> Result<GlrControl, DetectError> {
     let dispersion = match parameters.take("alpha") {
         // R: a control list without alpha (or alpha = NULL) leaves it NULL: glm.nb estimates it.
         None => GlrDispersion::Estimated,
@@ -588,14 +665,17 @@ fn run_glrnb(
         Some("cases") => GlrReturn::Cases,
         Some(other) => return Err(bad_value("ret", other, "expected value or cases")),
     };
-    let control = GlrControl {
+    Ok(GlrControl {
         c_arl: parameters.number("c.ARL", 5.0)?,
         dispersion,
         ret,
         range_start: parameters.range_start()?,
         period,
-    };
-    let rows = glrnb(observed, &control)?
+    })
+}
+
+fn tabulate_glrnb(control: &GlrControl, observed: &[f64]) -> Result<Table, DetectError> {
+    let rows = glrnb(observed, control)?
         .into_iter()
         .map(|p| Row {
             t: p.time,

@@ -105,6 +105,11 @@ impl Ledger {
         genesis
             .validate()
             .map_err(|error| LedgerError::Genesis(error.to_string()))?;
+        for (index, rule) in genesis.warning_rules.iter().enumerate() {
+            crate::execute::check_rule(index, rule).map_err(|problem| {
+                LedgerError::Genesis(format!("warning rule {index}: {problem}"))
+            })?;
+        }
         let store = Store::open(path)?;
         let chain_id = genesis.chain_id();
         let genesis_bytes = encoding::encode(genesis);

@@ -129,7 +129,11 @@ impl NetworkBenchReport {
 
 /// Waits until every node reports the same height and an empty mempool (or the timeout).
 async fn settle(devnet: &Devnet) -> Result<(), String> {
-    let clients: Vec<Client> = devnet.nodes.iter().map(|node| Client::new(&node.url)).collect();
+    let clients: Vec<Client> = devnet
+        .nodes
+        .iter()
+        .map(|node| Client::new(&node.url))
+        .collect();
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     loop {
         let mut heights = Vec::with_capacity(clients.len());

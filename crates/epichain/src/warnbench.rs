@@ -7,7 +7,8 @@ use crate::devnet;
 use crate::table::Table;
 use epichain_core::warning::{Period, WarningRule};
 use epichain_core::{Catalogue, Day, Level};
-use epichain_ledger::warning::{evaluate, history_length};
+use epichain_detect::MethodConfig;
+use epichain_ledger::warning::method_of;
 use std::time::{Duration, Instant};
 
 /// Districts of the national-scale evaluation.
@@ -70,10 +71,13 @@ pub fn national_day(rules: &[WarningRule], catalogue: &Catalogue) -> (usize, Dur
         Level::Province => NATIONAL_PROVINCES,
         Level::National => 1,
     };
-    // Build the inputs first (not timed): one series per rule, region and disease.
-    let mut work: Vec<(&WarningRule, Vec<f64>)> = Vec::new();
+    // Build the inputs first (not timed): one series per rule, region and disease. Rules are
+    // parsed once, as the ledger does per block.
+    let mut work: Vec<(MethodConfig, Vec<f64>)> = Vec::new();
     for rule in rules {
-        let length = history_length(rule);
+        let Ok((method, length)) = method_of(rule) else {
+            continue;
+        };
         let level_mean = match rule.level {
             Level::District => 1,
             Level::City => 5,
@@ -89,7 +93,7 @@ pub fn national_day(rules: &[WarningRule], catalogue: &Catalogue) -> (usize, Dur
                 let seed =
                     (region as u64) << 32 ^ u64::from(disease.code.as_str().len() as u32) << 8;
                 work.push((
-                    rule,
+                    method.clone(),
                     synthetic_series(seed, length, level_mean * per_period),
                 ));
             }
@@ -97,8 +101,11 @@ pub fn national_day(rules: &[WarningRule], catalogue: &Catalogue) -> (usize, Dur
     }
     let started = Instant::now();
     let mut alarms = 0usize;
-    for (rule, series) in &work {
-        if evaluate(rule, series).is_some_and(|evaluation| evaluation.alarm) {
+    for (method, series) in &work {
+        if method
+            .evaluate_last(series)
+            .is_ok_and(|evaluation| evaluation.alarm)
+        {
             alarms += 1;
         }
     }

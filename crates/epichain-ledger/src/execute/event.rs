@@ -81,6 +81,26 @@ pub enum Event {
         /// Method.
         method: String,
     },
+    /// A warning rule could not evaluate a series (a model that cannot be fitted, counts it
+    /// cannot use); detection's stable code says why.
+    WarningNotEvaluated {
+        /// Disease.
+        disease: DiseaseCode,
+        /// Region of the series.
+        region: RegionCode,
+        /// Method.
+        method: String,
+        /// Detection's code.
+        problem: String,
+    },
+    /// A committed warning rule no longer parses (a detection release refuses it) and was not
+    /// run this block.
+    WarningRuleSkipped {
+        /// Method.
+        method: String,
+        /// Detection's code.
+        problem: String,
+    },
     /// A workflow step was taken on a signal.
     SignalStepTaken {
         /// Signal id.

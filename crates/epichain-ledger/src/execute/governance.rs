@@ -15,6 +15,7 @@ use epichain_core::cert;
 use epichain_core::governance::{APPROVALS_MAX, PROPOSAL_ACTIONS_MAX};
 use epichain_core::region::RegionError;
 use epichain_core::rejection::GovernanceProblem;
+use epichain_core::warning::WarningRule;
 use epichain_core::{Disease, Governance, GovernanceAction, RegionCode, Role};
 use std::collections::BTreeSet;
 
@@ -111,6 +112,20 @@ impl<S: StateRead> Executor<'_, S> {
     }
 }
 
+/// A rule names a known method whose parameters validate (else it would never fire).
+pub(crate) fn check_rule(index: usize, rule: &WarningRule) -> Result<(), GovernanceProblem> {
+    match crate::warning::method_of(rule) {
+        Ok(_) => Ok(()),
+        Err(epichain_detect::DetectError::UnknownMethod(method)) => {
+            Err(GovernanceProblem::UnknownMethod(method))
+        }
+        Err(error) => Err(GovernanceProblem::RuleParameters {
+            rule: index as u32,
+            problem: error.code(),
+        }),
+    }
+}
+
 /// Applies one governance action to a configuration.
 fn apply_governance_action(
     config: &mut ChainConfig,
@@ -174,10 +189,8 @@ fn apply_governance_action(
         }
         GovernanceAction::GrantDisclosure(_) | GovernanceAction::RevokeGrant(_) => {}
         GovernanceAction::SetWarningRules(rules) => {
-            for rule in rules {
-                if !epichain_detect::METHOD_NAMES.contains(&rule.method.as_str()) {
-                    return Err(GovernanceProblem::UnknownMethod(rule.method.clone()));
-                }
+            for (index, rule) in rules.iter().enumerate() {
+                check_rule(index, rule)?;
             }
             config.warning_rules = rules.clone();
         }

@@ -50,6 +50,7 @@ mod warning;
 
 pub use disclosure::{ESCROW_COMBINE_WAIT_BLOCKS, grant_id, outbreak_scope};
 pub use event::Event;
+pub(crate) use governance::check_rule;
 pub use signal::validate_step;
 
 use overlay::Overlay;

@@ -14,9 +14,10 @@ use crate::state::{
     CaseRecord, CountBasis, CountKey, SIGNAL_CASES_MAX, SignalRecord, SignalStatus, StateRead,
     StatusCounts,
 };
-use crate::warning::{applies, evaluate, history_length, regions_at, signal_id};
+use crate::warning::{applies, method_of, regions_at, signal_id};
 use epichain_core::warning::{Period, WarningRule, first_day_of_week, week_of};
 use epichain_core::{CaseStatus, Day, DiseaseCode, Hash, RegionCode};
+use epichain_detect::MethodConfig;
 
 impl<S: StateRead> Executor<'_, S> {
     /// Adds `delta` cases of `status` to the record's counts at every level, by report day and
@@ -96,12 +97,15 @@ impl<S: StateRead> Executor<'_, S> {
     /// touched, and every weekly rule on all its series when the block closed a week.
     pub(super) fn evaluate_warnings(&mut self) -> Result<(), StorageError> {
         let today = self.context.day();
-        let rules = self.config.warning_rules.clone();
+        let rules = self.parsed_rules();
         let touched = std::mem::take(&mut self.touched);
         for ((disease, region), cases) in &touched {
-            for rule in rules.iter().filter(|rule| rule.period == Period::Daily) {
+            for rule in rules
+                .iter()
+                .filter(|rule| rule.rule.period == Period::Daily)
+            {
                 if applies(
-                    rule,
+                    &rule.rule,
                     disease,
                     *region,
                     &self.config.catalogue,
@@ -115,7 +119,10 @@ impl<S: StateRead> Executor<'_, S> {
         let previous_week = week_of(Day::from_unix_ms(self.context.parent_time_ms));
         if this_week > previous_week {
             let closed = this_week - 1;
-            for rule in rules.iter().filter(|rule| rule.period == Period::Weekly) {
+            for rule in rules
+                .iter()
+                .filter(|rule| rule.rule.period == Period::Weekly)
+            {
                 self.evaluate_week(rule, closed)?;
             }
         }
@@ -123,18 +130,43 @@ impl<S: StateRead> Executor<'_, S> {
         Ok(())
     }
 
+    /// The configured rules with their parsed methods. Genesis and governance refuse rules whose
+    /// parameters do not validate; a rule that a later detection release no longer accepts is
+    /// skipped, with an event each block, rather than stopping the chain.
+    fn parsed_rules(&mut self) -> Vec<ParsedRule> {
+        let mut parsed = Vec::with_capacity(self.config.warning_rules.len());
+        for rule in &self.config.warning_rules {
+            match method_of(rule) {
+                Ok((method, history)) => parsed.push(ParsedRule {
+                    rule: rule.clone(),
+                    method,
+                    history,
+                }),
+                Err(error) => self.output.events.push(Event::WarningRuleSkipped {
+                    method: rule.method.clone(),
+                    problem: error.code(),
+                }),
+            }
+        }
+        parsed
+    }
+
     /// A weekly rule on every series it watches, for the week that closed.
-    fn evaluate_week(&mut self, rule: &WarningRule, week: u32) -> Result<(), StorageError> {
+    fn evaluate_week(&mut self, rule: &ParsedRule, week: u32) -> Result<(), StorageError> {
         let diseases: Vec<DiseaseCode> = self
             .config
             .catalogue
             .iter()
             .filter(|disease| {
-                !disease.retired && rule.diseases.covers(&disease.code, &self.config.catalogue)
+                !disease.retired
+                    && rule
+                        .rule
+                        .diseases
+                        .covers(&disease.code, &self.config.catalogue)
             })
             .map(|disease| disease.code.clone())
             .collect();
-        for region in regions_at(rule.level, &self.config.regions) {
+        for region in regions_at(rule.rule.level, &self.config.regions) {
             for disease in &diseases {
                 self.evaluate_series(rule, disease, region, week, &[])?;
             }
@@ -144,12 +176,13 @@ impl<S: StateRead> Executor<'_, S> {
 
     fn evaluate_series(
         &mut self,
-        rule: &WarningRule,
+        parsed: &ParsedRule,
         disease: &DiseaseCode,
         region: RegionCode,
         period_index: u32,
         cases: &[Hash],
     ) -> Result<(), StorageError> {
+        let rule = &parsed.rule;
         let id = signal_id(disease, region, &rule.method, rule.period, period_index);
         if let Some(mut signal) = self.get::<SignalRecord>(&id)? {
             // The period's signal exists: new cases join it while it is open.
@@ -163,18 +196,23 @@ impl<S: StateRead> Executor<'_, S> {
             }
             return Ok(());
         }
-        let Some(series) = self.series(
-            disease,
-            region,
-            rule.period,
-            period_index,
-            history_length(rule),
-        )?
+        let Some(series) =
+            self.series(disease, region, rule.period, period_index, parsed.history)?
         else {
             return Ok(());
         };
-        let Some(evaluation) = evaluate(rule, &series) else {
-            return Ok(());
+        let evaluation = match parsed.method.evaluate_last(&series) {
+            Ok(evaluation) => evaluation,
+            Err(error) => {
+                // Not a rejection and not silence: a fact for indexes, metrics and operators.
+                self.output.events.push(Event::WarningNotEvaluated {
+                    disease: disease.clone(),
+                    region,
+                    method: rule.method.clone(),
+                    problem: error.code(),
+                });
+                return Ok(());
+            }
         };
         if !evaluation.alarm {
             return Ok(());
@@ -205,4 +243,11 @@ impl<S: StateRead> Executor<'_, S> {
         self.overlay.put(&id, signal);
         Ok(())
     }
+}
+
+/// A warning rule with its method parsed once per block.
+struct ParsedRule {
+    rule: WarningRule,
+    method: MethodConfig,
+    history: usize,
 }
