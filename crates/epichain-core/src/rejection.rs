@@ -7,7 +7,7 @@
 //! freely; programs match on [`Rejection::code`] or on the value itself.
 //!
 //! Encoding stability: these are Borsh enums, whose variant index is the first byte. New variants
-//! go at the end of their enum; `tests/rejection_codes.rs` pins the encoding of every code.
+//! go at the end of their enum; the tests below pin the variant indices.
 
 use crate::encoding::Hash;
 use crate::warning::Step;
@@ -331,8 +331,6 @@ pub enum EscrowProblem {
     AlreadyAcknowledged,
     /// The acknowledgement does not decode.
     BadAck,
-    /// The key-generation round cannot be set up for these holders.
-    RoundSetup,
     /// The log does not verify for this dealer.
     BadLog,
 }
@@ -365,8 +363,6 @@ pub enum DisclosureProblem {
     GrantRevoked(Hash),
     /// The grant has expired.
     GrantExpired(Hash),
-    /// A grant with this id exists.
-    GrantExists(Hash),
     /// The grantee is not enrolled.
     GranteeNotEnrolled(PublicKey),
     /// The grantee is revoked or out of validity.
@@ -549,7 +545,6 @@ impl EscrowProblem {
             EscrowProblem::DealingClosed => "escrow.dealing_closed",
             EscrowProblem::AlreadyAcknowledged => "escrow.already_acknowledged",
             EscrowProblem::BadAck => "escrow.bad_ack",
-            EscrowProblem::RoundSetup => "escrow.round_setup",
             EscrowProblem::BadLog => "escrow.bad_log",
         }
     }
@@ -576,7 +571,6 @@ impl DisclosureProblem {
             DisclosureProblem::UnknownGrant(_) => "disclosure.unknown_grant",
             DisclosureProblem::GrantRevoked(_) => "disclosure.grant_revoked",
             DisclosureProblem::GrantExpired(_) => "disclosure.grant_expired",
-            DisclosureProblem::GrantExists(_) => "disclosure.grant_exists",
             DisclosureProblem::GranteeNotEnrolled(_) => "disclosure.grantee_not_enrolled",
             DisclosureProblem::GranteeNotInGoodStanding(_) => {
                 "disclosure.grantee_not_in_good_standing"
@@ -888,9 +882,6 @@ impl fmt::Display for EscrowProblem {
             EscrowProblem::DealingClosed => write!(f, "the dealing is closed"),
             EscrowProblem::AlreadyAcknowledged => write!(f, "already acknowledged"),
             EscrowProblem::BadAck => write!(f, "the acknowledgement does not decode"),
-            EscrowProblem::RoundSetup => {
-                write!(f, "the key generation cannot be set up for these holders")
-            }
             EscrowProblem::BadLog => write!(f, "the log does not verify for this dealer"),
         }
     }
@@ -921,7 +912,6 @@ impl fmt::Display for DisclosureProblem {
             DisclosureProblem::UnknownGrant(id) => write!(f, "unknown grant {id}"),
             DisclosureProblem::GrantRevoked(id) => write!(f, "grant {id} is revoked"),
             DisclosureProblem::GrantExpired(id) => write!(f, "grant {id} has expired"),
-            DisclosureProblem::GrantExists(id) => write!(f, "grant {id} exists"),
             DisclosureProblem::GranteeNotEnrolled(key) => {
                 write!(f, "grantee {key} is not enrolled")
             }
@@ -976,5 +966,133 @@ impl fmt::Display for AccessLogProblem {
                 crate::transaction::ACCESS_PURPOSE_BYTES_MAX
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding;
+
+    /// Receipts commit these bytes: a variant's index is its first byte, so variants may only be
+    /// added at the end. This pins the index of every top-level variant and of a sub-problem.
+    #[test]
+    fn encodings_are_pinned() {
+        let key = PublicKey([1; 32]);
+        let hash = Hash([2; 32]);
+        let region = RegionCode::NATIONAL;
+        let samples: Vec<(Rejection, u8)> = vec![
+            (
+                Rejection::WrongChain {
+                    expected: hash,
+                    found: hash,
+                },
+                0,
+            ),
+            (Rejection::BadSignature, 1),
+            (Rejection::UnknownSigner(key), 2),
+            (Rejection::RevokedSigner(key), 3),
+            (Rejection::RevokedIssuer(key), 4),
+            (Rejection::CertificateNotValid, 5),
+            (Rejection::StaleNonce { nonce: 1, last: 2 }, 6),
+            (
+                Rejection::RoleNotPermitted {
+                    role: Role::Lab,
+                    action: Action::Govern,
+                },
+                7,
+            ),
+            (
+                Rejection::OutsideJurisdiction {
+                    region,
+                    jurisdiction: region,
+                },
+                8,
+            ),
+            (CertificateProblem::WrongKey.into(), 9),
+            (
+                Rejection::UnknownDisease(crate::DiseaseCode::new("X").expect("code")),
+                10,
+            ),
+            (
+                Rejection::RetiredDisease(crate::DiseaseCode::new("X").expect("code")),
+                11,
+            ),
+            (Rejection::UnknownRegion(region), 12),
+            (ReportProblem::AgeBand(30).into(), 13),
+            (Rejection::UnknownPatient(key), 14),
+            (Rejection::UnknownCase(hash), 15),
+            (
+                Rejection::StaleVersion {
+                    expected: hash,
+                    found: hash,
+                },
+                16,
+            ),
+            (
+                Rejection::InvalidTransition {
+                    from: CaseStatus::Excluded,
+                    to: CaseStatus::Suspected,
+                },
+                17,
+            ),
+            (Rejection::CaseExcluded, 18),
+            (Rejection::CaseClosed, 19),
+            (Rejection::UnknownKey(key), 20),
+            (Rejection::AlreadyRevoked(key), 21),
+            (GovernanceProblem::ZeroThreshold.into(), 22),
+            (Rejection::UnknownSignal(hash), 23),
+            (WorkflowProblem::SignalClosed.into(), 24),
+            (EscrowProblem::BadLog.into(), 25),
+            (SealedProblem::Malformed.into(), 26),
+            (DisclosureProblem::NotHolder.into(), 27),
+            (AccessLogProblem::PurposeLength(0).into(), 28),
+        ];
+        for (rejection, index) in &samples {
+            assert_eq!(encoding::encode(rejection)[0], *index, "{rejection:?}");
+        }
+        // Sub-problems too: the second byte.
+        assert_eq!(
+            encoding::encode(&Rejection::from(CertificateProblem::WrongKey))[1],
+            6
+        );
+        assert_eq!(
+            encoding::encode(&Rejection::from(GovernanceProblem::ZeroThreshold))[1],
+            19
+        );
+        assert_eq!(
+            encoding::encode(&Rejection::from(WorkflowProblem::OutcomeNotAllowed))[1],
+            7
+        );
+        assert_eq!(
+            encoding::encode(&Rejection::from(EscrowProblem::BadLog))[1],
+            10
+        );
+        assert_eq!(
+            encoding::encode(&Rejection::from(SealedProblem::EscrowWrapMalformed))[1],
+            3
+        );
+        assert_eq!(
+            encoding::encode(&Rejection::from(DisclosureProblem::PurposeLength(1)))[1],
+            17
+        );
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let source = include_str!("rejection.rs");
+        let mut codes: Vec<&str> = source
+            .split("=> \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|text| {
+                text.bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte == b'_' || byte == b'.')
+            })
+            .collect();
+        let count = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), count, "a code is used twice");
     }
 }

@@ -5,7 +5,9 @@
 
 mod single;
 
-use epichain_core::disclosure::{DecryptionShares, GrantRequest, GrantScope, RecordVersion};
+use epichain_core::disclosure::{
+    DecryptionShares, EscrowMessage, GrantRequest, GrantScope, RecordVersion,
+};
 use epichain_core::sealed::{self, CaseDetails};
 use epichain_core::warning::{SignalAction, SignalOutcome, Step};
 use epichain_core::{
@@ -393,6 +395,21 @@ fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
             sealed: vec![0; 80],
         })
     };
+    let shaped = |grantee: PublicKey, records: Vec<RecordVersion>, sealed_bytes: usize| {
+        Payload::DecryptionShares(DecryptionShares {
+            grant,
+            grantee,
+            records,
+            sealed: vec![0; sealed_bytes],
+        })
+    };
+    let version = |case: Hash, version: u32| RecordVersion {
+        case_id: case,
+        version,
+    };
+    let mut ordered = [version(futian[1], 0), version(futian[2], 0)];
+    ordered.sort();
+    let unordered: Vec<RecordVersion> = ordered.iter().rev().cloned().collect();
     let transactions = holder
         .sign(
             &reader,
@@ -400,22 +417,50 @@ fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
                 forged(yuexiu_hospital, futian[1]),
                 forged(nanshan, yuexiu),
                 forged(nanshan, futian[2]),
+                forged(PublicKey([9; 32]), futian[1]),
+                shaped(nanshan, Vec::new(), 80),
+                shaped(nanshan, unordered, 80),
+                shaped(nanshan, vec![version(futian[1], 0)], 49 * 1024),
+                shaped(nanshan, vec![version(futian[1], 7)], 80),
+                Payload::DecryptionShares(DecryptionShares {
+                    grant: Hash([4; 32]),
+                    grantee: nanshan,
+                    records: vec![version(futian[1], 0)],
+                    sealed: vec![0; 80],
+                }),
             ],
         )
         .expect("sign");
     drop(reader);
     let outcomes = escrowed.single.block(&transactions);
-    assert!(
-        rejected_with(&outcomes[0], "disclosure.not_in_audience"),
-        "{outcomes:?}"
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(TransactionOutcome::code)
+            .collect::<Vec<_>>(),
+        [
+            Some("disclosure.not_in_audience"),
+            Some("disclosure.not_covered"),
+            Some("disclosure.already_shared"),
+            Some("disclosure.grantee_not_enrolled"),
+            Some("disclosure.record_count"),
+            Some("disclosure.records_out_of_order"),
+            Some("disclosure.shares_too_large"),
+            Some("disclosure.no_such_version"),
+            Some("disclosure.unknown_grant"),
+        ]
     );
-    assert!(
-        rejected_with(&outcomes[1], "disclosure.not_covered"),
-        "{outcomes:?}"
-    );
-    assert!(
-        rejected_with(&outcomes[2], "disclosure.already_shared"),
-        "{outcomes:?}"
+    // Only escrow holders post shares.
+    let outsider = escrowed
+        .single
+        .world
+        .identity("futian-hospital")
+        .expect("identity")
+        .signer
+        .sign(forged(nanshan, futian[1]));
+    assert_eq!(
+        escrowed.single.block(&[outsider])[0].code(),
+        Some("disclosure.not_holder")
     );
 
     // Revoked: no further shares, from the agents or anyone.
@@ -521,4 +566,197 @@ fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
         "{outcomes:?}"
     );
     assert!(escrowed.round().is_empty());
+}
+
+/// Signs `payloads` as escrow holder `index` and puts them in one block.
+fn as_holder(
+    single: &mut Single,
+    agents: &[EscrowAgent],
+    index: usize,
+    payloads: Vec<Payload>,
+) -> Vec<TransactionOutcome> {
+    let reader = single.chain.reader().expect("reader");
+    let transactions = agents[index].sign(&reader, payloads).expect("sign");
+    drop(reader);
+    single.block(&transactions)
+}
+
+/// Each agent's planned escrow messages, as (agent, message).
+fn planned(single: &Single, agents: &mut [EscrowAgent]) -> Vec<(usize, EscrowMessage)> {
+    let reader = single.chain.reader().expect("reader");
+    let mut messages = Vec::new();
+    for (index, agent) in agents.iter_mut().enumerate() {
+        for payload in agent.plan(&reader).expect("plan") {
+            if let Payload::Escrow(message) = payload {
+                messages.push((index, message));
+            }
+        }
+    }
+    messages
+}
+
+fn codes(outcomes: &[TransactionOutcome]) -> Vec<Option<&'static str>> {
+    outcomes.iter().map(TransactionOutcome::code).collect()
+}
+
+#[test]
+fn every_escrow_message_is_checked_against_the_round() {
+    let mut single = Single::with_validators(validators(&[
+        "China CDC",
+        "Guangdong CDC",
+        "Guangxi CDC",
+        "Hunan CDC",
+    ]));
+    let enrolments = single.world.enrolments();
+    assert!(applied(&single.block(&enrolments)));
+    let publications = single.world.publications();
+    assert!(applied(&single.block(&publications)));
+    let chain_id = single.world.genesis.chain_id();
+    let holders: Vec<PublicKey> = (0..HOLDERS)
+        .map(|index| validator_key(index).public_key())
+        .collect();
+    let mut agents: Vec<EscrowAgent> = (0..HOLDERS)
+        .map(|index| EscrowAgent::new(chain_id, holders.clone(), validator_key(index), None))
+        .collect();
+    // Only holders take part.
+    let outsider = single
+        .world
+        .identity("futian-hospital")
+        .expect("identity")
+        .signer
+        .sign(Payload::Escrow(EscrowMessage::Log { log: vec![1] }));
+    assert_eq!(
+        codes(&single.block(&[outsider])),
+        [Some("escrow.not_holder")]
+    );
+    // No shares before the key exists.
+    let early = vec![Payload::DecryptionShares(DecryptionShares {
+        grant: Hash([1; 32]),
+        grantee: holders[1],
+        records: vec![RecordVersion {
+            case_id: Hash([2; 32]),
+            version: 0,
+        }],
+        sealed: vec![0; 80],
+    })];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, 0, early)),
+        [Some("disclosure.no_escrow_key")]
+    );
+
+    // Dealings: malformed ones are refused, the genuine ones apply, and nobody deals twice.
+    let deals = planned(&single, &mut agents);
+    let (dealer, EscrowMessage::Deal { public, shares }) = deals[1].clone() else {
+        panic!("first round deals: {deals:?}");
+    };
+    let mut huge = shares.clone();
+    huge[0].sealed = vec![0; 50 * 1024];
+    let forged = vec![
+        Payload::Escrow(EscrowMessage::Deal {
+            public: vec![0; 16],
+            shares: shares.clone(),
+        }),
+        Payload::Escrow(EscrowMessage::Deal {
+            public: public.clone(),
+            shares: shares[1..].to_vec(),
+        }),
+        Payload::Escrow(EscrowMessage::Deal {
+            public: public.clone(),
+            shares: huge,
+        }),
+        Payload::Escrow(EscrowMessage::Ack {
+            dealer: holders[3],
+            ack: vec![0; 8],
+        }),
+    ];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, dealer, forged)),
+        [
+            Some("escrow.bad_commitment"),
+            Some("escrow.shares_not_one_per_holder"),
+            Some("escrow.share_too_large"),
+            Some("escrow.no_dealing"),
+        ]
+    );
+    for (index, message) in deals.clone() {
+        let outcomes = as_holder(&mut single, &agents, index, vec![Payload::Escrow(message)]);
+        assert!(applied(&outcomes), "{outcomes:?}");
+    }
+    let again = vec![Payload::Escrow(deals[0].1.clone())];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, deals[0].0, again)),
+        [Some("escrow.already_dealt")]
+    );
+
+    // Acknowledgements: a malformed one is refused, a second one too.
+    let acks = planned(&single, &mut agents);
+    let (acker, EscrowMessage::Ack { dealer: acked, .. }) = acks[0].clone() else {
+        panic!("second round acknowledges: {acks:?}");
+    };
+    let garbage = vec![Payload::Escrow(EscrowMessage::Ack {
+        dealer: acked,
+        ack: vec![7; 3],
+    })];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, acker, garbage)),
+        [Some("escrow.bad_ack")]
+    );
+    for (index, message) in acks.clone() {
+        let outcomes = as_holder(&mut single, &agents, index, vec![Payload::Escrow(message)]);
+        assert!(applied(&outcomes), "{outcomes:?}");
+    }
+    let twice = vec![Payload::Escrow(acks[0].1.clone())];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, acker, twice)),
+        [Some("escrow.already_acknowledged")]
+    );
+
+    // Logs: a forged one is refused; a closed dealing takes no more acknowledgements; once
+    // every log is in, the key exists and the round is over.
+    let logs = planned(&single, &mut agents);
+    let (logger, EscrowMessage::Log { .. }) = logs[0].clone() else {
+        panic!("third round logs: {logs:?}");
+    };
+    let forged = vec![Payload::Escrow(EscrowMessage::Log { log: vec![5; 40] })];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, logger, forged)),
+        [Some("escrow.bad_log")]
+    );
+    let outcomes = as_holder(
+        &mut single,
+        &agents,
+        logger,
+        vec![Payload::Escrow(logs[0].1.clone())],
+    );
+    assert!(applied(&outcomes), "{outcomes:?}");
+    let acked_logger = acks
+        .iter()
+        .find(|(_, message)| {
+            matches!(message, EscrowMessage::Ack { dealer, .. } if *dealer == holders[logger])
+        })
+        .cloned()
+        .expect("someone acknowledged the logger's dealing");
+    let late_ack = vec![Payload::Escrow(acked_logger.1)];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, acked_logger.0, late_ack)),
+        [Some("escrow.dealing_closed")]
+    );
+    for (index, message) in logs.into_iter().skip(1) {
+        let outcomes = as_holder(&mut single, &agents, index, vec![Payload::Escrow(message)]);
+        assert!(applied(&outcomes), "{outcomes:?}");
+    }
+    let reader = single.chain.reader().expect("reader");
+    assert!(
+        reader
+            .get::<epichain_ledger::state::EscrowKeyRecord>(&())
+            .expect("read")
+            .is_some(),
+        "every log in: the key exists"
+    );
+    drop(reader);
+    let after = vec![Payload::Escrow(deals[2].1.clone())];
+    assert_eq!(
+        codes(&as_holder(&mut single, &agents, deals[2].0, after)),
+        [Some("escrow.key_generated")]
+    );
 }

@@ -12,6 +12,7 @@
 //!   each record version once per grantee and holder.
 
 use super::{Event, Exec, Executor};
+use crate::StorageError;
 use crate::state::{
     CaseRecord, DisclosureBatch, DisclosureKey, DisclosureRecord, EscrowKeyRecord, GrantRecord,
     GrantSource, IdentityRecord, SignalRecord, StateRead,
@@ -76,8 +77,10 @@ impl<S: StateRead> Executor<'_, S> {
         purpose: String,
     ) -> Exec<Hash> {
         let id = grant_id(&source, index);
+        // Grant ids derive from the confirming signal (confirmed once) or from the proposal's
+        // sequence and the action's index: a taken id is a broken invariant, not a rejection.
         if self.exists::<GrantRecord>(&id)? {
-            return Err(DisclosureProblem::GrantExists(id).into());
+            return Err(StorageError::Corrupt(format!("grant id {id} is taken")).into());
         }
         let audience = scope.audience(&self.config.regions);
         let record = GrantRecord {

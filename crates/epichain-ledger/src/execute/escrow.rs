@@ -106,8 +106,9 @@ impl<S: StateRead> Executor<'_, S> {
         if !dealing.log.is_empty() {
             return Err(EscrowProblem::DealingClosed.into());
         }
+        // Without a round for these holders no log can verify.
         let info = epichain_escrow::dkg_info(&self.config.chain_id, holders)
-            .map_err(|_| EscrowProblem::RoundSetup)?;
+            .map_err(|_| EscrowProblem::BadLog)?;
         let checked = epichain_escrow::check_log(&info, holders.len(), log);
         if checked.map(|(dealer, _)| epichain_escrow::our_key(&dealer)) != Some(signer.key) {
             return Err(EscrowProblem::BadLog.into());

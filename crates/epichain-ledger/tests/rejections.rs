@@ -1,0 +1,397 @@
+//! Rejection codes not covered by the rule walkthroughs in `rules.rs` and `warnings.rs`, each
+//! asserted by its code; and the check that every code of `epichain_core::rejection` is asserted
+//! by some test in the workspace.
+
+mod common;
+
+use common::*;
+use epichain_core::cert::Validity;
+use epichain_core::disclosure::{GrantRequest, GrantScope};
+use epichain_core::warning::{
+    DiseaseScope, Period, STEP_NOTE_BYTES_MAX, SignalAction, Step, WarningRule,
+};
+use epichain_core::{
+    CaseChange, CaseStatus, Disease, DiseaseClass, GovernanceAction, GovernanceProposal, Hash,
+    KeyPair, Level, Payload, RegionInfo, RevocationReason, Role, Signer, TransactionOutcome,
+};
+use epichain_ledger::Event;
+
+fn code_of(outcome: &TransactionOutcome) -> Option<&'static str> {
+    outcome.code()
+}
+
+fn applied(outcome: &TransactionOutcome) {
+    assert_eq!(*outcome, TransactionOutcome::Applied);
+}
+
+/// Submits a proposal approved by the first two national authorities.
+fn govern(world: &mut World, actions: Vec<GovernanceAction>) -> TransactionOutcome {
+    let proposal = GovernanceProposal {
+        sequence: 1,
+        actions,
+    };
+    let approvals = world.national_cdc[..2]
+        .iter()
+        .map(|signer| proposal.approve(&world.chain_id(), signer.key()))
+        .collect();
+    let transaction = world.national_cdc[0].govern(proposal, approvals);
+    world.submit(transaction)
+}
+
+#[test]
+fn revocation_targets_must_exist_once() {
+    let mut world = World::new();
+    let stranger = KeyPair::from_seed([99; 32]).public_key();
+    let revoke = world
+        .shenzhen_cdc
+        .revoke(stranger, RevocationReason::Unspecified);
+    assert_eq!(code_of(&world.submit(revoke)), Some("unknown_key"));
+    let doctor = world.futian_doctor.public_key();
+    let revoke = world
+        .shenzhen_cdc
+        .revoke(doctor, RevocationReason::AffiliationChanged);
+    applied(&world.submit(revoke));
+    let again = world
+        .shenzhen_cdc
+        .revoke(doctor, RevocationReason::AffiliationChanged);
+    assert_eq!(code_of(&world.submit(again)), Some("already_revoked"));
+}
+
+#[test]
+fn enrolment_certificates_are_classified() {
+    let mut world = World::new();
+    let chain_id = world.chain_id();
+    // Not a certificate at all.
+    let mut garbage = Signer::new(KeyPair::from_seed([50; 32]), chain_id, 0);
+    let enrol = garbage.enroll(vec![0x30, 0x03, 1, 2, 3], vec![]);
+    assert_eq!(code_of(&world.submit(enrol)), Some("certificate.malformed"));
+    // Valid only from next month.
+    let next_month = (world.time_ms / 1000) as i64 + 30 * 86_400;
+    let (_, enrol) = world.shenzhen.issue_leaf(
+        chain_id,
+        51,
+        Role::Doctor,
+        "440304",
+        Validity::days_from(next_month, 365),
+    );
+    assert_eq!(
+        code_of(&world.submit(enrol)),
+        Some("certificate.not_yet_valid")
+    );
+    // More certificates than a chain may have.
+    let (mut long, enrol) =
+        world
+            .shenzhen
+            .issue_leaf(chain_id, 52, Role::Doctor, "440304", validity());
+    let Payload::EnrollIdentity(enrol) = enrol.transaction.payload else {
+        unreachable!("an enrolment")
+    };
+    let padded: Vec<Vec<u8>> = std::iter::repeat_n(world.shenzhen.certificate.clone(), 4).collect();
+    let enrol = long.enroll(enrol.certificate, padded);
+    assert_eq!(
+        code_of(&world.submit(enrol)),
+        Some("certificate.chain_too_long")
+    );
+    // A CA's own certificate is no identity.
+    let mut as_ca = Signer::new(world.shenzhen.key.clone(), chain_id, 0);
+    let enrol = as_ca.enroll(
+        world.shenzhen.certificate.clone(),
+        world.guangdong.chain.clone(),
+    );
+    assert_eq!(code_of(&world.submit(enrol)), Some("certificate.hierarchy"));
+}
+
+#[test]
+fn report_and_update_fields_are_bounded() {
+    let mut world = World::new();
+    let mut old = world.report("DENGUE", "440304");
+    old.age_band = epichain_core::case::AGE_BAND_MAX + 1;
+    let (transaction, _) = world.futian_hospital.report(old);
+    assert_eq!(code_of(&world.submit(transaction)), Some("report.age_band"));
+    let mut bulky = world.report("DENGUE", "440304");
+    bulky.sealed = vec![0; epichain_core::case::SEALED_BYTES_MAX + 1];
+    let (transaction, _) = world.futian_hospital.report(bulky);
+    assert_eq!(
+        code_of(&world.submit(transaction)),
+        Some("report.sealed_too_large")
+    );
+    let (transaction, id) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    applied(&world.submit(transaction));
+    let head = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .case(&id)
+        .expect("read")
+        .expect("case")
+        .head;
+    let empty = world
+        .futian_doctor
+        .update(id, head, CaseChange::Amend, Vec::new());
+    assert_eq!(
+        code_of(&world.submit(empty)),
+        Some("report.amendment_without_details")
+    );
+    let unknown = world.futian_doctor.update(
+        Hash([8; 32]),
+        head,
+        CaseChange::Status(CaseStatus::ClinicallyDiagnosed),
+        Vec::new(),
+    );
+    assert_eq!(code_of(&world.submit(unknown)), Some("unknown_case"));
+}
+
+#[test]
+fn workflow_notes_and_outcomes_are_checked() {
+    let mut world = World::new();
+    let (report, _) = world
+        .futian_hospital
+        .report(world.report("CHOLERA", "440304"));
+    let outcome = world.block(vec![report]);
+    let signal = outcome
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::SignalOpened { signal, .. } => Some(*signal),
+            _ => None,
+        })
+        .expect("a cholera case opens a signal");
+    let act = |world: &mut World, note: String, outcome| {
+        let action = world.futian_cdc.sign(Payload::SignalAction(SignalAction {
+            signal,
+            step: Step::Verify,
+            outcome,
+            note,
+        }));
+        world.submit(action)
+    };
+    let long = "n".repeat(STEP_NOTE_BYTES_MAX + 1);
+    assert_eq!(
+        code_of(&act(&mut world, long, None)),
+        Some("workflow.note_too_long")
+    );
+    assert_eq!(
+        code_of(&act(
+            &mut world,
+            String::new(),
+            Some(epichain_core::warning::SignalOutcome::Dismissed)
+        )),
+        Some("workflow.outcome_not_allowed")
+    );
+}
+
+fn rule(method: &str, parameters: &[(&str, &str)]) -> WarningRule {
+    WarningRule {
+        diseases: DiseaseScope::Others,
+        level: Level::District,
+        period: Period::Daily,
+        method: method.to_string(),
+        parameters: parameters
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
+        required_steps: vec![],
+    }
+}
+
+fn grant(first_day: u32, last_day: u32, valid_days: u32, purpose: &str) -> GovernanceAction {
+    GovernanceAction::GrantDisclosure(GrantRequest {
+        scope: GrantScope {
+            disease: disease("DENGUE"),
+            region: code("440304"),
+            first_day: epichain_core::Day(first_day),
+            last_day: epichain_core::Day(last_day),
+        },
+        valid_days,
+        purpose: purpose.to_string(),
+    })
+}
+
+#[test]
+fn every_governance_action_is_validated() {
+    let mut world = World::new();
+    let fever = |hours| {
+        GovernanceAction::UpsertDisease(Disease {
+            code: disease("NEW_FEVER"),
+            name_en: "New fever".to_string(),
+            name_zh: "新发热".to_string(),
+            class: DiseaseClass::B,
+            managed_as_a: false,
+            report_deadline_hours: hours,
+            icd10: vec![],
+            retired: false,
+        })
+    };
+    let root_key = world.root.key.public_key();
+    let region = |code_text: &str| RegionInfo {
+        code: code(code_text),
+        name_en: "Nowhere".to_string(),
+        name_zh: "无".to_string(),
+    };
+    let cases = [
+        (vec![], "governance.action_count"),
+        (vec![fever(2)], "governance.statutory_deadline"),
+        (
+            vec![GovernanceAction::RetireDisease(disease("NO_SUCH_DISEASE"))],
+            "governance.unknown_disease",
+        ),
+        (
+            vec![GovernanceAction::UpsertRegion(region("459901"))],
+            "governance.unknown_parent_region",
+        ),
+        (
+            vec![GovernanceAction::SetAdjacency {
+                a: code("440300"),
+                b: code("440304"),
+                adjacent: true,
+            }],
+            "governance.adjacency_nested",
+        ),
+        (
+            vec![GovernanceAction::AddRootCertificate(vec![1, 2, 3])],
+            "governance.invalid_root",
+        ),
+        (
+            vec![GovernanceAction::RemoveRootCertificate(
+                KeyPair::from_seed([98; 32]).public_key(),
+            )],
+            "governance.unknown_root",
+        ),
+        (
+            vec![GovernanceAction::RemoveRootCertificate(root_key)],
+            "governance.last_root",
+        ),
+        (
+            vec![GovernanceAction::SetWarningRules(vec![rule("magic", &[])])],
+            "governance.unknown_method",
+        ),
+        (
+            vec![GovernanceAction::SetWarningRules(vec![rule(
+                "mpm",
+                &[("prob", "often")],
+            )])],
+            "governance.rule_parameters",
+        ),
+        (
+            vec![grant(20, 10, 30, "tracing")],
+            "disclosure.days_out_of_order",
+        ),
+        (vec![grant(10, 20, 0, "tracing")], "disclosure.grant_days"),
+        (vec![grant(10, 20, 30, " ")], "disclosure.purpose_length"),
+        (
+            vec![GovernanceAction::RevokeGrant(Hash([6; 32]))],
+            "disclosure.unknown_grant",
+        ),
+    ];
+    for (actions, expected) in cases {
+        assert_eq!(
+            code_of(&govern(&mut world, actions.clone())),
+            Some(expected),
+            "{actions:?}"
+        );
+    }
+    let config = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .config()
+        .expect("config");
+    assert_eq!(config.governance_sequence, 0, "nothing applied");
+}
+
+#[test]
+fn approvals_are_checked_one_by_one() {
+    let mut world = World::new();
+    let proposal = GovernanceProposal {
+        sequence: 1,
+        actions: vec![GovernanceAction::SetApprovalThreshold(2)],
+    };
+    let chain_id = world.chain_id();
+    let good = proposal.approve(&chain_id, world.national_cdc[1].key());
+    // Signed over another proposal.
+    let other = GovernanceProposal {
+        sequence: 1,
+        actions: vec![GovernanceAction::SetApprovalThreshold(3)],
+    };
+    let mut forged = other.approve(&chain_id, world.national_cdc[2].key());
+    forged.approver = world.national_cdc[2].public_key();
+    let transaction = world.national_cdc[0].govern(proposal.clone(), vec![good.clone(), forged]);
+    assert_eq!(
+        code_of(&world.submit(transaction)),
+        Some("governance.approval_signature")
+    );
+    // By a key nobody enrolled.
+    let stranger = KeyPair::from_seed([97; 32]);
+    let unenrolled = proposal.approve(&chain_id, &stranger);
+    let transaction =
+        world.national_cdc[0].govern(proposal.clone(), vec![good.clone(), unenrolled]);
+    assert_eq!(
+        code_of(&world.submit(transaction)),
+        Some("governance.approver_not_enrolled")
+    );
+    // More approvals than any proposal may carry.
+    let many = (0..=epichain_core::governance::APPROVALS_MAX)
+        .map(|index| proposal.approve(&chain_id, &KeyPair::from_seed([index as u8; 32])))
+        .collect();
+    let transaction = world.national_cdc[0].govern(proposal.clone(), many);
+    assert_eq!(
+        code_of(&world.submit(transaction)),
+        Some("governance.too_many_approvals")
+    );
+    // A revoked national authority's approval does not count.
+    let revoked = world.national_cdc[2].public_key();
+    let revoke = world.national_cdc[2].revoke(revoked, RevocationReason::KeyCompromise);
+    applied(&world.submit(revoke));
+    let stale = proposal.approve(&chain_id, world.national_cdc[2].key());
+    let transaction = world.national_cdc[0].govern(proposal, vec![good, stale]);
+    assert_eq!(
+        code_of(&world.submit(transaction)),
+        Some("governance.approver_not_in_good_standing")
+    );
+}
+
+/// Every code `Rejection::code` can return (read from its source, where each code is one
+/// `=> "code"` arm of an exhaustive match; messages there have spaces, codes do not) is
+/// asserted by at least one test in the workspace.
+#[test]
+fn every_rejection_code_is_asserted_by_a_test() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let source = std::fs::read_to_string(workspace.join("crates/epichain-core/src/rejection.rs"))
+        .expect("rejection source");
+    let codes: Vec<&str> = source
+        .split("=> \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|text| {
+            text.bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte == b'_' || byte == b'.')
+        })
+        .collect();
+    assert!(codes.len() > 80, "found only {} codes", codes.len());
+    let mut tests = String::new();
+    for crate_directory in std::fs::read_dir(workspace.join("crates")).expect("crates") {
+        let directory = crate_directory.expect("entry").path().join("tests");
+        collect_sources(&directory, &mut tests);
+    }
+    let missing: Vec<&&str> = codes
+        .iter()
+        .filter(|code| !tests.contains(&format!("\"{code}\"")))
+        .collect();
+    assert!(missing.is_empty(), "codes no test asserts: {missing:?}");
+}
+
+fn collect_sources(directory: &std::path::Path, into: &mut String) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_sources(&path, into);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            into.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+}
