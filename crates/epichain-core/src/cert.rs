@@ -405,6 +405,7 @@ pub struct VerifiedIdentity {
 
 /// Verifies a leaf certificate against the roots at `time_seconds`: the X.509 path (webpki) and
 /// the epichain hierarchy.
+#[allow(clippy::too_many_lines)] // One verification in order (path, anchor, hierarchy, validity): its steps share the parsed chain.
 pub fn verify_identity_chain(
     leaf_der: &[u8],
     intermediates_der: &[Vec<u8>],

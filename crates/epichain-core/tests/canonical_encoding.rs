@@ -1,4 +1,6 @@
 //! Properties of the canonical encoding and of signed transactions.
+// Scenario tests read top to bottom as one story each; splitting them would hide the story.
+#![allow(clippy::too_many_lines)]
 
 use epichain_core::case::{
     CaseChange, CaseReport, CaseStatus, CaseUpdate, Outcome, PatientRef, Sex,

@@ -316,6 +316,7 @@ pub fn response_logarithms(y: f64) -> (f64, f64) {
 
 /// [`fit`] with optional precomputed [`ResponseLogarithms`] (Poisson family without
 /// `start_eta` only; otherwise they are ignored).
+#[allow(clippy::too_many_lines)] // Ports R's glm.fit loop as one function so it can be compared with R iteration by iteration.
 pub fn fit_with_logarithms(
     design: &Design,
     y: &[f64],

@@ -336,15 +336,7 @@ impl Ledger {
             signatures_valid: &signatures_valid,
         };
         let execution = execute_block(&view, context, checked)?;
-        let (root, tree) = jmt::Sha256Jmt::new(&view)
-            .put_value_set(
-                execution
-                    .writes
-                    .iter()
-                    .map(|(key, value)| (jmt::KeyHash(key.tree_key()), Some(value.to_bytes()))),
-                height,
-            )
-            .map_err(|error| StorageError::Tree(error.to_string()))?;
+        let (state_root, tree) = state_root_after(&view, &execution, height)?;
         let header = BlockHeader {
             format_version: HEADER_FORMAT_VERSION,
             chain_id: self.chain_id,
@@ -353,7 +345,7 @@ impl Ledger {
             parent: parent_hash,
             transactions_root: transactions_root_of_ids(&execution.transaction_ids),
             receipts_root: receipts_root(&execution.receipts),
-            state_root: Hash(root.0),
+            state_root,
             transaction_count: transactions.len() as u32,
         };
         Ok(PreparedBlock {
@@ -605,6 +597,24 @@ impl Drop for Ledger {
         // Best effort: a group-committed or pipelined tail is made durable on a clean shutdown.
         let _ = self.sync();
     }
+}
+
+/// The Merkle tree after a block's writes: its root and the nodes to store.
+fn state_root_after(
+    view: &Speculative<'_>,
+    execution: &Execution,
+    height: u64,
+) -> Result<(Hash, jmt::storage::TreeUpdateBatch), LedgerError> {
+    let (root, tree) = jmt::Sha256Jmt::new(view)
+        .put_value_set(
+            execution
+                .writes
+                .iter()
+                .map(|(key, value)| (jmt::KeyHash(key.tree_key()), Some(value.to_bytes()))),
+            height,
+        )
+        .map_err(|error| StorageError::Tree(error.to_string()))?;
+    Ok((Hash(root.0), tree))
 }
 
 /// The state root recomputed from the stored tree must be the tip's: a store whose tree

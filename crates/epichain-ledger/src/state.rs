@@ -242,7 +242,11 @@ impl StatusCounts {
             CaseStatus::LabConfirmed => &mut self.confirmed,
             CaseStatus::Excluded => return,
         };
-        *bucket = (i64::from(*bucket) + delta).clamp(0, i64::from(u32::MAX)) as u32;
+        let adjusted = i64::from(*bucket) + delta;
+        // A case leaves only the bucket it was counted in: a count below zero is a broken
+        // invariant (a status change the counts missed).
+        debug_assert!(adjusted >= 0, "count of {status} went below zero");
+        *bucket = adjusted.clamp(0, i64::from(u32::MAX)) as u32;
     }
 }
 

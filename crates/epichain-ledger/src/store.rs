@@ -202,7 +202,22 @@ impl Store {
             meta.insert(META_TIP, encoding::encode(&tip).as_slice())
                 .map_err(storage)?;
         }
-        transaction.commit().map_err(storage)
+        transaction.commit().map_err(storage)?;
+        if cfg!(debug_assertions) {
+            // Pair assertion: the tree as stored hashes to the root the tip committed.
+            let root = self
+                .reader()?
+                .tree()
+                .get_root_hash(tip.height)
+                .map_err(|error| StorageError::Tree(error.to_string()))?;
+            assert_eq!(
+                Hash(root.0),
+                tip.state_root,
+                "the stored tree does not hash to block {}'s state root",
+                tip.height
+            );
+        }
+        Ok(())
     }
 
     /// Stores a finality certificate for an already committed block.

@@ -187,6 +187,7 @@ fn archive_config<C>(
 }
 
 /// Starts every component of a validator over already registered channels.
+#[allow(clippy::too_many_lines)] // Configuration literals of four commonware actors; to be split into start_* functions with the node restructure (issue 12).
 pub async fn start_validator<E, B, P, S, R>(
     context: E,
     settings: ValidatorSettings,

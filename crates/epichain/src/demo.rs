@@ -32,6 +32,7 @@ pub struct DemoSummary {
 }
 
 /// Runs the demo in `directory`, with genesis `DEMO_DAYS + 1` days before `now_ms`.
+#[allow(clippy::too_many_lines)] // A narrated scenario printed step by step.
 pub fn run(directory: &Path, now_ms: u64, out: &mut impl Write) -> Result<DemoSummary> {
     let today = Day::from_unix_ms(now_ms);
     let first_day = Day(today.0 - DEMO_DAYS - 1);
@@ -231,6 +232,7 @@ fn district_cdc(region: RegionCode) -> Result<&'static str> {
 }
 
 /// Counts by district and disease, per status, from the ledger's disease × region index.
+#[allow(clippy::too_many_lines)] // A narrated scenario printed step by step.
 fn print_counts(reader: &LedgerReader, out: &mut impl Write) -> Result<()> {
     let config = reader.config()?;
     let mut counts: BTreeMap<(RegionCode, String), [usize; 4]> = BTreeMap::new();

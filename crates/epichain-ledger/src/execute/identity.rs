@@ -109,16 +109,7 @@ impl<S: StateRead> Executor<'_, S> {
             &certificate_hash,
             CertificateDer(enroll.certificate.clone()),
         );
-        for issuer in &verified.issuers {
-            if !self.exists::<AuthorityCertificate>(&issuer.key)? {
-                let authority = AuthorityCertificate {
-                    key: issuer.key,
-                    region: issuer.claims.region,
-                    name: issuer.common_name.clone(),
-                };
-                self.overlay.put(&issuer.key, authority);
-            }
-        }
+        self.record_authorities(&verified.issuers)?;
         let record = IdentityRecord {
             key: leaf.key,
             role: leaf.claims.role,
@@ -139,6 +130,21 @@ impl<S: StateRead> Executor<'_, S> {
         });
         let key = record.key;
         self.overlay.put(&key, record);
+        Ok(())
+    }
+
+    /// Remembers the CAs of a verified chain (their region bounds whom they may revoke).
+    fn record_authorities(&mut self, issuers: &[cert::ParsedCertificate]) -> Exec<()> {
+        for issuer in issuers {
+            if !self.exists::<AuthorityCertificate>(&issuer.key)? {
+                let authority = AuthorityCertificate {
+                    key: issuer.key,
+                    region: issuer.claims.region,
+                    name: issuer.common_name.clone(),
+                };
+                self.overlay.put(&issuer.key, authority);
+            }
+        }
         Ok(())
     }
 

@@ -215,6 +215,7 @@ pub fn is_operating_error(error: &anyhow::Error) -> bool {
 }
 
 /// Runs a parsed command.
+#[allow(clippy::too_many_lines)] // The command dispatch: one arm per subcommand.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keys(command) => keys::run(command),
