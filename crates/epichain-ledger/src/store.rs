@@ -408,9 +408,10 @@ fn write_event_indexes(
                 region,
                 onset_day,
                 patient,
+                location,
                 ..
             } => {
-                let key = disease_index_key(disease, *region, onset_day.0, case_id);
+                let key = disease_index_key(disease, *region, onset_day.0, *location, case_id);
                 by_disease.insert(key.as_slice(), ()).map_err(storage)?;
                 patients.push(
                     Layout::new()
@@ -501,17 +502,21 @@ fn disease_prefix(disease: &DiseaseCode) -> Vec<u8> {
     key
 }
 
-/// Index key: disease (padded) ‖ region (big-endian) ‖ onset day (big-endian) ‖ case id. Regions
-/// of one jurisdiction are a contiguous numeric range, so a jurisdiction is one range scan.
+/// Index key: disease (padded) ‖ region ‖ onset day ‖ report location (height, index) ‖ case id,
+/// all big-endian. Regions of one jurisdiction are a contiguous numeric range, so a jurisdiction
+/// is one range scan; within a day, cases are in report order, so inserts append.
 fn disease_index_key(
     disease: &DiseaseCode,
     region: RegionCode,
     day: u32,
+    location: TransactionLocation,
     case_id: &Hash,
 ) -> Vec<u8> {
     let mut key = disease_prefix(disease);
     key.extend_from_slice(&region.value().to_be_bytes());
     key.extend_from_slice(&day.to_be_bytes());
+    key.extend_from_slice(&location.height.to_be_bytes());
+    key.extend_from_slice(&location.index.to_be_bytes());
     key.extend_from_slice(&case_id.0);
     key
 }
@@ -730,7 +735,7 @@ impl StoreReader {
     }
 
     /// Case ids of a disease within a jurisdiction, with onset day in `[first_day, last_day]`, in
-    /// (region, day, id) order, at most `limit`.
+    /// (region, day, report) order, at most `limit`.
     pub fn cases_by_disease(
         &self,
         disease: &DiseaseCode,
@@ -744,7 +749,7 @@ impl StoreReader {
         start.extend_from_slice(&low.to_be_bytes());
         let mut end = disease_prefix(disease);
         end.extend_from_slice(&high.to_be_bytes());
-        end.extend_from_slice(&[0xFF; 4 + 32]);
+        end.extend_from_slice(&[0xFF; 4 + 12 + 32]);
         let day_offset = DISEASE_KEY_BYTES + 4;
         self.scan(
             INDEX_DISEASE_REGION_DAY,
@@ -757,7 +762,7 @@ impl StoreReader {
                 if day < first_day || day > last_day {
                     return Ok(None);
                 }
-                tail_hash(key, day_offset + 4).map(Some)
+                tail_hash(key, day_offset + 4 + 12).map(Some)
             },
         )
     }

@@ -86,6 +86,7 @@ impl<S: StateRead> Executor<'_, S> {
             onset_day: report.onset_day,
             patient: report.patient,
             status: report.status,
+            location,
         });
         self.pending_versions.push(version);
         self.count(&record, record.state.status, 1)?;

@@ -1,6 +1,7 @@
 //! Events: what applied transactions and the end-of-block contracts did, for indexes and
 //! subscribers. Events are not hashed into the header; receipts and state are.
 
+use crate::state::TransactionLocation;
 use epichain_core::encoding::Hash;
 use epichain_core::{CaseStatus, Day, DiseaseCode, PatientRef, PublicKey, RegionCode, Role};
 use serde::Serialize;
@@ -39,6 +40,8 @@ pub enum Event {
         patient: PatientRef,
         /// Initial status.
         status: CaseStatus,
+        /// Where the report is stored.
+        location: TransactionLocation,
     },
     /// A case changed.
     CaseUpdated {
