@@ -153,7 +153,9 @@ impl Ledger {
     /// committed atomically but may be lost by a crash, which leaves the store consistent at the
     /// last durable block; use it only where lost blocks are fetched again (a node behind
     /// consensus replays finalized blocks from its peers or its block archive). Call [`sync`]
-    /// before shutting down.
+    /// before shutting down. With redb this is slower than durable commits (its non-durable
+    /// commits cannot reuse pages until the next durable one); a pipelined ledger already groups
+    /// queued blocks into one durable transaction.
     ///
     /// [`sync`]: Ledger::sync
     pub fn set_sync_interval(&mut self, blocks: u64) {
