@@ -199,12 +199,20 @@ impl SignedTransaction {
 
 /// Verifies the signatures of many transactions (batch first), one verdict each.
 pub fn verify_signatures(transactions: &[SignedTransaction]) -> Vec<bool> {
+    with_signed_messages(transactions.iter(), crate::keys::verify_many)
+}
+
+/// Calls `f` with each transaction's (signer, signing bytes, signature), in order: the items of
+/// a batch verification.
+pub fn with_signed_messages<'a, R>(
+    transactions: impl Iterator<Item = &'a SignedTransaction> + Clone,
+    f: impl FnOnce(&[SignedMessage<'_>]) -> R,
+) -> R {
     let messages: Vec<Vec<u8>> = transactions
-        .iter()
+        .clone()
         .map(|signed| signed.transaction.signing_bytes())
         .collect();
     let items: Vec<SignedMessage<'_>> = transactions
-        .iter()
         .zip(&messages)
         .map(|(signed, message)| SignedMessage {
             key: &signed.transaction.signer,
@@ -212,5 +220,5 @@ pub fn verify_signatures(transactions: &[SignedTransaction]) -> Vec<bool> {
             signature: &signed.signature,
         })
         .collect();
-    crate::keys::verify_many(&items)
+    f(&items)
 }

@@ -7,7 +7,8 @@
 
 use epichain_core::SignedTransaction;
 use epichain_core::encoding::Hash;
-use epichain_core::keys::{KeyCache, SignedMessage, verify_many_resolved};
+use epichain_core::keys::{KeyCache, verify_many_resolved};
+use epichain_core::transaction::with_signed_messages;
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 
@@ -58,21 +59,11 @@ impl SignatureVerifier {
         if unknown.is_empty() {
             return verdicts;
         }
-        let messages: Vec<Vec<u8>> = unknown
-            .iter()
-            .map(|index| transactions[*index].transaction.signing_bytes())
-            .collect();
-        let items: Vec<SignedMessage<'_>> = unknown
-            .iter()
-            .zip(&messages)
-            .map(|(index, message)| SignedMessage {
-                key: &transactions[*index].transaction.signer,
-                message,
-                signature: &transactions[*index].signature,
-            })
-            .collect();
-        let keys = lock(&self.keys).resolve(&items);
-        let checked = verify_many_resolved(&items, keys.as_deref(), self.threads);
+        let checked =
+            with_signed_messages(unknown.iter().map(|index| &transactions[*index]), |items| {
+                let keys = lock(&self.keys).resolve(items);
+                verify_many_resolved(items, keys.as_deref(), self.threads)
+            });
         let mut known = lock(&self.known_valid);
         if known.len() + unknown.len() > KNOWN_VALID_MAX {
             known.clear();

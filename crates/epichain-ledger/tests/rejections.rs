@@ -355,8 +355,8 @@ fn approvals_are_checked_one_by_one() {
 }
 
 /// Every code `Rejection::code` can return (read from its source, where each code is one
-/// `=> "code"` arm of an exhaustive match; messages there have spaces, codes do not) is
-/// asserted by at least one test in the workspace.
+/// `=> "code"` arm of an exhaustive match; messages there have spaces, codes do not) is distinct
+/// and asserted by at least one test in the workspace.
 #[test]
 fn every_rejection_code_is_asserted_by_a_test() {
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -372,6 +372,10 @@ fn every_rejection_code_is_asserted_by_a_test() {
         })
         .collect();
     assert!(codes.len() > 80, "found only {} codes", codes.len());
+    let mut distinct = codes.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), codes.len(), "a code is used twice");
     let mut tests = String::new();
     for crate_directory in std::fs::read_dir(workspace.join("crates")).expect("crates") {
         let directory = crate_directory.expect("entry").path().join("tests");

@@ -36,31 +36,8 @@ struct Escrowed {
 impl Escrowed {
     /// A chain with four validators that enrol, publish keys and generate the escrow key.
     fn new() -> Escrowed {
-        let mut single = Single::with_validators(validators(&[
-            "China CDC",
-            "Guangdong CDC",
-            "Guangxi CDC",
-            "Hunan CDC",
-        ]));
-        let enrolments = single.world.enrolments();
-        assert!(applied(&single.block(&enrolments)));
-        let publications = single.world.publications();
-        assert!(applied(&single.block(&publications)));
-        let chain_id = single.world.genesis.chain_id();
-        let holders: Vec<PublicKey> = (0..HOLDERS)
-            .map(|index| validator_key(index).public_key())
-            .collect();
         let shares_directory = tempfile::tempdir().expect("temp dir");
-        let agents = (0..HOLDERS)
-            .map(|index| {
-                EscrowAgent::new(
-                    chain_id,
-                    holders.clone(),
-                    validator_key(index),
-                    Some(shares_directory.path().join(format!("share-{index}.hex"))),
-                )
-            })
-            .collect();
+        let (single, agents, holders) = with_holders(Some(shares_directory.path()));
         let mut escrowed = Escrowed {
             single,
             agents,
@@ -570,6 +547,32 @@ fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
     assert!(escrowed.round().is_empty());
 }
 
+/// A chain whose four validators (the escrow holders) enrolled and published their keys, with
+/// an agent for each (keeping its share under `shares`, if given); before any escrow round.
+fn with_holders(shares: Option<&std::path::Path>) -> (Single, Vec<EscrowAgent>, Vec<PublicKey>) {
+    let mut single = Single::with_validators(validators(&[
+        "China CDC",
+        "Guangdong CDC",
+        "Guangxi CDC",
+        "Hunan CDC",
+    ]));
+    let enrolments = single.world.enrolments();
+    assert!(applied(&single.block(&enrolments)));
+    let publications = single.world.publications();
+    assert!(applied(&single.block(&publications)));
+    let chain_id = single.world.genesis.chain_id();
+    let holders: Vec<PublicKey> = (0..HOLDERS)
+        .map(|index| validator_key(index).public_key())
+        .collect();
+    let agents = (0..HOLDERS)
+        .map(|index| {
+            let file = shares.map(|directory| directory.join(format!("share-{index}.hex")));
+            EscrowAgent::new(chain_id, holders.clone(), validator_key(index), file)
+        })
+        .collect();
+    (single, agents, holders)
+}
+
 /// Signs `payloads` as escrow holder `index` and puts them in one block.
 fn as_holder(
     single: &mut Single,
@@ -603,23 +606,7 @@ fn codes(outcomes: &[TransactionOutcome]) -> Vec<Option<&'static str>> {
 
 #[test]
 fn every_escrow_message_is_checked_against_the_round() {
-    let mut single = Single::with_validators(validators(&[
-        "China CDC",
-        "Guangdong CDC",
-        "Guangxi CDC",
-        "Hunan CDC",
-    ]));
-    let enrolments = single.world.enrolments();
-    assert!(applied(&single.block(&enrolments)));
-    let publications = single.world.publications();
-    assert!(applied(&single.block(&publications)));
-    let chain_id = single.world.genesis.chain_id();
-    let holders: Vec<PublicKey> = (0..HOLDERS)
-        .map(|index| validator_key(index).public_key())
-        .collect();
-    let mut agents: Vec<EscrowAgent> = (0..HOLDERS)
-        .map(|index| EscrowAgent::new(chain_id, holders.clone(), validator_key(index), None))
-        .collect();
+    let (mut single, mut agents, holders) = with_holders(None);
     // Only holders take part.
     let outsider = single
         .world

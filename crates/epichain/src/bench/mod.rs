@@ -9,6 +9,7 @@ pub mod postgres;
 
 use epichain_core::SignedTransaction;
 use epichain_core::keys::{KeyCache, SignedMessage, verify_batch, verify_many_resolved};
+use epichain_core::transaction::with_signed_messages;
 use std::time::Instant;
 
 pub use ledger::{LedgerBenchConfig, LedgerBenchReport, run_ledger};
@@ -26,37 +27,28 @@ pub struct VerificationBounds {
 
 /// Measures [`VerificationBounds`] on `transactions`.
 pub fn verification_bounds(transactions: &[SignedTransaction]) -> VerificationBounds {
-    let messages: Vec<Vec<u8>> = transactions
-        .iter()
-        .map(|signed| signed.transaction.signing_bytes())
-        .collect();
-    let items: Vec<SignedMessage<'_>> = transactions
-        .iter()
-        .zip(&messages)
-        .map(|(signed, message)| SignedMessage {
-            key: &signed.transaction.signer,
-            message,
-            signature: &signed.signature,
-        })
-        .collect();
+    with_signed_messages(transactions.iter(), measure_bounds)
+}
+
+fn measure_bounds(items: &[SignedMessage<'_>]) -> VerificationBounds {
     let rounds = 5;
     let rate = |started: Instant| (rounds * items.len()) as f64 / started.elapsed().as_secs_f64();
     let started = Instant::now();
     for _ in 0..rounds {
-        for item in &items {
+        for item in items {
             let _ = item.key.verify(item.message, item.signature);
         }
     }
     let single = rate(started);
     let started = Instant::now();
     for _ in 0..rounds {
-        let _ = verify_batch(&items);
+        let _ = verify_batch(items);
     }
     let batch = rate(started);
-    let keys = KeyCache::default().resolve(&items);
+    let keys = KeyCache::default().resolve(items);
     let started = Instant::now();
     for _ in 0..rounds {
-        let _ = verify_many_resolved(&items, keys.as_deref(), 1);
+        let _ = verify_many_resolved(items, keys.as_deref(), 1);
     }
     let batch_cached_keys = rate(started);
     VerificationBounds {
