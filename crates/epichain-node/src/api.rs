@@ -476,6 +476,8 @@ async fn transaction_status(State(state): State<ApiState>, Path(id): Path<String
         Err(refused) => return refused.into_response(),
     };
     let receipt = match state.chain.reader().map(|reader| reader.receipt(&id)) {
+        // Committed but still being written by a pipelined ledger: known from memory.
+        Ok(Ok(None)) => state.chain.recent_receipt(&id),
         Ok(Ok(receipt)) => receipt,
         Ok(Err(failure)) => return internal(failure),
         Err(failure) => return internal(failure),

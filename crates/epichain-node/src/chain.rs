@@ -5,12 +5,12 @@
 use crate::block::ChainBlock;
 use crate::mempool::{Admission, Mempool, MempoolLimits};
 use epichain_core::transaction::TRANSACTION_BYTES_MAX;
-use epichain_core::{Block, Hash, PublicKey, SignedTransaction};
+use epichain_core::{Block, Hash, PublicKey, Receipt, SignedTransaction};
 use epichain_ledger::signatures::SignatureVerifier;
 use epichain_ledger::{
     BlockOutcome, Ledger, LedgerError, LedgerReader, OnDurable, PreparedBlock, ReadHandle, Tip,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Limits on what a proposer puts in a block.
@@ -101,9 +101,11 @@ impl Submitted {
 /// The outcome of one submission: how it was taken, and the transaction to gossip if new.
 pub type Admitted = Result<(Submitted, Option<Arc<SignedTransaction>>), SubmitError>;
 
-/// Replay checks against committed state, then the mempool.
+/// Replay checks against committed state (`recent` answers for blocks committed but not yet
+/// written), then the mempool.
 fn admit(
     reader: &LedgerReader,
+    recent: impl Fn(&Hash) -> Option<u64>,
     pool: &mut Mempool,
     transaction: SignedTransaction,
     size: usize,
@@ -114,7 +116,11 @@ fn admit(
         return Ok((Submitted::AlreadyPending(id), None));
     }
     let internal = |error: LedgerError| SubmitError::Internal(error.to_string());
-    if let Some((height, _)) = reader.receipt(&id).map_err(internal)? {
+    let stored = reader
+        .receipt(&id)
+        .map_err(internal)?
+        .map(|(height, _)| height);
+    if let Some(height) = stored.or_else(|| recent(&id)) {
         return Ok((Submitted::Finalized(id, height), None));
     }
     if let Some(identity) = reader
@@ -138,6 +144,10 @@ fn admit(
 /// Capacity of the new-signal notification channel (slow subscribers skip ahead).
 pub const SIGNAL_NOTICES_MAX: usize = 1_024;
 
+/// Committed blocks whose receipts stay in memory, so a transaction's status is "finalized"
+/// from its commit on, even while a pipelined ledger is still writing the block.
+pub const RECENT_BLOCKS_MAX: usize = 16;
+
 /// Shared node state.
 pub struct Chain {
     /// New signals, as blocks commit (for the API's event stream).
@@ -150,6 +160,8 @@ pub struct Chain {
     validators: Vec<PublicKey>,
     verifier: Arc<SignatureVerifier>,
     reads: ReadHandle,
+    /// Receipts of the last committed blocks, newest last (see [`RECENT_BLOCKS_MAX`]).
+    recent: Mutex<VecDeque<(u64, Vec<Receipt>)>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, ChainError> {
@@ -171,6 +183,7 @@ impl Chain {
         Chain {
             verifier,
             reads,
+            recent: Mutex::new(VecDeque::new()),
             signals: tokio::sync::broadcast::channel(SIGNAL_NOTICES_MAX).0,
             ledger: Mutex::new(ledger),
             speculative: Mutex::new(BTreeMap::new()),
@@ -274,7 +287,8 @@ impl Chain {
         };
         for ((index, transaction, size), signature_valid) in parsed.into_iter().zip(signatures) {
             results[index] = Some(if signature_valid {
-                admit(&reader, &mut pool, transaction, size, now_ms)
+                let recent = |id: &Hash| self.recent_receipt(id).map(|(height, _)| height);
+                admit(&reader, recent, &mut pool, transaction, size, now_ms)
             } else {
                 Err(SubmitError::BadSignature)
             });
@@ -455,6 +469,7 @@ impl Chain {
         };
         let outcome = ledger.commit_with(prepared, certificate, Some(on_durable))?;
         drop(ledger);
+        self.remember(&outcome)?;
         self.announce(&outcome);
         let height = outcome.header.height;
         lock(&self.speculative)?.retain(|_, prepared| prepared.block.header.height > height);
@@ -476,6 +491,7 @@ impl Chain {
         let mut ledger = lock(&self.ledger)?;
         let outcome = ledger.apply_certified_block(block, certificate)?;
         drop(ledger);
+        self.remember(&outcome)?;
         self.announce(&outcome);
         lock(&self.mempool)?.remove(
             outcome
@@ -484,6 +500,26 @@ impl Chain {
                 .map(|receipt| receipt.transaction_id),
         );
         Ok(outcome)
+    }
+
+    fn remember(&self, outcome: &BlockOutcome) -> Result<(), ChainError> {
+        let mut recent = lock(&self.recent)?;
+        if recent.len() >= RECENT_BLOCKS_MAX {
+            recent.pop_front();
+        }
+        recent.push_back((outcome.header.height, outcome.receipts.clone()));
+        Ok(())
+    }
+
+    /// The receipt of a transaction in one of the last committed blocks, with its height.
+    pub fn recent_receipt(&self, id: &Hash) -> Option<(u64, Receipt)> {
+        let recent = self.recent.lock().ok()?;
+        recent.iter().rev().find_map(|(height, receipts)| {
+            receipts
+                .iter()
+                .find(|receipt| receipt.transaction_id == *id)
+                .map(|receipt| (*height, receipt.clone()))
+        })
     }
 
     /// Stores a certificate that arrived after its block.

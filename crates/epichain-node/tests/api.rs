@@ -209,6 +209,12 @@ async fn status_transactions_blocks_and_openapi() {
     assert_eq!(finalized["status"], "finalized");
     assert_eq!(finalized["height"], 1);
     assert_eq!(finalized["outcome"]["status"], "applied");
+    // The receipt is also kept in memory for the blocks a pipelined writer may still be writing.
+    let (height, receipt) = server.chain.recent_receipt(&first).expect("recent");
+    assert_eq!(
+        (height, receipt.outcome),
+        (1, epichain_core::TransactionOutcome::Applied)
+    );
     // Replaying a finalized transaction answers its height, and a stale nonce is refused.
     let replay = post(&server.base, &enrolments[0]).await;
     assert_eq!(replay.status(), 200);
