@@ -308,10 +308,16 @@ pub struct CaseUpdate {
     pub sealed: Vec<u8>,
 }
 
-/// The id of the case created by a report: derived from the reporter and the report's nonce, so a
-/// client knows it before submission.
+/// The id of the case created by a report, known to the client before submission: 24 bytes of
+/// a hash of the reporter's key, then the report's nonce (big-endian). A reporter's cases are
+/// therefore ordered by when they were reported, so every table keyed by case id appends (the
+/// reporter and the order are public anyway: they are the transaction's signer and nonce).
 pub fn case_id(reporter: &PublicKey, nonce: u64) -> Hash {
-    hash_tagged_parts(tag::CASE_ID, &[&reporter.0, &nonce.to_le_bytes()])
+    let reporter_hash = hash_tagged_parts(tag::CASE_ID, &[&reporter.0]);
+    let mut id = [0u8; 32];
+    id[..24].copy_from_slice(&reporter_hash.0[..24]);
+    id[24..].copy_from_slice(&nonce.to_be_bytes());
+    Hash(id)
 }
 
 #[cfg(test)]

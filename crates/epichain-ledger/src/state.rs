@@ -335,6 +335,13 @@ impl StateKey {
     pub fn tree_key(&self) -> [u8; 32] {
         hash_tagged(tag::STATE_KEY, &encoding::encode(self)).0
     }
+
+    /// Key of the value in the store's state table: the key's own encoding, so related keys
+    /// sit together (a reporter's cases, a disease's counts) and a block's writes mostly
+    /// append instead of landing on a random page each.
+    pub fn table_key(&self) -> Vec<u8> {
+        encoding::encode(self)
+    }
 }
 
 /// Chain configuration: genesis settings as changed by governance.

@@ -144,8 +144,8 @@ fn admit(
 /// Capacity of the new-signal notification channel (slow subscribers skip ahead).
 pub const SIGNAL_NOTICES_MAX: usize = 1_024;
 
-/// Committed blocks whose receipts stay in memory, so a transaction's status is "finalized"
-/// from its commit on, even while a pipelined ledger is still writing the block.
+/// Committed blocks whose receipts stay in memory, so a transaction committed while a
+/// pipelined ledger is still writing its block is neither admitted again nor reported unknown.
 pub const RECENT_BLOCKS_MAX: usize = 16;
 
 /// Shared node state.
@@ -199,12 +199,23 @@ impl Chain {
         self.signals.subscribe()
     }
 
-    fn announce(&self, outcome: &BlockOutcome) {
-        for event in &outcome.events {
-            if let epichain_ledger::Event::SignalOpened { signal, .. } = event {
-                let _ = self.signals.send(*signal);
+    /// Sends the signals `events` opened to subscribers, once `after` ran (the block is
+    /// readable then: a subscriber that looks a signal up finds it).
+    fn announce_when(&self, events: &[epichain_ledger::Event], after: OnDurable) -> OnDurable {
+        let opened: Vec<Hash> = events
+            .iter()
+            .filter_map(|event| match event {
+                epichain_ledger::Event::SignalOpened { signal, .. } => Some(*signal),
+                _ => None,
+            })
+            .collect();
+        let sender = self.signals.clone();
+        Box::new(move || {
+            after();
+            for signal in opened {
+                let _ = sender.send(signal);
             }
-        }
+        })
     }
 
     /// Chain id.
@@ -467,10 +478,10 @@ impl Chain {
             }
             _ => ledger.verify_on(&[], inner.clone())?,
         };
+        let on_durable = self.announce_when(prepared.events(), on_durable);
         let outcome = ledger.commit_with(prepared, certificate, Some(on_durable))?;
         drop(ledger);
         self.remember(&outcome)?;
-        self.announce(&outcome);
         let height = outcome.header.height;
         lock(&self.speculative)?.retain(|_, prepared| prepared.block.header.height > height);
         lock(&self.mempool)?.remove(
@@ -489,10 +500,11 @@ impl Chain {
         certificate: Option<&[u8]>,
     ) -> Result<BlockOutcome, ChainError> {
         let mut ledger = lock(&self.ledger)?;
-        let outcome = ledger.apply_certified_block(block, certificate)?;
+        let prepared = ledger.verify_on(&[], block)?;
+        let announce = self.announce_when(prepared.events(), Box::new(|| ()));
+        let outcome = ledger.commit_with(prepared, certificate, Some(announce))?;
         drop(ledger);
         self.remember(&outcome)?;
-        self.announce(&outcome);
         lock(&self.mempool)?.remove(
             outcome
                 .receipts
