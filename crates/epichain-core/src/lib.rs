@@ -22,6 +22,7 @@ pub mod sealed;
 pub mod signer;
 pub mod transaction;
 pub mod warning;
+pub mod zip215;
 
 pub use block::{Block, BlockHeader, Receipt, TransactionOutcome};
 pub use calendar::Day;

@@ -174,6 +174,8 @@ pub enum CertificateProblem {
     Hierarchy,
     /// Certifies another key than the signer's.
     WrongKey,
+    /// Certifies a key of small order, for which anyone can sign.
+    WeakKey,
 }
 
 /// Why a report or an update's fields were refused.
@@ -465,6 +467,7 @@ impl CertificateProblem {
             CertificateProblem::NotYetValid => "certificate.not_yet_valid",
             CertificateProblem::Hierarchy => "certificate.hierarchy",
             CertificateProblem::WrongKey => "certificate.wrong_key",
+            CertificateProblem::WeakKey => "certificate.weak_key",
         }
     }
 }
@@ -715,6 +718,9 @@ impl fmt::Display for CertificateProblem {
                 "the chain breaks the national → province → city hierarchy"
             }
             CertificateProblem::WrongKey => "the certificate is for another key than the signer's",
+            CertificateProblem::WeakKey => {
+                "the certificate is for a key of small order, for which anyone can sign"
+            }
         })
     }
 }

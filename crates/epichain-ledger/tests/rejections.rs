@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use epichain_core::cert::Validity;
+use epichain_core::cert::{self, Claims, IssueRequest, Validity};
 use epichain_core::disclosure::{GrantRequest, GrantScope};
 use epichain_core::warning::{
     DiseaseScope, Period, STEP_NOTE_BYTES_MAX, SignalAction, Step, WarningRule,
@@ -101,6 +101,62 @@ fn enrolment_certificates_are_classified() {
         world.guangdong.chain.clone(),
     );
     assert_eq!(code_of(&world.submit(enrol)), Some("certificate.hierarchy"));
+}
+
+/// Under ZIP-215 anyone can make a "signature" that verifies for a key of small order (here the
+/// identity: R = B, S = 1 satisfies [8](R + kA − SB) = 0 for every message). Such a key must
+/// never become an identity, whatever certificate it carries.
+#[test]
+fn a_small_order_key_cannot_enrol_though_anyone_can_sign_for_it() {
+    let mut world = World::new();
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = epichain_core::PublicKey(identity);
+    assert!(weak.is_weak());
+    let certificate = cert::issue(
+        &world.shenzhen.certificate,
+        &world.shenzhen.key,
+        &IssueRequest {
+            subject_key: weak,
+            claims: Claims {
+                role: Role::Hospital,
+                region: code("440304"),
+            },
+            common_name: "Nobody's hospital",
+            validity: validity(),
+        },
+    )
+    .expect("a CA may be tricked into certifying it");
+    let transaction = epichain_core::Transaction {
+        chain_id: world.chain_id(),
+        signer: weak,
+        nonce: 1,
+        payload: Payload::EnrollIdentity(epichain_core::EnrollIdentity {
+            certificate,
+            intermediates: world
+                .shenzhen
+                .chain
+                .iter()
+                .cloned()
+                .map(epichain_core::transaction::HexBytes)
+                .collect(),
+        }),
+    };
+    // The basepoint's encoding, then the scalar 1.
+    let mut forged = [0x66u8; 64];
+    forged[0] = 0x58;
+    forged[32..].fill(0);
+    forged[32] = 1;
+    let signature = epichain_core::Signature(forged);
+    assert!(
+        weak.verify(&transaction.signing_bytes(), &signature)
+            .is_ok()
+    );
+    let signed = epichain_core::SignedTransaction {
+        transaction,
+        signature,
+    };
+    assert_eq!(code_of(&world.submit(signed)), Some("certificate.weak_key"));
 }
 
 #[test]

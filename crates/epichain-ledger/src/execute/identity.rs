@@ -83,6 +83,10 @@ impl<S: StateRead> Executor<'_, S> {
         if leaf.key != transaction.signer {
             return Err(CertificateProblem::WrongKey.into());
         }
+        // Anyone can sign for a small-order key (its "signatures" verify for every message).
+        if leaf.key.is_weak() {
+            return Err(CertificateProblem::WeakKey.into());
+        }
         if !self.config.regions.contains(leaf.claims.region) {
             return Err(Rejection::UnknownRegion(leaf.claims.region).into());
         }
