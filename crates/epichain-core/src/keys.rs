@@ -435,14 +435,6 @@ fn verify_each(items: &[SignedMessage<'_>]) -> Vec<bool> {
         .collect()
 }
 
-/// True if every signature verifies (one batch).
-pub fn verify_batch(items: &[SignedMessage<'_>]) -> bool {
-    match KeyCache::default().resolve(items) {
-        Some(keys) => batch_with_keys(items, &keys),
-        None => false,
-    }
-}
-
 /// RFC 8032 batch verification as `ed25519-dalek` implements it (cofactorless, keys decompressed
 /// per signature): the bound the benchmarks are measured against. Not used for verdicts.
 pub fn verify_batch_dalek(items: &[SignedMessage<'_>]) -> bool {

@@ -107,11 +107,10 @@ fn admit(
     reader: &LedgerReader,
     recent: impl Fn(&Hash) -> Option<u64>,
     pool: &mut Mempool,
-    transaction: SignedTransaction,
+    (id, transaction): (Hash, SignedTransaction),
     size: usize,
     now_ms: u64,
 ) -> Admitted {
-    let id = transaction.id();
     if pool.contains(&id) {
         return Ok((Submitted::AlreadyPending(id), None));
     }
@@ -296,10 +295,12 @@ impl Chain {
                     .collect();
             }
         };
-        for ((index, transaction, size), signature_valid) in parsed.into_iter().zip(signatures) {
+        for (((index, transaction, size), id), signature_valid) in
+            parsed.into_iter().zip(ids).zip(signatures)
+        {
             results[index] = Some(if signature_valid {
                 let recent = |id: &Hash| self.recent_receipt(id).map(|(height, _)| height);
-                admit(&reader, recent, &mut pool, transaction, size, now_ms)
+                admit(&reader, recent, &mut pool, (id, transaction), size, now_ms)
             } else {
                 Err(SubmitError::BadSignature)
             });

@@ -28,15 +28,13 @@ use epichain_core::warning::{Period, first_day_of_week};
 use epichain_core::{Day, Rejection};
 
 pub use super::escrow::ESCROW_COMBINE_WAIT_BLOCKS;
+use super::escrow::HOLDER_SEALED_BYTES_MAX;
 
 /// Longest public purpose of a grant.
 pub const GRANT_PURPOSE_BYTES_MAX: usize = 256;
 
 /// Longest grant.
 pub const GRANT_DAYS_MAX: u32 = 365;
-
-/// Largest sealed share bundle.
-const SEALED_SHARES_BYTES_MAX: usize = 48 * 1024;
 
 /// The id of a grant.
 pub fn grant_id(source: &GrantSource, index: u32) -> Hash {
@@ -178,7 +176,7 @@ impl<S: StateRead> Executor<'_, S> {
         if !shares.records.windows(2).all(|pair| pair[0] < pair[1]) {
             return Err(DisclosureProblem::RecordsOutOfOrder.into());
         }
-        if shares.sealed.len() > SEALED_SHARES_BYTES_MAX {
+        if shares.sealed.len() > HOLDER_SEALED_BYTES_MAX {
             return Err(DisclosureProblem::SharesTooLarge.into());
         }
         let key = DisclosureKey {

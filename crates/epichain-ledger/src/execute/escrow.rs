@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 /// holders never logged.
 pub const ESCROW_COMBINE_WAIT_BLOCKS: u64 = 100;
 
-/// Largest sealed share in a dealing.
-pub(super) const SEALED_SHARE_BYTES_MAX: usize = 48 * 1024;
+/// Largest sealed payload a holder posts: one share of a dealing, or one bundle of decryption
+/// shares for a grantee.
+pub(super) const HOLDER_SEALED_BYTES_MAX: usize = 48 * 1024;
 
 impl<S: StateRead> Executor<'_, S> {
     /// A key-generation message from an escrow holder.
@@ -62,7 +63,7 @@ impl<S: StateRead> Executor<'_, S> {
         }
         if shares
             .iter()
-            .any(|share| share.sealed.len() > SEALED_SHARE_BYTES_MAX)
+            .any(|share| share.sealed.len() > HOLDER_SEALED_BYTES_MAX)
         {
             return Err(EscrowProblem::ShareTooLarge.into());
         }
