@@ -152,6 +152,13 @@ pub enum Rejection {
     Disclosure(DisclosureProblem),
     /// An access log was refused.
     AccessLog(AccessLogProblem),
+    /// A nonce that skips one: the signer's earlier transactions have not applied yet.
+    NonceGap {
+        /// Offered.
+        nonce: u64,
+        /// Last used.
+        last: u64,
+    },
 }
 
 /// Why an enrolment certificate was refused.
@@ -430,6 +437,7 @@ impl Rejection {
             Rejection::RevokedIssuer(_) => "revoked_issuer",
             Rejection::CertificateNotValid => "certificate_not_valid",
             Rejection::StaleNonce { .. } => "stale_nonce",
+            Rejection::NonceGap { .. } => "nonce_gap",
             Rejection::RoleNotPermitted { .. } => "role_not_permitted",
             Rejection::OutsideJurisdiction { .. } => "outside_jurisdiction",
             Rejection::Certificate(problem) => problem.code(),
@@ -629,6 +637,7 @@ rejection_from!(
 impl std::error::Error for Rejection {}
 
 impl fmt::Display for Rejection {
+    #[allow(clippy::too_many_lines)] // One arm per rejection.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rejection::WrongChain { expected, found } => {
@@ -654,6 +663,11 @@ impl fmt::Display for Rejection {
                     "nonce {nonce} is not above the signer's last nonce {last}"
                 )
             }
+            Rejection::NonceGap { nonce, last } => write!(
+                f,
+                "nonce {nonce} skips ahead of the signer's last nonce {last}: the next is {}",
+                last.saturating_add(1)
+            ),
             Rejection::RoleNotPermitted { role, action } => {
                 write!(f, "a {role} may not {}", action.describe())
             }
@@ -1055,6 +1069,7 @@ mod tests {
             (SealedProblem::Malformed.into(), 26),
             (DisclosureProblem::NotHolder.into(), 27),
             (AccessLogProblem::PurposeLength(0).into(), 28),
+            (Rejection::NonceGap { nonce: 3, last: 1 }, 29),
         ];
         for (rejection, index) in &samples {
             assert_eq!(encoding::encode(rejection)[0], *index, "{rejection:?}");

@@ -6,7 +6,9 @@
 //! visible to execution as layers over the store, so the next block executes while the previous
 //! one is written; [`Ledger::reader`] waits for the writer, so reads always see every commit.
 
-use crate::execute::{BlockContext, CheckedTransactions, Event, Execution, execute_block};
+use crate::execute::{
+    BlockContext, CheckedTransactions, Event, Execution, Unauthenticated, execute_block,
+};
 use crate::reader::LedgerReader;
 use crate::signatures::SignatureVerifier;
 use crate::state::{
@@ -20,7 +22,7 @@ use epichain_core::block::{
 };
 use epichain_core::encoding::{self, Hash};
 use epichain_core::{Block, BlockHeader, Genesis, Receipt, SignedTransaction};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,6 +38,9 @@ pub struct BlockOutcome {
     pub receipts: Vec<Receipt>,
     /// Events of the applied transactions.
     pub events: Vec<Event>,
+    /// Transactions the proposer left out because they fail authentication (empty for a block
+    /// received from elsewhere: such a block is invalid).
+    pub unauthenticated: Vec<Unauthenticated>,
 }
 
 /// A block executed but not yet committed.
@@ -59,6 +64,11 @@ impl PreparedBlock {
     /// Receipts the block would commit.
     pub fn receipts(&self) -> &[Receipt] {
         &self.execution.receipts
+    }
+
+    /// Transactions left out because they fail authentication (a proposer's block only).
+    pub fn unauthenticated(&self) -> &[Unauthenticated] {
+        &self.execution.unauthenticated
     }
 
     /// Events the block would emit.
@@ -338,6 +348,7 @@ impl Ledger {
             signatures_valid: &signatures_valid,
         };
         let execution = execute_block(&view, context, checked)?;
+        let (transactions, encoded) = keep_authenticated(transactions, encoded, &execution);
         let (state_root, tree) = state_root_after(&view, &execution, height)?;
         let header = BlockHeader {
             format_version: HEADER_FORMAT_VERSION,
@@ -423,6 +434,7 @@ impl Ledger {
             header: prepared.block.header.clone(),
             receipts: prepared.execution.receipts.clone(),
             events: prepared.execution.events.clone(),
+            unauthenticated: prepared.execution.unauthenticated.clone(),
         };
         self.verifier.forget(&prepared.execution.transaction_ids);
         match &self.writer {
@@ -520,6 +532,9 @@ impl Ledger {
             return invalid("transaction count does not match");
         }
         let prepared = self.prepare_on(ancestors, header.time_ms, block.transactions)?;
+        if let Some(refused) = prepared.execution.unauthenticated.first() {
+            return Err(LedgerError::Unauthenticated(Box::new(refused.clone())));
+        }
         let computed = &prepared.block.header;
         if computed.transactions_root != header.transactions_root {
             return invalid("transactions root does not match");
@@ -602,6 +617,36 @@ impl Drop for Ledger {
 }
 
 /// The Merkle tree after a block's writes: its root and the nodes to store.
+/// The transactions (and their bytes) that passed authentication: a proposer's block carries
+/// only those, and the execution already numbered them so.
+fn keep_authenticated(
+    transactions: Vec<SignedTransaction>,
+    encoded: Vec<Vec<u8>>,
+    execution: &Execution,
+) -> (Vec<SignedTransaction>, Vec<Vec<u8>>) {
+    if execution.unauthenticated.is_empty() {
+        return (transactions, encoded);
+    }
+    let left_out: BTreeSet<usize> = execution
+        .unauthenticated
+        .iter()
+        .map(|refused| refused.position)
+        .collect();
+    let kept: (Vec<SignedTransaction>, Vec<Vec<u8>>) = transactions
+        .into_iter()
+        .zip(encoded)
+        .enumerate()
+        .filter(|(position, _)| !left_out.contains(position))
+        .map(|(_, pair)| pair)
+        .unzip();
+    assert_eq!(
+        kept.0.len(),
+        execution.receipts.len(),
+        "one receipt per kept transaction"
+    );
+    kept
+}
+
 fn state_root_after(
     view: &Speculative<'_>,
     execution: &Execution,

@@ -18,7 +18,7 @@ pub mod warning;
 mod writer;
 
 pub use epichain_core::Rejection;
-pub use execute::{BlockContext, Event, Execution};
+pub use execute::{Authenticator, BlockContext, Event, Execution, Unauthenticated};
 pub use ledger::{BlockOutcome, Ledger, PreparedBlock, ReadHandle};
 pub use reader::LedgerReader;
 pub use state::{
@@ -58,7 +58,24 @@ pub enum LedgerError {
     /// A block is invalid; nothing was written.
     #[error("invalid block: {0}")]
     InvalidBlock(String),
+    /// A block carries a transaction that fails authentication; nothing was written.
+    #[error(
+        "invalid block: transaction {} fails authentication ({})",
+        .0.position,
+        .0.rejection.code()
+    )]
+    Unauthenticated(Box<Unauthenticated>),
     /// Genesis is invalid or does not match the store.
     #[error("genesis: {0}")]
     Genesis(String),
+}
+
+impl LedgerError {
+    /// True if a block was refused (as opposed to the ledger failing).
+    pub fn is_invalid_block(&self) -> bool {
+        matches!(
+            self,
+            LedgerError::InvalidBlock(_) | LedgerError::Unauthenticated(_)
+        )
+    }
 }

@@ -304,9 +304,12 @@ fn write_chain(
     ids.sort_unstable();
     let mut locations = transaction.open_table(TRANSACTION_IDS).map_err(storage)?;
     for (id, index) in ids {
-        locations
+        let earlier = locations
             .insert(id.0.as_slice(), (height, index))
             .map_err(storage)?;
+        // Block validity refuses a replayed transaction (its nonce is stale), so a receipt's
+        // location is written once and never overwritten.
+        assert!(earlier.is_none(), "transaction {id} stored twice");
     }
     Ok(())
 }

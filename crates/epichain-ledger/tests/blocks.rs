@@ -103,7 +103,7 @@ fn a_block_with_a_wrong_state_root_is_refused_and_changes_nothing() {
     reordered.transactions.swap(0, 1);
     assert!(matches!(
         replica.apply_block(reordered),
-        Err(LedgerError::InvalidBlock(_))
+        Err(error) if error.is_invalid_block()
     ));
 
     let mut wrong_parent = blocks[1].clone();
@@ -271,4 +271,79 @@ fn certificates_are_stored_with_blocks() {
         Some(b"late-certificate".to_vec())
     );
     assert_eq!(reader.certificate(3).expect("read"), None);
+}
+
+/// Review C3/M3: nothing that fails authentication is ever stored. A proposer leaves such
+/// transactions out; a validator refuses a block that carries one (a Byzantine leader's), so a
+/// stranger's junk cannot bloat the chain and a replay cannot overwrite an applied receipt.
+#[test]
+fn blocks_carrying_unauthenticated_transactions_are_invalid() {
+    let mut world = World::new();
+    let (report, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    let applied_at = world.block(vec![report.clone()]).header.height;
+    let mut stranger = epichain_core::Signer::new(
+        epichain_core::KeyPair::from_seed([77; 32]),
+        world.chain_id(),
+        0,
+    );
+    let (junk, _) = stranger.report(world.report("DENGUE", "440304"));
+    let (mut forged, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    forged.signature.0[3] ^= 1;
+    let (good, _) = world
+        .yuexiu_hospital
+        .report(world.report("INFLUENZA", "440104"));
+
+    // The proposer keeps only the authenticated transaction.
+    let time_ms = world.time_ms + 60_000;
+    let prepared = world
+        .ledger
+        .prepare(
+            time_ms,
+            vec![junk.clone(), forged, report.clone(), good.clone()],
+        )
+        .expect("prepare");
+    assert_eq!(prepared.block.transactions, vec![good.clone()]);
+    let codes: Vec<(usize, &str)> = prepared
+        .unauthenticated()
+        .iter()
+        .map(|refused| (refused.position, refused.rejection.code()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            (0, "unknown_signer"),
+            (1, "bad_signature"),
+            (2, "stale_nonce")
+        ]
+    );
+
+    // A Byzantine leader's block with the same junk is refused by every validator.
+    for smuggled in [junk, report.clone()] {
+        let mut block = prepared.block.clone();
+        block.transactions.insert(0, smuggled);
+        block.header.transaction_count = 2;
+        match world.ledger.verify_on(&[], block) {
+            Err(LedgerError::Unauthenticated(refused)) => assert_eq!(refused.position, 0),
+            Err(other) => panic!("expected an unauthenticated refusal, got {other}"),
+            Ok(_) => panic!("a block carrying an unauthenticated transaction verified"),
+        }
+    }
+    world.ledger.commit(prepared).expect("commit");
+    let reader = world.ledger.reader().expect("reader");
+    let (height, receipt) = reader.receipt(&report.id()).expect("read").expect("kept");
+    assert_eq!(
+        height, applied_at,
+        "the applied receipt is never overwritten"
+    );
+    assert_eq!(receipt.outcome, epichain_core::TransactionOutcome::Applied);
+    let stored = reader
+        .store()
+        .block(applied_at + 1)
+        .expect("read")
+        .expect("block");
+    assert_eq!(stored.transactions, vec![good]);
 }

@@ -85,13 +85,31 @@ fn replayed_or_stale_nonce_is_rejected() {
         .report(world.report("DENGUE", "440304"));
     applied(&world.submit(transaction.clone()));
     assert_rejected(&world.submit(transaction.clone()), "stale_nonce");
-    // The same transaction twice in one block: the second is a replay.
+    // The same transaction twice in one block: the second is a replay, left out.
     let (fresh, _) = world
         .futian_hospital
         .report(world.report("DENGUE", "440304"));
     let outcome = world.block(vec![fresh.clone(), fresh]);
+    assert_eq!(outcome.receipts.len(), 1);
     applied(&outcome.receipts[0].outcome);
-    assert_rejected(&outcome.receipts[1].outcome, "stale_nonce");
+    assert_eq!(outcome.unauthenticated[0].position, 1);
+    assert_eq!(outcome.unauthenticated[0].rejection.code(), "stale_nonce");
+}
+
+/// A transaction that overtook its predecessor (gossip, or a proposer's byte limit) waits: left
+/// out with `nonce_gap`, it applies once the earlier one has.
+#[test]
+fn a_nonce_gap_waits_for_the_earlier_transaction() {
+    let mut world = World::new();
+    let (first, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    let (second, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    assert_rejected(&world.submit(second.clone()), "nonce_gap");
+    applied(&world.submit(first));
+    applied(&world.submit(second));
 }
 
 #[test]
@@ -510,6 +528,8 @@ fn enrolment_needs_a_chain_to_a_genesis_root_and_proof_of_possession() {
         .collect();
     let stolen = thief.enroll(enroll.certificate.clone(), chain.clone());
     assert_rejected(&world.submit(stolen), "certificate.wrong_key");
+    // The refused enrolment consumed nothing: the genuine one takes nonce 1 again.
+    let mut signer = Signer::new(signer.key().clone(), world.chain_id(), 0);
     let genuine = signer.enroll(enroll.certificate, chain);
     applied(&world.submit(genuine));
 }

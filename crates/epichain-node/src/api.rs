@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use epichain_core::{Hash, PublicKey, SignedTransaction, TransactionOutcome};
+use epichain_core::{Hash, PublicKey, Rejection, SignedTransaction, TransactionOutcome};
 use futures::channel::mpsc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
@@ -265,10 +265,16 @@ fn refusal_code(refusal: &SubmitError) -> (StatusCode, &'static str) {
     match refusal {
         SubmitError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
         SubmitError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
-        SubmitError::WrongChain(_) => (StatusCode::BAD_REQUEST, "wrong_chain"),
-        SubmitError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
-        SubmitError::Replayed { .. } => (StatusCode::BAD_REQUEST, "stale_nonce"),
+        SubmitError::Refused(
+            rejection @ (Rejection::UnknownSigner(_)
+            | Rejection::RevokedSigner(_)
+            | Rejection::RevokedIssuer(_)),
+        ) => (StatusCode::FORBIDDEN, rejection.code()),
+        SubmitError::Refused(rejection) => (StatusCode::BAD_REQUEST, rejection.code()),
+        SubmitError::NonceTaken(_) => (StatusCode::CONFLICT, "nonce_pending"),
         SubmitError::Full => (StatusCode::SERVICE_UNAVAILABLE, "mempool_full"),
+        SubmitError::SignerFull => (StatusCode::TOO_MANY_REQUESTS, "signer_busy"),
+        SubmitError::EnrolmentsBusy => (StatusCode::TOO_MANY_REQUESTS, "enrolments_busy"),
         SubmitError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -276,7 +282,7 @@ fn refusal_code(refusal: &SubmitError) -> (StatusCode, &'static str) {
 fn refusal_response(refusal: SubmitError) -> Response {
     let (status, code) = refusal_code(&refusal);
     let mut response = error(status, code, &refusal);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
@@ -393,12 +399,14 @@ async fn submit_batch(State(state): State<ApiState>, headers: HeaderMap, body: B
             }
             Err(refusal) => {
                 metrics::submission(false);
-                any_full |= refusal == SubmitError::Full;
+                let (status, code) = refusal_code(&refusal);
+                any_full |= status == StatusCode::SERVICE_UNAVAILABLE
+                    || status == StatusCode::TOO_MANY_REQUESTS;
                 BatchItem {
                     id: None,
                     status: "refused".into(),
                     height: None,
-                    code: Some(refusal_code(&refusal).1.to_string()),
+                    code: Some(code.to_string()),
                     message: Some(refusal.to_string()),
                 }
             }

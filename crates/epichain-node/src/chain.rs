@@ -3,12 +3,15 @@
 //! submits transactions and reads state. No runtime types here: time comes in as arguments.
 
 use crate::block::ChainBlock;
+use crate::budget::TokenBucket;
 use crate::mempool::{Admission, Mempool, MempoolLimits};
 use epichain_core::transaction::TRANSACTION_BYTES_MAX;
-use epichain_core::{Block, Hash, PublicKey, Receipt, SignedTransaction};
+use epichain_core::{Block, Hash, Payload, PublicKey, Receipt, Rejection, SignedTransaction};
 use epichain_ledger::signatures::SignatureVerifier;
+use epichain_ledger::store::StoreReader;
 use epichain_ledger::{
-    BlockOutcome, Ledger, LedgerError, LedgerReader, OnDurable, PreparedBlock, ReadHandle, Tip,
+    Authenticator, BlockContext, BlockOutcome, Ledger, LedgerError, LedgerReader, OnDurable,
+    PreparedBlock, ReadHandle, StorageError, Tip,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -54,23 +57,22 @@ pub enum SubmitError {
     /// Not a canonical signed transaction.
     #[error("malformed transaction: {0}")]
     Malformed(String),
-    /// For another chain.
-    #[error("transaction is for chain {0}, not this chain")]
-    WrongChain(Hash),
-    /// Signature fails.
-    #[error("signature does not verify")]
-    BadSignature,
-    /// Nonce already used by a finalized transaction of this signer.
-    #[error("nonce {nonce} is not above the signer's last finalized nonce {last}")]
-    Replayed {
-        /// Offered.
-        nonce: u64,
-        /// Last finalized.
-        last: u64,
-    },
+    /// Fails authentication (signature, chain, signer's standing, nonce, or an enrolment whose
+    /// certificate does not verify): no block could carry it.
+    #[error("{0}")]
+    Refused(Rejection),
+    /// Another pending transaction of the signer has this nonce.
+    #[error("another pending transaction of the signer has nonce {0}")]
+    NonceTaken(u64),
     /// The mempool is full.
     #[error("mempool full; retry later")]
     Full,
+    /// The signer has as many transactions pending as it may.
+    #[error("too many pending transactions from this signer; retry later")]
+    SignerFull,
+    /// Enrolments arrive faster than this node checks them.
+    #[error("too many enrolments; retry later")]
+    EnrolmentsBusy,
     /// Storage failed.
     #[error("{0}")]
     Internal(String),
@@ -101,44 +103,78 @@ impl Submitted {
 /// The outcome of one submission: how it was taken, and the transaction to gossip if new.
 pub type Admitted = Result<(Submitted, Option<Arc<SignedTransaction>>), SubmitError>;
 
-/// Replay checks against committed state (`recent` answers for blocks committed but not yet
-/// written), then the mempool.
+/// What admission checks a transaction against, read once per batch of submissions.
+struct Gate<'a> {
+    reader: &'a LedgerReader,
+    authenticator: Authenticator<'a, StoreReader>,
+    recent: &'a dyn Fn(&Hash) -> Option<u64>,
+    enrolments: &'a Mutex<TokenBucket>,
+    now_ms: u64,
+}
+
+/// Admits a transaction whose signature verified: already final or pending answers as such;
+/// otherwise it must pass the authentication a block would apply (so what a node accepts a
+/// proposer can include) and fit the mempool's limits. A signer not yet enrolled may send its
+/// enrolment (within the node's enrolment budget, since its certificate chain is verified here)
+/// and transactions that follow a pending enrolment.
 fn admit(
-    reader: &LedgerReader,
-    recent: impl Fn(&Hash) -> Option<u64>,
+    gate: &mut Gate<'_>,
     pool: &mut Mempool,
     (id, transaction): (Hash, SignedTransaction),
     size: usize,
-    now_ms: u64,
 ) -> Admitted {
     if pool.contains(&id) {
         return Ok((Submitted::AlreadyPending(id), None));
     }
-    let internal = |error: LedgerError| SubmitError::Internal(error.to_string());
-    let stored = reader
+    let internal = |error: &dyn std::fmt::Display| SubmitError::Internal(error.to_string());
+    let stored = gate
+        .reader
         .receipt(&id)
-        .map_err(internal)?
+        .map_err(|error| internal(&error))?
         .map(|(height, _)| height);
-    if let Some(height) = stored.or_else(|| recent(&id)) {
+    if let Some(height) = stored.or_else(|| (gate.recent)(&id)) {
         return Ok((Submitted::Finalized(id, height), None));
     }
-    if let Some(identity) = reader
-        .identity(&transaction.transaction.signer)
-        .map_err(internal)?
-        && transaction.transaction.nonce <= identity.nonce
-    {
-        return Err(SubmitError::Replayed {
-            nonce: transaction.transaction.nonce,
-            last: identity.nonce,
-        });
+    let enrolment = matches!(transaction.transaction.payload, Payload::EnrollIdentity(_));
+    if enrolment {
+        let mut budget = gate
+            .enrolments
+            .lock()
+            .map_err(|_| SubmitError::Internal("enrolment budget poisoned".into()))?;
+        if !budget.take(gate.now_ms) {
+            return Err(SubmitError::EnrolmentsBusy);
+        }
     }
+    match gate
+        .authenticator
+        .check(&transaction)
+        .map_err(|error| internal(&error))?
+    {
+        Ok(()) => {}
+        Err(Rejection::UnknownSigner(key)) if pool.enrolment_pending(&key) => {}
+        // Its predecessors may be pending here or elsewhere: it waits for them.
+        Err(Rejection::NonceGap { nonce, last }) if nonce - last <= NONCE_AHEAD_MAX => {}
+        Err(rejection) => return Err(SubmitError::Refused(rejection)),
+    }
+    let nonce = transaction.transaction.nonce;
     let transaction = Arc::new(transaction);
-    match pool.insert(id, transaction.clone(), size, now_ms) {
+    match pool.insert(id, transaction.clone(), size, gate.now_ms) {
         Admission::Added => Ok((Submitted::Pending(id), Some(transaction))),
         Admission::Duplicate => Ok((Submitted::AlreadyPending(id), None)),
+        Admission::NonceTaken => Err(SubmitError::NonceTaken(nonce)),
         Admission::Full => Err(SubmitError::Full),
+        Admission::SignerFull => Err(SubmitError::SignerFull),
+        Admission::EnrolmentsFull => Err(SubmitError::EnrolmentsBusy),
     }
 }
+
+/// How far past a signer's last finalized nonce a transaction may be admitted.
+pub const NONCE_AHEAD_MAX: u64 = 16_384;
+
+/// Enrolments a node checks per second (each verifies a certificate chain), and its burst.
+pub const ENROLMENTS_PER_SECOND: u32 = 50;
+/// See [`ENROLMENTS_PER_SECOND`].
+pub const ENROLMENT_BURST: u32 = 500;
 
 /// Capacity of the new-signal notification channel (slow subscribers skip ahead).
 pub const SIGNAL_NOTICES_MAX: usize = 1_024;
@@ -161,6 +197,8 @@ pub struct Chain {
     reads: ReadHandle,
     /// Receipts of the last committed blocks, newest last (see [`RECENT_BLOCKS_MAX`]).
     recent: Mutex<VecDeque<(u64, Vec<Receipt>)>>,
+    /// Enrolments this node may still check (see [`ENROLMENTS_PER_SECOND`]).
+    enrolments: Mutex<TokenBucket>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, ChainError> {
@@ -183,6 +221,7 @@ impl Chain {
             verifier,
             reads,
             recent: Mutex::new(VecDeque::new()),
+            enrolments: Mutex::new(TokenBucket::new(ENROLMENTS_PER_SECOND, ENROLMENT_BURST, 0)),
             signals: tokio::sync::broadcast::channel(SIGNAL_NOTICES_MAX).0,
             ledger: Mutex::new(ledger),
             speculative: Mutex::new(BTreeMap::new()),
@@ -277,32 +316,31 @@ impl Chain {
         let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
         // Verified once per node: block execution reuses these verdicts.
         let signatures = self.verifier.verify(&transactions, &ids);
+        let refuse_all = |error: &dyn std::fmt::Display| -> Vec<Admitted> {
+            items
+                .iter()
+                .map(|_| Err(SubmitError::Internal(error.to_string())))
+                .collect()
+        };
         let reader = match self.reader() {
             Ok(reader) => reader,
-            Err(error) => {
-                return items
-                    .iter()
-                    .map(|_| Err(SubmitError::Internal(error.to_string())))
-                    .collect();
-            }
+            Err(error) => return refuse_all(&error),
         };
-        let mut pool = match self.mempool.lock() {
-            Ok(pool) => pool,
-            Err(_) => {
-                return items
-                    .iter()
-                    .map(|_| Err(SubmitError::Internal("mempool poisoned".into())))
-                    .collect();
-            }
+        let recent = |id: &Hash| self.recent_receipt(id).map(|(height, _)| height);
+        let mut gate = match self.gate(&reader, &recent, now_ms) {
+            Ok(gate) => gate,
+            Err(error) => return refuse_all(&error),
+        };
+        let Ok(mut pool) = self.mempool.lock() else {
+            return refuse_all(&"mempool poisoned");
         };
         for (((index, transaction, size), id), signature_valid) in
             parsed.into_iter().zip(ids).zip(signatures)
         {
             results[index] = Some(if signature_valid {
-                let recent = |id: &Hash| self.recent_receipt(id).map(|(height, _)| height);
-                admit(&reader, recent, &mut pool, (id, transaction), size, now_ms)
+                admit(&mut gate, &mut pool, (id, transaction), size)
             } else {
-                Err(SubmitError::BadSignature)
+                Err(SubmitError::Refused(Rejection::BadSignature))
             });
         }
         results
@@ -313,6 +351,31 @@ impl Chain {
             .collect()
     }
 
+    /// Admission's view of committed state, for checks as a block after the tip at `now_ms`.
+    fn gate<'a>(
+        &'a self,
+        reader: &'a LedgerReader,
+        recent: &'a dyn Fn(&Hash) -> Option<u64>,
+        now_ms: u64,
+    ) -> Result<Gate<'a>, StorageError> {
+        let tip = reader
+            .store()
+            .tip()?
+            .ok_or_else(|| StorageError::Corrupt("store has no tip".into()))?;
+        let context = BlockContext {
+            height: tip.height + 1,
+            time_ms: now_ms.max(tip.time_ms + 1),
+            parent_time_ms: tip.time_ms,
+        };
+        Ok(Gate {
+            reader,
+            authenticator: Authenticator::new(reader.store(), context)?,
+            recent,
+            enrolments: &self.enrolments,
+            now_ms,
+        })
+    }
+
     /// Size, decoding and chain id.
     fn parse(&self, bytes: &[u8]) -> Result<SignedTransaction, SubmitError> {
         if bytes.len() > TRANSACTION_BYTES_MAX {
@@ -321,7 +384,10 @@ impl Chain {
         let transaction = SignedTransaction::from_bytes(bytes)
             .map_err(|error| SubmitError::Malformed(error.to_string()))?;
         if transaction.transaction.chain_id != self.chain_id {
-            return Err(SubmitError::WrongChain(transaction.transaction.chain_id));
+            return Err(SubmitError::Refused(Rejection::WrongChain {
+                expected: self.chain_id,
+                found: transaction.transaction.chain_id,
+            }));
         }
         Ok(transaction)
     }
@@ -415,6 +481,15 @@ impl Chain {
         let references: Vec<&PreparedBlock> = ancestors.iter().map(Arc::as_ref).collect();
         let prepared =
             ledger.prepare_on(&references, time_ms.max(parent_time + 1), transactions)?;
+        // What fails authentication now never will on this ancestry, except a transaction
+        // waiting for an earlier nonce: drop the rest.
+        lock(&self.mempool)?.remove(
+            prepared
+                .unauthenticated()
+                .iter()
+                .filter(|refused| !matches!(refused.rejection, Rejection::NonceGap { .. }))
+                .map(|refused| refused.id),
+        );
         let block = ChainBlock::new(prepared.block.clone());
         lock(&self.speculative)?.insert(prepared.hash(), Arc::new(prepared));
         Ok(block)
@@ -446,7 +521,7 @@ impl Chain {
                 lock(&self.speculative)?.insert(prepared.hash(), Arc::new(prepared));
                 Ok(true)
             }
-            Err(LedgerError::InvalidBlock(_)) => Ok(false),
+            Err(error) if error.is_invalid_block() => Ok(false),
             Err(error) => Err(error.into()),
         }
     }

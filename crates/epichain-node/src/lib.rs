@@ -7,6 +7,7 @@
 pub mod api;
 pub mod application;
 pub mod block;
+pub mod budget;
 pub mod chain;
 pub mod config;
 pub mod consensus;

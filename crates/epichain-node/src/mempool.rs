@@ -1,7 +1,10 @@
-//! The mempool: transactions that passed the stateless checks and wait for a block. Bounded in
-//! count and bytes; duplicates are dropped; old entries expire.
+//! The mempool: transactions that passed admission and wait for a block. Bounded in count and
+//! bytes, overall and per signer (one signer cannot crowd out the others); duplicates are dropped;
+//! old entries expire. Selection keeps each signer's transactions in nonce order and never takes
+//! a later nonce without every earlier one pending from that signer (a skipped report would
+//! otherwise become a stale nonce, lost).
 
-use epichain_core::{Hash, PublicKey, SignedTransaction};
+use epichain_core::{Hash, Payload, PublicKey, SignedTransaction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -12,6 +15,12 @@ pub struct MempoolLimits {
     pub transactions_max: usize,
     /// Most encoded bytes held.
     pub bytes_max: usize,
+    /// Most transactions held for one signer.
+    pub signer_transactions_max: usize,
+    /// Most encoded bytes held for one signer.
+    pub signer_bytes_max: usize,
+    /// Most enrolments held (they are the only transactions from keys not yet enrolled).
+    pub enrolments_max: usize,
     /// Entries older than this are dropped, milliseconds.
     pub age_max_ms: u64,
 }
@@ -21,6 +30,9 @@ impl Default for MempoolLimits {
         MempoolLimits {
             transactions_max: 200_000,
             bytes_max: 256 * 1024 * 1024,
+            signer_transactions_max: 16_384,
+            signer_bytes_max: 32 * 1024 * 1024,
+            enrolments_max: 1_024,
             age_max_ms: 10 * 60 * 1000,
         }
     }
@@ -33,8 +45,14 @@ pub enum Admission {
     Added,
     /// Already held.
     Duplicate,
+    /// Another transaction of the signer with the same nonce is held.
+    NonceTaken,
     /// No room: try later.
     Full,
+    /// The signer's share is used up: try later.
+    SignerFull,
+    /// Too many enrolments wait: try later.
+    EnrolmentsFull,
 }
 
 #[derive(Clone, Debug)]
@@ -45,14 +63,41 @@ struct Entry {
     sequence: u64,
 }
 
+impl Entry {
+    fn signer(&self) -> PublicKey {
+        self.transaction.transaction.signer
+    }
+
+    fn nonce(&self) -> u64 {
+        self.transaction.transaction.nonce
+    }
+
+    fn is_enrolment(&self) -> bool {
+        matches!(
+            self.transaction.transaction.payload,
+            Payload::EnrollIdentity(_)
+        )
+    }
+}
+
+/// One signer's pending transactions by nonce.
+#[derive(Debug, Default)]
+struct SignerPending {
+    nonces: BTreeMap<u64, Hash>,
+    bytes: usize,
+    enrolments: usize,
+}
+
 /// Pending transactions in arrival order.
 #[derive(Debug, Default)]
 pub struct Mempool {
     limits: MempoolLimits,
     entries: BTreeMap<Hash, Entry>,
     arrivals: BTreeMap<u64, Hash>,
+    signers: BTreeMap<PublicKey, SignerPending>,
     next_sequence: u64,
     bytes: usize,
+    enrolments: usize,
 }
 
 impl Mempool {
@@ -84,7 +129,40 @@ impl Mempool {
         self.entries.contains_key(id)
     }
 
-    /// Adds a transaction that passed the stateless checks.
+    /// True if an enrolment of `signer` is held (its next transactions may follow it).
+    pub fn enrolment_pending(&self, signer: &PublicKey) -> bool {
+        self.signers
+            .get(signer)
+            .is_some_and(|pending| pending.enrolments > 0)
+    }
+
+    /// Why `entry` cannot be held now, if it cannot.
+    fn refusal(&self, id: &Hash, entry: &Entry) -> Option<Admission> {
+        if self.entries.contains_key(id) {
+            return Some(Admission::Duplicate);
+        }
+        if self.entries.len() >= self.limits.transactions_max
+            || self.bytes + entry.bytes > self.limits.bytes_max
+        {
+            return Some(Admission::Full);
+        }
+        if let Some(pending) = self.signers.get(&entry.signer()) {
+            if pending.nonces.contains_key(&entry.nonce()) {
+                return Some(Admission::NonceTaken);
+            }
+            if pending.nonces.len() >= self.limits.signer_transactions_max
+                || pending.bytes + entry.bytes > self.limits.signer_bytes_max
+            {
+                return Some(Admission::SignerFull);
+            }
+        }
+        if entry.is_enrolment() && self.enrolments >= self.limits.enrolments_max {
+            return Some(Admission::EnrolmentsFull);
+        }
+        None
+    }
+
+    /// Adds a transaction that passed admission.
     pub fn insert(
         &mut self,
         id: Hash,
@@ -92,32 +170,33 @@ impl Mempool {
         bytes: usize,
         now_ms: u64,
     ) -> Admission {
-        if self.entries.contains_key(&id) {
-            return Admission::Duplicate;
+        let entry = Entry {
+            transaction,
+            bytes,
+            arrival_ms: now_ms,
+            sequence: self.next_sequence,
+        };
+        if let Some(refusal) = self.refusal(&id, &entry) {
+            return refusal;
         }
-        if self.entries.len() >= self.limits.transactions_max
-            || self.bytes + bytes > self.limits.bytes_max
-        {
-            return Admission::Full;
-        }
-        let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.arrivals.insert(sequence, id);
-        self.entries.insert(
-            id,
-            Entry {
-                transaction,
-                bytes,
-                arrival_ms: now_ms,
-                sequence,
-            },
-        );
+        self.arrivals.insert(entry.sequence, id);
+        let pending = self.signers.entry(entry.signer()).or_default();
+        pending.nonces.insert(entry.nonce(), id);
+        pending.bytes += bytes;
+        if entry.is_enrolment() {
+            pending.enrolments += 1;
+            self.enrolments += 1;
+        }
         self.bytes += bytes;
+        self.entries.insert(id, entry);
         Admission::Added
     }
 
-    /// Up to `count_max` transactions and `bytes_max` bytes, oldest first, skipping `exclude`,
-    /// ordered by (signer, nonce) so that each signer's transactions apply in nonce order.
+    /// Up to `count_max` transactions and `bytes_max` bytes, skipping `exclude` (already in the
+    /// ancestry). Signers are served by their oldest pending transaction; each signer's
+    /// transactions are taken in nonce order and stop at the first that does not fit, so a
+    /// later nonce never goes without an earlier one. The result is ordered by (signer, nonce).
     pub fn select(
         &self,
         count_max: usize,
@@ -126,21 +205,34 @@ impl Mempool {
     ) -> Vec<Arc<SignedTransaction>> {
         let mut chosen: Vec<Arc<SignedTransaction>> = Vec::new();
         let mut bytes = 0;
+        let mut served: BTreeSet<PublicKey> = BTreeSet::new();
         for id in self.arrivals.values() {
             if chosen.len() >= count_max {
                 break;
             }
-            if exclude.contains(id) {
-                continue;
-            }
             let Some(entry) = self.entries.get(id) else {
                 continue;
             };
-            if bytes + entry.bytes > bytes_max {
+            let signer = entry.signer();
+            if !served.insert(signer) {
                 continue;
             }
-            bytes += entry.bytes;
-            chosen.push(entry.transaction.clone());
+            let Some(pending) = self.signers.get(&signer) else {
+                continue;
+            };
+            for id in pending.nonces.values() {
+                if exclude.contains(id) {
+                    continue;
+                }
+                let Some(next) = self.entries.get(id) else {
+                    break;
+                };
+                if chosen.len() >= count_max || bytes + next.bytes > bytes_max {
+                    break;
+                }
+                bytes += next.bytes;
+                chosen.push(next.transaction.clone());
+            }
         }
         chosen.sort_by_key(|transaction| {
             let inner = &transaction.transaction;
@@ -149,12 +241,25 @@ impl Mempool {
         chosen
     }
 
-    /// Drops transactions (included in a committed block).
+    /// Drops transactions (included in a committed block, or refused by a proposer).
     pub fn remove(&mut self, ids: impl IntoIterator<Item = Hash>) {
         for id in ids {
-            if let Some(entry) = self.entries.remove(&id) {
-                self.arrivals.remove(&entry.sequence);
-                self.bytes -= entry.bytes;
+            let Some(entry) = self.entries.remove(&id) else {
+                continue;
+            };
+            self.arrivals.remove(&entry.sequence);
+            self.bytes -= entry.bytes;
+            let signer = entry.signer();
+            if let Some(pending) = self.signers.get_mut(&signer) {
+                pending.nonces.remove(&entry.nonce());
+                pending.bytes -= entry.bytes;
+                if entry.is_enrolment() {
+                    pending.enrolments -= 1;
+                    self.enrolments -= 1;
+                }
+                if pending.nonces.is_empty() {
+                    self.signers.remove(&signer);
+                }
             }
         }
     }
@@ -207,6 +312,7 @@ mod tests {
             transactions_max,
             bytes_max: 10_000,
             age_max_ms: 1_000,
+            ..MempoolLimits::default()
         }
     }
 
@@ -248,6 +354,78 @@ mod tests {
         assert_eq!(pool.select(2, 1_000, &BTreeSet::new()).len(), 2);
         assert_eq!(pool.select(10, 15, &BTreeSet::new()).len(), 1);
         assert_eq!(pool.select(10, 1_000, &BTreeSet::from([other])).len(), 2);
+    }
+
+    /// Review M4: a large early nonce that does not fit must hold back the signer's later ones,
+    /// or the later applies first and the early report is lost as a stale nonce.
+    #[test]
+    fn selection_never_takes_a_later_nonce_without_the_earlier() {
+        let mut pool = Mempool::new(limits(100));
+        let (big, big_tx) = transaction(1, 1);
+        let (small, small_tx) = transaction(1, 2);
+        let (other, other_tx) = transaction(2, 1);
+        pool.insert(big, big_tx, 2_000, 0);
+        pool.insert(small, small_tx, 100, 0);
+        pool.insert(other, other_tx, 100, 0);
+        let chosen: Vec<Hash> = pool
+            .select(10, 1_500, &BTreeSet::new())
+            .iter()
+            .map(|transaction| transaction.id())
+            .collect();
+        assert_eq!(chosen, vec![other]);
+        // Arrival out of nonce order: both taken, in nonce order.
+        let mut pool = Mempool::new(limits(100));
+        let (second, second_tx) = transaction(3, 2);
+        let (first, first_tx) = transaction(3, 1);
+        pool.insert(second, second_tx, 10, 0);
+        pool.insert(first, first_tx, 10, 0);
+        let chosen: Vec<Hash> = pool
+            .select(10, 1_000, &BTreeSet::new())
+            .iter()
+            .map(|transaction| transaction.id())
+            .collect();
+        assert_eq!(chosen, vec![first, second]);
+        // With the first already in the ancestry, the second follows it.
+        let chosen = pool.select(10, 1_000, &BTreeSet::from([first]));
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(chosen[0].id(), second);
+    }
+
+    #[test]
+    fn one_signer_cannot_take_the_whole_pool() {
+        let mut pool = Mempool::new(MempoolLimits {
+            signer_transactions_max: 2,
+            signer_bytes_max: 150,
+            ..limits(100)
+        });
+        let (a, ta) = transaction(1, 1);
+        let (b, tb) = transaction(1, 2);
+        let (c, tc) = transaction(1, 3);
+        assert_eq!(pool.insert(a, ta, 10, 0), Admission::Added);
+        assert_eq!(pool.insert(b, tb, 10, 0), Admission::Added);
+        assert_eq!(pool.insert(c, tc.clone(), 10, 0), Admission::SignerFull);
+        let (d, td) = transaction(2, 1);
+        assert_eq!(pool.insert(d, td, 200, 0), Admission::Added);
+        let (e, te) = transaction(2, 2);
+        assert_eq!(pool.insert(e, te, 10, 0), Admission::SignerFull, "bytes");
+        pool.remove([a]);
+        assert_eq!(pool.insert(c, tc, 10, 0), Admission::Added);
+        // Another transaction with a nonce already pending cannot both apply.
+        let key = KeyPair::from_seed([1; 32]);
+        let twin = Transaction {
+            chain_id: Hash([1; 32]),
+            signer: key.public_key(),
+            nonce: 2,
+            payload: Payload::AccessLog(epichain_core::transaction::AccessLog {
+                case_id: Hash::ZERO,
+                purpose: "twin".into(),
+            }),
+        }
+        .sign(&key);
+        assert_eq!(
+            pool.insert(twin.id(), Arc::new(twin), 10, 0),
+            Admission::NonceTaken
+        );
     }
 
     #[test]

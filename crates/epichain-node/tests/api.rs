@@ -324,3 +324,95 @@ async fn every_client_error_is_json_and_the_privacy_endpoints_answer() {
     let grants: serde_json::Value = get_json(&server.base, "/v1/grants?status=open").await;
     assert_eq!(grants, serde_json::json!([]));
 }
+
+/// Review C3: transactions from keys nobody enrolled never reach the mempool, let alone a block;
+/// enrolments do only when their certificate chain verifies; a signer's share of the mempool is
+/// bounded. Honest submissions still get in.
+#[tokio::test]
+async fn strangers_cannot_fill_the_mempool_or_the_chain() {
+    let mut server = server(200).await;
+    let chain_id = server.chain.chain_id();
+    let http = reqwest::Client::new();
+    // 300 fresh keys, each with a 60 KB access log: more than the mempool holds.
+    let junk: Vec<String> = (0..300u32)
+        .map(|index| {
+            let mut seed = [7u8; 32];
+            seed[..4].copy_from_slice(&index.to_le_bytes());
+            let key = epichain_core::KeyPair::from_seed(seed);
+            let transaction = Transaction {
+                chain_id,
+                signer: key.public_key(),
+                nonce: 1,
+                payload: Payload::AccessLog(epichain_core::transaction::AccessLog {
+                    case_id: Hash::ZERO,
+                    purpose: "x".repeat(60_000),
+                }),
+            }
+            .sign(&key);
+            hex::encode(transaction.to_bytes())
+        })
+        .collect();
+    for chunk in junk.chunks(50) {
+        let results: serde_json::Value = http
+            .post(format!("{}/v1/transactions/batch", server.base))
+            .json(&serde_json::json!({ "transactions": chunk }))
+            .send()
+            .await
+            .expect("post")
+            .json()
+            .await
+            .expect("json");
+        let items = results["results"].as_array().expect("results");
+        assert!(items.iter().all(|item| item["code"] == "unknown_signer"));
+    }
+    let single = post(&server.base, &server.world.enrolments()[0].clone()).await;
+    assert_eq!(single.status(), 202, "honest enrolment still admitted");
+    let stranger = Transaction {
+        chain_id,
+        signer: epichain_core::KeyPair::from_seed([8; 32]).public_key(),
+        nonce: 1,
+        payload: Payload::RevokeIdentity(epichain_core::RevokeIdentity {
+            key: epichain_core::KeyPair::from_seed([8; 32]).public_key(),
+            reason: epichain_core::RevocationReason::Unspecified,
+        }),
+    }
+    .sign(&epichain_core::KeyPair::from_seed([8; 32]));
+    let refused = post(&server.base, &stranger).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.expect("json")["code"],
+        "unknown_signer"
+    );
+    // An enrolment whose certificate does not parse is refused at admission.
+    let mut garbage =
+        epichain_core::Signer::new(epichain_core::KeyPair::from_seed([9; 32]), chain_id, 0);
+    let refused = post(
+        &server.base,
+        &garbage.enroll(vec![0x30, 3, 1, 2, 3], vec![]),
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<serde_json::Value>().await.expect("json")["code"],
+        "certificate.malformed"
+    );
+    assert_eq!(
+        server.chain.mempool_size().0,
+        1,
+        "only the honest enrolment"
+    );
+    // A transaction that follows a pending enrolment is admitted with it, and both land in one
+    // block; a nonce two ahead waits for its predecessor.
+    let identity = &mut server.world.identities[0].signer;
+    let publish = identity.sign(Payload::AccessLog(epichain_core::transaction::AccessLog {
+        case_id: Hash::ZERO,
+        purpose: "audit".into(),
+    }));
+    assert_eq!(post(&server.base, &publish).await.status(), 202);
+    let genesis = epichain_node::block::ChainBlock::genesis(chain_id);
+    let block = server
+        .chain
+        .propose(&[genesis], GENESIS_MS + 60_000)
+        .expect("propose");
+    assert_eq!(block.block().expect("block").transactions.len(), 2);
+}

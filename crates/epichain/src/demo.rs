@@ -136,19 +136,41 @@ fn apply(
         .iter()
         .map(|transaction| transaction.transaction.payload.kind())
         .collect();
+    let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
     let outcome = ledger.append(time_ms, transactions)?;
     let mut rejected = 0;
-    for (receipt, kind) in outcome.receipts.iter().zip(kinds) {
-        if let TransactionOutcome::Rejected(rejection) = &receipt.outcome {
-            rejected += 1;
-            writeln!(
-                out,
-                "block {}: rejected {kind} {}: {}: {rejection}",
-                outcome.header.height,
-                &receipt.transaction_id.to_hex()[..12],
-                rejection.code()
-            )?;
-        }
+    let refused = outcome.unauthenticated.iter().map(|refused| {
+        (
+            refused.id,
+            kinds[refused.position],
+            "left out",
+            &refused.rejection,
+        )
+    });
+    let receipts = outcome
+        .receipts
+        .iter()
+        .filter_map(|receipt| match &receipt.outcome {
+            TransactionOutcome::Rejected(rejection) => {
+                let position = ids.iter().position(|id| *id == receipt.transaction_id)?;
+                Some((
+                    receipt.transaction_id,
+                    kinds[position],
+                    "rejected",
+                    rejection,
+                ))
+            }
+            TransactionOutcome::Applied => None,
+        });
+    for (id, kind, verdict, rejection) in receipts.chain(refused) {
+        rejected += 1;
+        writeln!(
+            out,
+            "block {}: {verdict} {kind} {}: {}: {rejection}",
+            outcome.header.height,
+            &id.to_hex()[..12],
+            rejection.code()
+        )?;
     }
     Ok(rejected)
 }

@@ -5,7 +5,8 @@
 //!   province → city hierarchy; the leaf names the role and home region. Re-enrolment renews
 //!   the certificate and keeps the nonce.
 //! - A signer is authenticated when enrolled, not revoked, no CA above it revoked, inside its
-//!   chain's validity at block time, and its nonce is above its last.
+//!   chain's validity at block time, and its nonce is the next after its last (a gap waits: a
+//!   transaction that overtook an earlier one in the network must not make the earlier stale).
 //! - Revocation is final. An authority revokes identities and CAs within its jurisdiction;
 //!   authorities and CAs only from strictly above. Anyone may revoke its own key.
 
@@ -22,6 +23,17 @@ use epichain_core::{
     EnrollIdentity, PublicKey, Rejection, RevokeIdentity, Role, SignedTransaction,
 };
 
+/// A signer's nonces run 1, 2, 3, …: each transaction takes the next one.
+fn check_nonce(nonce: u64, last: u64) -> Result<(), Rejection> {
+    if nonce <= last {
+        return Err(Rejection::StaleNonce { nonce, last });
+    }
+    if nonce != last + 1 {
+        return Err(Rejection::NonceGap { nonce, last });
+    }
+    Ok(())
+}
+
 impl<S: StateRead> Executor<'_, S> {
     /// An enrolled, unrevoked signer whose chain is valid at block time and whose nonce is fresh.
     pub(super) fn authenticate(&self, key: &PublicKey, nonce: u64) -> Exec<IdentityRecord> {
@@ -29,13 +41,7 @@ impl<S: StateRead> Executor<'_, S> {
             return Err(Rejection::UnknownSigner(*key).into());
         };
         self.check_standing(&identity)?;
-        if nonce <= identity.nonce {
-            return Err(Rejection::StaleNonce {
-                nonce,
-                last: identity.nonce,
-            }
-            .into());
-        }
+        check_nonce(nonce, identity.nonce)?;
         Ok(identity)
     }
 
@@ -101,13 +107,7 @@ impl<S: StateRead> Executor<'_, S> {
         let last_nonce = self
             .get::<IdentityRecord>(&leaf.key)?
             .map_or(0, |existing| existing.nonce);
-        if transaction.nonce <= last_nonce {
-            return Err(Rejection::StaleNonce {
-                nonce: transaction.nonce,
-                last: last_nonce,
-            }
-            .into());
-        }
+        check_nonce(transaction.nonce, last_nonce)?;
         let certificate_hash = hash_tagged(tag::CERTIFICATE, &enroll.certificate);
         self.overlay.put(
             &certificate_hash,

@@ -18,6 +18,12 @@
 //! valid signature, fresh nonce) consumes its nonce even if a business rule then rejects it, so a
 //! rejected transaction can never be replayed into a later state where it would apply.
 //!
+//! A transaction that fails *authentication* (bad signature, wrong chain, unknown or revoked
+//! signer, stale nonce, an enrolment whose certificate does not verify) consumes nothing and gets
+//! no receipt: it is [`Unauthenticated`]. A block carrying one is invalid (the validator refuses
+//! it, see `Ledger::verify_on`) and a proposer leaves it out (`Ledger::prepare_on`), so nothing an
+//! outsider signs is ever stored. A duplicate or already-final transaction is a stale nonce.
+//!
 //! Failures: a contract returns [`Halt`]. [`Halt::Reject`] is the transaction's business (a
 //! receipt with a typed [`Rejection`]); [`Halt::Abort`] is a storage failure, which aborts the
 //! whole block. [`Executor::apply_transaction`] is the only place that tells them apart.
@@ -90,6 +96,19 @@ pub struct Execution {
     pub events: Vec<Event>,
     /// New case versions, in order.
     pub versions: Vec<CaseVersion>,
+    /// Transactions left out because they fail authentication, by their position in the input.
+    pub unauthenticated: Vec<Unauthenticated>,
+}
+
+/// A transaction that failed authentication: it has no receipt and consumes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unauthenticated {
+    /// Its position among the transactions given to [`execute_block`].
+    pub position: usize,
+    /// Its id.
+    pub id: Hash,
+    /// Why.
+    pub rejection: Rejection,
 }
 
 /// Why a contract stopped: the transaction is rejected, or the block cannot be executed.
@@ -97,6 +116,8 @@ pub struct Execution {
 pub(crate) enum Halt {
     /// A business rule refused the transaction: a receipt.
     Reject(Rejection),
+    /// Authentication failed: no receipt, and the block must not carry the transaction.
+    Refuse(Rejection),
     /// Storage failed: the block aborts.
     Abort(StorageError),
 }
@@ -156,32 +177,80 @@ pub fn execute_block(
             && block.signatures_valid.len() == block.transactions.len(),
         "one id and one verdict per transaction"
     );
-    let config = state
-        .get::<ChainConfig>(&())?
-        .ok_or_else(|| StorageError::Corrupt("state has no chain configuration".into()))?;
+    let config = chain_config(state)?;
     let mut executor = Executor::new(state, config, context);
-    executor.output.transaction_ids = block.ids.to_vec();
-    for (index, (transaction, signature_valid)) in block
+    for (position, (transaction, signature_valid)) in block
         .transactions
         .iter()
         .zip(block.signatures_valid.iter().copied())
         .enumerate()
     {
-        executor.transaction_id = block.ids[index];
-        executor.transaction_index = index as u32;
-        let outcome = if signature_valid {
+        let id = block.ids[position];
+        executor.transaction_id = id;
+        executor.transaction_index = executor.output.receipts.len() as u32;
+        let step = if signature_valid {
             executor.apply_transaction(transaction)?
         } else {
-            TransactionOutcome::Rejected(Rejection::BadSignature)
+            Err(Rejection::BadSignature)
         };
-        executor.output.receipts.push(Receipt {
-            transaction_id: executor.transaction_id,
-            outcome,
-        });
+        match step {
+            Ok(outcome) => {
+                executor.output.transaction_ids.push(id);
+                executor.output.receipts.push(Receipt {
+                    transaction_id: id,
+                    outcome,
+                });
+            }
+            Err(rejection) => executor.output.unauthenticated.push(Unauthenticated {
+                position,
+                id,
+                rejection,
+            }),
+        }
     }
     executor.evaluate_warnings()?;
     executor.escrow_deadline()?;
     Ok(executor.finish())
+}
+
+fn chain_config(state: &impl StateRead) -> Result<ChainConfig, StorageError> {
+    state
+        .get::<ChainConfig>(&())?
+        .ok_or_else(|| StorageError::Corrupt("state has no chain configuration".into()))
+}
+
+/// The authentication a block at a given height and time on top of a state would apply to
+/// transactions, their signatures aside (checked by the caller): what a node checks at
+/// admission, so that what it accepts a proposer can include. An enrolment's certificate chain
+/// is verified here. Reads are shared across the transactions checked.
+pub struct Authenticator<'a, S> {
+    executor: Executor<'a, S>,
+}
+
+impl<'a, S: StateRead> Authenticator<'a, S> {
+    /// Checks against `state` as a block at `context` would.
+    pub fn new(state: &'a S, context: BlockContext) -> Result<Self, StorageError> {
+        let config = chain_config(state)?;
+        Ok(Authenticator {
+            executor: Executor::new(state, config, context),
+        })
+    }
+
+    /// Why `signed` would be left out of a block, if it would.
+    pub fn check(
+        &mut self,
+        signed: &SignedTransaction,
+    ) -> Result<Result<(), Rejection>, StorageError> {
+        let verdict = self.executor.authenticated(signed);
+        // Nothing is applied: an enrolment's writes vanish.
+        self.executor.overlay.discard_transaction();
+        self.executor.pending_events.clear();
+        match verdict {
+            Ok(_) => Ok(Ok(())),
+            Err(Halt::Reject(rejection) | Halt::Refuse(rejection)) => Ok(Err(rejection)),
+            Err(Halt::Abort(error)) => Err(error),
+        }
+    }
 }
 
 /// The state of one block's execution.
@@ -232,12 +301,12 @@ impl<'a, S: StateRead> Executor<'a, S> {
         self.output
     }
 
-    /// Applies one transaction atomically and returns its outcome; only a storage failure is an
-    /// error.
+    /// Applies one transaction atomically and returns its outcome, or the reason it fails
+    /// authentication; only a storage failure is an error.
     fn apply_transaction(
         &mut self,
         signed: &SignedTransaction,
-    ) -> Result<TransactionOutcome, StorageError> {
+    ) -> Result<Result<TransactionOutcome, Rejection>, StorageError> {
         match self.try_transaction(signed) {
             Ok(()) => {
                 self.overlay.commit_transaction();
@@ -249,20 +318,47 @@ impl<'a, S: StateRead> Executor<'a, S> {
                         .or_default()
                         .push(case);
                 }
-                Ok(TransactionOutcome::Applied)
+                Ok(Ok(TransactionOutcome::Applied))
             }
             Err(Halt::Reject(rejection)) => {
-                self.overlay.discard_transaction();
-                self.pending_events.clear();
-                self.pending_versions.clear();
-                self.pending_touched.clear();
-                Ok(TransactionOutcome::Rejected(rejection))
+                self.discard_pending();
+                Ok(Ok(TransactionOutcome::Rejected(rejection)))
+            }
+            Err(Halt::Refuse(rejection)) => {
+                self.discard_pending();
+                Ok(Err(rejection))
             }
             Err(Halt::Abort(error)) => Err(error),
         }
     }
 
+    fn discard_pending(&mut self) {
+        self.overlay.discard_transaction();
+        self.pending_events.clear();
+        self.pending_versions.clear();
+        self.pending_touched.clear();
+    }
+
     fn try_transaction(&mut self, signed: &SignedTransaction) -> Exec<()> {
+        let signer = match self.authenticated(signed) {
+            Ok(signer) => signer,
+            Err(Halt::Reject(rejection)) => return Err(Halt::Refuse(rejection)),
+            Err(other) => return Err(other),
+        };
+        // An enrolment is complete once authenticated.
+        let Some(mut signer) = signer else {
+            return Ok(());
+        };
+        // The nonce is consumed whatever the payload's fate.
+        signer.nonce = signed.transaction.nonce;
+        self.overlay.put(&signer.key, signer.clone());
+        self.overlay.commit_transaction();
+        self.dispatch(signed, &signer)
+    }
+
+    /// Everything a transaction must pass before it consumes a nonce: the chain, and either an
+    /// enrolment (applied here: `None`) or an enrolled signer in good standing with a fresh nonce.
+    fn authenticated(&mut self, signed: &SignedTransaction) -> Exec<Option<IdentityRecord>> {
         let transaction = &signed.transaction;
         if transaction.chain_id != self.config.chain_id {
             return Err(Rejection::WrongChain {
@@ -272,14 +368,11 @@ impl<'a, S: StateRead> Executor<'a, S> {
             .into());
         }
         if let Payload::EnrollIdentity(enroll) = &transaction.payload {
-            return self.enroll(signed, enroll);
+            self.enroll(signed, enroll)?;
+            return Ok(None);
         }
-        let mut signer = self.authenticate(&transaction.signer, transaction.nonce)?;
-        // The nonce is consumed whatever the payload's fate.
-        signer.nonce = transaction.nonce;
-        self.overlay.put(&signer.key, signer.clone());
-        self.overlay.commit_transaction();
-        self.dispatch(signed, &signer)
+        self.authenticate(&transaction.signer, transaction.nonce)
+            .map(Some)
     }
 
     fn dispatch(&mut self, signed: &SignedTransaction, signer: &IdentityRecord) -> Exec<()> {

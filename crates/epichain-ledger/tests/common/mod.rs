@@ -219,10 +219,16 @@ impl World {
             .expect("block")
     }
 
-    /// Appends a block with one transaction and returns its outcome.
+    /// Appends a block with one transaction and returns its outcome: its receipt, or, for a
+    /// transaction that fails authentication, the rejection the proposer left it out with (the
+    /// block is then empty).
     pub fn submit(&mut self, transaction: SignedTransaction) -> TransactionOutcome {
         let outcome = self.block(vec![transaction]);
-        outcome.receipts[0].outcome.clone()
+        match (outcome.receipts.first(), outcome.unauthenticated.first()) {
+            (Some(receipt), None) => receipt.outcome.clone(),
+            (None, Some(refused)) => TransactionOutcome::Rejected(refused.rejection.clone()),
+            _ => panic!("one transaction gives a receipt or is left out"),
+        }
     }
 
     pub fn today(&self) -> Day {

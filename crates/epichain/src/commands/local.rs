@@ -320,9 +320,17 @@ fn submit(data: &Path, transaction: SignedTransaction) -> Result<()> {
     let id = transaction.id();
     let time_ms = wall_clock_ms().max(ledger.tip().time_ms + 1);
     let prepared = ledger.prepare(time_ms, vec![transaction])?;
-    if let Some(TransactionOutcome::Rejected(rejection)) =
-        prepared.receipts().first().map(|receipt| &receipt.outcome)
-    {
+    let rejection = prepared
+        .unauthenticated()
+        .first()
+        .map(|refused| &refused.rejection)
+        .or_else(
+            || match prepared.receipts().first().map(|receipt| &receipt.outcome) {
+                Some(TransactionOutcome::Rejected(rejection)) => Some(rejection),
+                _ => None,
+            },
+        );
+    if let Some(rejection) = rejection {
         bail!(
             "transaction {id} rejected ({}): {rejection}",
             rejection.code()
