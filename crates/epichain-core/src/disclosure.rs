@@ -155,6 +155,7 @@ pub struct PartialDecryption {
     Eq,
     PartialOrd,
     Ord,
+    Hash,
     BorshSerialize,
     BorshDeserialize,
     Serialize,

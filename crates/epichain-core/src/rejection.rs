@@ -159,6 +159,11 @@ pub enum Rejection {
         /// Last used.
         last: u64,
     },
+    /// The transaction would write a state value larger than the ledger stores.
+    StateValueTooLarge {
+        /// Encoded size of the value.
+        bytes: u64,
+    },
 }
 
 /// Why an enrolment certificate was refused.
@@ -438,6 +443,7 @@ impl Rejection {
             Rejection::CertificateNotValid => "certificate_not_valid",
             Rejection::StaleNonce { .. } => "stale_nonce",
             Rejection::NonceGap { .. } => "nonce_gap",
+            Rejection::StateValueTooLarge { .. } => "state_value_too_large",
             Rejection::RoleNotPermitted { .. } => "role_not_permitted",
             Rejection::OutsideJurisdiction { .. } => "outside_jurisdiction",
             Rejection::Certificate(problem) => problem.code(),
@@ -663,6 +669,10 @@ impl fmt::Display for Rejection {
                     "nonce {nonce} is not above the signer's last nonce {last}"
                 )
             }
+            Rejection::StateValueTooLarge { bytes } => write!(
+                f,
+                "the transaction would write a state value of {bytes} bytes, over the limit"
+            ),
             Rejection::NonceGap { nonce, last } => write!(
                 f,
                 "nonce {nonce} skips ahead of the signer's last nonce {last}: the next is {}",
@@ -1070,6 +1080,7 @@ mod tests {
             (DisclosureProblem::NotHolder.into(), 27),
             (AccessLogProblem::PurposeLength(0).into(), 28),
             (Rejection::NonceGap { nonce: 3, last: 1 }, 29),
+            (Rejection::StateValueTooLarge { bytes: 1 }, 30),
         ];
         for (rejection, index) in &samples {
             assert_eq!(encoding::encode(rejection)[0], *index, "{rejection:?}");

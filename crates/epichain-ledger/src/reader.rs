@@ -1,12 +1,14 @@
 //! Typed queries over one consistent snapshot of the committed state, blocks and indexes.
 
 use crate::state::{
-    CaseRecord, CaseVersion, CaseView, ChainConfig, CountBasis, CountKey, DetailsRef, Entry,
-    IdentityRecord, StateRead, StatusCounts, TransactionLocation, VersionChange, VersionView,
+    CaseRecord, CaseVersion, CaseView, ChainConfig, CountBasis, CountKey, DetailsRef,
+    DisclosureBatch, DisclosureKey, DisclosureTally, Entry, IdentityRecord, PostingKey, SharedKey,
+    SharedRecord, StateRead, StatusCounts, TransactionLocation, VersionChange, VersionView,
     details_hash, verify_version_chain,
 };
 use crate::store::StoreReader;
 use crate::{LedgerError, StorageError};
+use epichain_core::disclosure::RecordVersion;
 use epichain_core::encoding::Hash;
 use epichain_core::{Payload, PublicKey, Receipt};
 
@@ -30,6 +32,41 @@ impl LedgerReader {
     pub fn config(&self) -> Result<ChainConfig, LedgerError> {
         self.get::<ChainConfig>(&())?
             .ok_or_else(|| StorageError::Corrupt("no chain configuration".into()).into())
+    }
+
+    /// A holder's postings for a grantee of a grant, from posting `from`, at most `limit`.
+    pub fn disclosure_postings(
+        &self,
+        key: &DisclosureKey,
+        from: u32,
+        limit: usize,
+    ) -> Result<Vec<DisclosureBatch>, LedgerError> {
+        let tally = self.get::<DisclosureTally>(key)?.unwrap_or_default();
+        (from..tally.postings)
+            .take(limit)
+            .map(|sequence| {
+                let posting = PostingKey {
+                    disclosure: key.clone(),
+                    sequence,
+                };
+                self.get::<DisclosureBatch>(&posting)?.ok_or_else(|| {
+                    StorageError::Corrupt(format!("posting {sequence} missing")).into()
+                })
+            })
+            .collect()
+    }
+
+    /// True if the holder already shared the record version with the grantee.
+    pub fn is_shared(
+        &self,
+        key: &DisclosureKey,
+        record: RecordVersion,
+    ) -> Result<bool, LedgerError> {
+        let shared = SharedKey {
+            disclosure: key.clone(),
+            record,
+        };
+        Ok(self.get::<SharedRecord>(&shared)?.is_some())
     }
 
     /// An identity.

@@ -41,8 +41,30 @@ pub enum StateKey {
     EscrowKey,
     /// A disclosure grant.
     Grant(Hash),
-    /// The decryption shares one holder posted for one grantee of one grant.
+    /// How many postings one holder made for one grantee of one grant.
     Disclosure(DisclosureKey),
+    /// One posting of decryption shares.
+    DisclosurePosting(PostingKey),
+    /// A record version a holder shared with a grantee (each is shared once).
+    DisclosureShared(SharedKey),
+}
+
+/// One posting of a holder for a grantee of a grant, numbered from 0.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct PostingKey {
+    /// Whose postings.
+    pub disclosure: DisclosureKey,
+    /// Its number.
+    pub sequence: u32,
+}
+
+/// A record version within a holder's postings for a grantee of a grant.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct SharedKey {
+    /// Whose postings.
+    pub disclosure: DisclosureKey,
+    /// The record version.
+    pub record: RecordVersion,
 }
 
 /// Whose decryption shares for which grant.
@@ -161,20 +183,25 @@ pub struct DisclosureBatch {
     pub height: u64,
 }
 
-/// The decryption shares one holder posted for one grantee of one grant.
-#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct DisclosureRecord {
-    /// Postings, oldest first.
-    pub batches: Vec<DisclosureBatch>,
+/// How far one holder got with one grantee of one grant. Each posting and each record version
+/// shared has its own key, so no value grows with an outbreak (review C1).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+)]
+pub struct DisclosureTally {
+    /// Postings made: [`PostingKey`] sequences `0..postings`.
+    pub postings: u32,
+    /// Record versions shared in them.
+    pub records: u32,
 }
 
-impl DisclosureRecord {
-    /// True if some batch holds this record version.
-    pub fn contains(&self, record: &RecordVersion) -> bool {
-        self.batches
-            .iter()
-            .any(|batch| batch.records.contains(record))
-    }
+/// Which posting shared a record version.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+)]
+pub struct SharedRecord {
+    /// The posting's sequence.
+    pub posting: u32,
 }
 
 /// Which date a count is by.
@@ -650,6 +677,11 @@ pub fn verify_version_chain(versions: &[CaseVersion], head: &Hash) -> Result<(),
     Ok(())
 }
 
+/// Largest encoded state value the ledger writes: well under the decoding limit
+/// ([`encoding::DECODE_BYTES_MAX`]), so every stored value can be read back (review C1).
+pub const STATE_VALUE_BYTES_MAX: usize = 1024 * 1024;
+const _: () = assert!(STATE_VALUE_BYTES_MAX < encoding::DECODE_BYTES_MAX);
+
 /// A value of the authenticated state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StateValue {
@@ -677,8 +709,12 @@ pub enum StateValue {
     EscrowKey(Box<EscrowKeyRecord>),
     /// Grant.
     Grant(Box<GrantRecord>),
-    /// Decryption shares.
-    Disclosure(Box<DisclosureRecord>),
+    /// Postings made.
+    Disclosure(DisclosureTally),
+    /// One posting.
+    DisclosurePosting(Box<DisclosureBatch>),
+    /// A shared record version.
+    DisclosureShared(SharedRecord),
 }
 
 impl StateValue {
@@ -697,7 +733,9 @@ impl StateValue {
             StateValue::EscrowDealing(value) => encoding::encode(value.as_ref()),
             StateValue::EscrowKey(value) => encoding::encode(value.as_ref()),
             StateValue::Grant(value) => encoding::encode(value.as_ref()),
-            StateValue::Disclosure(value) => encoding::encode(value.as_ref()),
+            StateValue::Disclosure(value) => encoding::encode(value),
+            StateValue::DisclosurePosting(value) => encoding::encode(value.as_ref()),
+            StateValue::DisclosureShared(value) => encoding::encode(value),
         }
     }
 
@@ -722,7 +760,11 @@ impl StateValue {
             }
             StateKey::EscrowKey => StateValue::EscrowKey(Box::new(encoding::decode(bytes)?)),
             StateKey::Grant(_) => StateValue::Grant(Box::new(encoding::decode(bytes)?)),
-            StateKey::Disclosure(_) => StateValue::Disclosure(Box::new(encoding::decode(bytes)?)),
+            StateKey::Disclosure(_) => StateValue::Disclosure(encoding::decode(bytes)?),
+            StateKey::DisclosurePosting(_) => {
+                StateValue::DisclosurePosting(Box::new(encoding::decode(bytes)?))
+            }
+            StateKey::DisclosureShared(_) => StateValue::DisclosureShared(encoding::decode(bytes)?),
         })
     }
 }
@@ -869,9 +911,21 @@ entry!(
 );
 entry!(GrantRecord, Hash, |key| StateKey::Grant(*key), Grant, boxed);
 entry!(
-    DisclosureRecord,
+    DisclosureTally,
     DisclosureKey,
     |key| StateKey::Disclosure(key.clone()),
-    Disclosure,
+    Disclosure
+);
+entry!(
+    DisclosureBatch,
+    PostingKey,
+    |key| StateKey::DisclosurePosting(key.clone()),
+    DisclosurePosting,
     boxed
+);
+entry!(
+    SharedRecord,
+    SharedKey,
+    |key| StateKey::DisclosureShared(key.clone()),
+    DisclosureShared
 );

@@ -18,7 +18,9 @@
 
 use crate::StorageError;
 use crate::execute::{Event, Execution};
-use crate::state::{CaseVersion, StateKey, StateRead, StateValue, TransactionLocation};
+use crate::state::{
+    CaseVersion, STATE_VALUE_BYTES_MAX, StateKey, StateRead, StateValue, TransactionLocation,
+};
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::encoding::{self, Hash};
 use epichain_core::{Block, BlockHeader, DiseaseCode, PublicKey, Receipt, RegionCode, Role};
@@ -325,6 +327,12 @@ fn write_state<'a>(
     sorted.sort_unstable();
     let mut state = transaction.open_table(STATE).map_err(storage)?;
     for (key, value) in &sorted {
+        // Every value written decodes under the decoding limit (execution refuses larger).
+        assert!(
+            value.len() <= STATE_VALUE_BYTES_MAX,
+            "state value of {} bytes",
+            value.len()
+        );
         state
             .insert(key.as_slice(), value.as_slice())
             .map_err(storage)?;

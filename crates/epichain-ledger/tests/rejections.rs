@@ -457,3 +457,53 @@ fn collect_sources(directory: &std::path::Path, into: &mut String) {
         }
     }
 }
+
+/// Review C1, the class: no transaction can make the ledger store a value it could not read
+/// back. Configuration grown by governance past the state value limit is refused, and the chain
+/// goes on.
+#[test]
+fn no_state_value_grows_past_the_limit() {
+    let mut world = World::new();
+    let chain_id = world.chain_id();
+    let mut refused_at = None;
+    for sequence in 1..=40u64 {
+        let proposal = GovernanceProposal {
+            sequence,
+            actions: vec![GovernanceAction::UpsertDisease(Disease {
+                code: disease(&format!("BULK_{sequence}")),
+                name_en: "x".repeat(60_000),
+                name_zh: String::new(),
+                class: DiseaseClass::B,
+                managed_as_a: false,
+                report_deadline_hours: 24,
+                icd10: vec![],
+                retired: false,
+            })],
+        };
+        let approvals = world.national_cdc[..2]
+            .iter()
+            .map(|signer| proposal.approve(&chain_id, signer.key()))
+            .collect();
+        let transaction = world.national_cdc[0].govern(proposal, approvals);
+        let outcome = world.submit(transaction);
+        if code_of(&outcome) == Some("state_value_too_large") {
+            refused_at = Some(sequence);
+            break;
+        }
+        applied(&outcome);
+    }
+    let refused_at = refused_at.expect("the configuration hit the limit");
+    assert!(refused_at > 10, "refused only at {refused_at}");
+    let stored = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .config()
+        .expect("config");
+    assert_eq!(stored.governance_sequence, refused_at - 1);
+    // The chain goes on.
+    let (report, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    applied(&world.submit(report));
+}

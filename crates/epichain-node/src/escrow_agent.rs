@@ -235,18 +235,17 @@ impl EscrowAgent {
                 continue;
             }
             for (grantee, encryption) in grantees(reader, &grant)? {
-                let done = reader
-                    .get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
-                        grant: grant.id,
-                        grantee,
-                        holder: me,
-                    })?
-                    .unwrap_or_default();
-                let owed: Vec<RecordVersion> = records
-                    .iter()
-                    .filter(|record| !done.contains(record))
-                    .copied()
-                    .collect();
+                let key = DisclosureKey {
+                    grant: grant.id,
+                    grantee,
+                    holder: me,
+                };
+                let mut owed: Vec<RecordVersion> = Vec::new();
+                for record in &records {
+                    if !reader.is_shared(&key, *record)? {
+                        owed.push(*record);
+                    }
+                }
                 for chunk in owed.chunks(RECORDS_PER_POSTING.min(SHARED_RECORDS_MAX)) {
                     let sealed = disclosure::seal_partials(
                         share,

@@ -13,7 +13,7 @@ use epichain_core::disclosure::{
 use epichain_core::sealed::{self, CaseDetails};
 use epichain_core::warning::{SignalAction, SignalOutcome, Step};
 use epichain_core::{
-    Day, DiseaseCode, GovernanceAction, GovernanceProposal, Hash, Payload, PublicKey,
+    CaseChange, Day, DiseaseCode, GovernanceAction, GovernanceProposal, Hash, Payload, PublicKey,
     TransactionOutcome,
 };
 use epichain_escrow::EscrowError;
@@ -79,6 +79,47 @@ impl Escrowed {
             return Vec::new();
         }
         self.single.block(&transactions)
+    }
+
+    /// A cholera case in Futian whose district signal three institutions take to a confirmed
+    /// outbreak: returns (case, the grant it opened).
+    fn confirmed_cholera_outbreak(&mut self) -> (Hash, Hash) {
+        // A Class A disease: one case raises a district signal.
+        let case = self.report("futian-hospital", "CHOLERA", "440304");
+        let signal = self
+            .single
+            .chain
+            .reader()
+            .expect("reader")
+            .store()
+            .signal_ids(0, u64::MAX, 10)
+            .expect("signals")[0];
+        for (handle, step, outcome) in [
+            ("futian-cdc", Step::Verify, None),
+            ("shenzhen-lab", Step::PathogenAnalysis, None),
+            (
+                "guangdong-cdc",
+                Step::FinalConfirmation,
+                Some(SignalOutcome::ConfirmedOutbreak),
+            ),
+        ] {
+            let transaction = self
+                .single
+                .world
+                .identity(handle)
+                .expect("identity")
+                .signer
+                .sign(Payload::SignalAction(SignalAction {
+                    signal,
+                    step,
+                    outcome,
+                    note: String::new(),
+                }));
+            assert!(applied(&self.single.block(&[transaction])));
+        }
+        let grants = self.grants();
+        assert_eq!(grants.len(), 1, "the confirmation opens one grant");
+        (case, grants[0])
     }
 
     fn chain_id(&self) -> Hash {
@@ -151,14 +192,15 @@ impl Escrowed {
         let reader = self.single.chain.reader().expect("reader");
         let mut bundles = Vec::new();
         for holder in self.holders.iter().take(holders) {
-            let record = reader
-                .get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
-                    grant: *grant,
-                    grantee: *grantee,
-                    holder: *holder,
-                })
-                .expect("read");
-            for batch in record.map(|record| record.batches).unwrap_or_default() {
+            let key = DisclosureKey {
+                grant: *grant,
+                grantee: *grantee,
+                holder: *holder,
+            };
+            for batch in reader
+                .disclosure_postings(&key, 0, usize::MAX)
+                .expect("read")
+            {
                 bundles.push(SealedBundle {
                     holder: *holder,
                     sealed: batch.sealed,
@@ -462,42 +504,7 @@ fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
 #[test]
 fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
     let mut escrowed = Escrowed::new();
-    // A Class A disease: one case raises a district signal.
-    let case = escrowed.report("futian-hospital", "CHOLERA", "440304");
-    let signal = escrowed
-        .single
-        .chain
-        .reader()
-        .expect("reader")
-        .store()
-        .signal_ids(0, u64::MAX, 10)
-        .expect("signals")[0];
-    for (handle, step, outcome) in [
-        ("futian-cdc", Step::Verify, None),
-        ("shenzhen-lab", Step::PathogenAnalysis, None),
-        (
-            "guangdong-cdc",
-            Step::FinalConfirmation,
-            Some(SignalOutcome::ConfirmedOutbreak),
-        ),
-    ] {
-        let transaction = escrowed
-            .single
-            .world
-            .identity(handle)
-            .expect("identity")
-            .signer
-            .sign(Payload::SignalAction(SignalAction {
-                signal,
-                step,
-                outcome,
-                note: String::new(),
-            }));
-        assert!(applied(&escrowed.single.block(&[transaction])));
-    }
-    let grants = escrowed.grants();
-    assert_eq!(grants.len(), 1, "the confirmation opens one grant");
-    let grant = grants[0];
+    let (case, grant) = escrowed.confirmed_cholera_outbreak();
     let record = escrowed
         .single
         .chain
@@ -748,4 +755,103 @@ fn every_escrow_message_is_checked_against_the_round() {
         codes(&as_holder(&mut single, &agents, deals[2].0, after)),
         [Some("escrow.key_generated")]
     );
+}
+
+/// Review C1: one Byzantine holder posting the largest sealed shares for every version of a
+/// covered case (about 5 MB for one grantee) used to grow one state value past the decoding
+/// limit, after which no block could execute. Each posting is now its own bounded value, every
+/// record version is shared once, and the chain goes on.
+#[test]
+fn a_holder_cannot_grow_a_state_value_without_bound() {
+    let mut escrowed = Escrowed::new();
+    let (case, grant) = escrowed.confirmed_cholera_outbreak();
+    let sealed = escrowed
+        .single
+        .chain
+        .reader()
+        .expect("reader")
+        .case_view(&case)
+        .expect("read")
+        .expect("case")
+        .sealed;
+    const VERSIONS: u32 = 100;
+    for _ in 0..VERSIONS {
+        let head = escrowed
+            .single
+            .chain
+            .reader()
+            .expect("reader")
+            .case(&case)
+            .expect("read")
+            .expect("case")
+            .head;
+        let amend = escrowed
+            .single
+            .world
+            .identity("futian-hospital")
+            .expect("reporter")
+            .signer
+            .update(case, head, CaseChange::Amend, sealed.clone());
+        assert!(applied(&escrowed.single.block(&[amend])));
+    }
+    let (grantee, _) = escrowed.single.keys("nanshan-cdc");
+    let payloads: Vec<Payload> = (1..=VERSIONS)
+        .map(|version| {
+            Payload::DecryptionShares(DecryptionShares {
+                grant,
+                grantee,
+                records: vec![RecordVersion {
+                    case_id: case,
+                    version,
+                }],
+                sealed: vec![0; 48 * 1024],
+            })
+        })
+        .collect();
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let postings = escrowed.agents[1].sign(&reader, payloads).expect("sign");
+    drop(reader);
+    for chunk in postings.chunks(40) {
+        let outcomes = escrowed.single.block(chunk);
+        assert!(applied(&outcomes), "{:?}", codes(&outcomes));
+    }
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let key = DisclosureKey {
+        grant,
+        grantee,
+        holder: escrowed.holders[1],
+    };
+    let tally = reader
+        .get::<epichain_ledger::state::DisclosureTally>(&key)
+        .expect("read")
+        .expect("tally");
+    assert_eq!((tally.postings, tally.records), (VERSIONS, VERSIONS));
+    assert_eq!(
+        reader
+            .disclosure_postings(&key, 90, 16)
+            .expect("read")
+            .len(),
+        10
+    );
+    drop(reader);
+    // The same version again is refused; the chain goes on.
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let again = escrowed.agents[1]
+        .sign(
+            &reader,
+            vec![Payload::DecryptionShares(DecryptionShares {
+                grant,
+                grantee,
+                records: vec![RecordVersion {
+                    case_id: case,
+                    version: 7,
+                }],
+                sealed: vec![0; 80],
+            })],
+        )
+        .expect("sign");
+    drop(reader);
+    let outcomes = escrowed.single.block(&again);
+    assert!(rejected_with(&outcomes[0], "disclosure.already_shared"));
+    escrowed.report("futian-hospital", "CHOLERA", "440304");
 }

@@ -191,31 +191,36 @@ pub async fn read_case(
     Err(awaiting.unwrap_or(ReadError::NotPermitted))
 }
 
-/// The sealed bundles every holder posted for `grantee` under `grant`.
+/// The sealed bundles every holder posted for `grantee` under `grant`, page by page.
 async fn shares_for(
     client: &Client,
     grant: &Hash,
     grantee: &PublicKey,
 ) -> Result<Vec<SealedBundle>, ReadError> {
-    let postings: serde_json::Value = client
-        .get_json(&format!("/v1/grants/{grant}/shares/{grantee}"))
-        .await?;
+    let base = format!("/v1/grants/{grant}/shares/{grantee}");
     let mut bundles = Vec::new();
-    for posting in postings.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let holder = posting["holder"]
-            .as_str()
-            .and_then(|text| PublicKey::from_hex(text).ok())
-            .ok_or_else(|| malformed("posting without holder"))?;
-        for batch in posting["batches"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let sealed = batch["sealed"]
+    let mut pages: Vec<String> = vec![base.clone()];
+    while let Some(page) = pages.pop() {
+        let postings: serde_json::Value = client.get_json(&page).await?;
+        for posting in postings.as_array().map(Vec::as_slice).unwrap_or_default() {
+            let holder = posting["holder"]
                 .as_str()
-                .and_then(|text| hex::decode(text).ok())
-                .ok_or_else(|| malformed("batch without sealed shares"))?;
-            bundles.push(SealedBundle { holder, sealed });
+                .and_then(|text| PublicKey::from_hex(text).ok())
+                .ok_or_else(|| malformed("posting without holder"))?;
+            for batch in posting["batches"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let sealed = batch["sealed"]
+                    .as_str()
+                    .and_then(|text| hex::decode(text).ok())
+                    .ok_or_else(|| malformed("batch without sealed shares"))?;
+                bundles.push(SealedBundle { holder, sealed });
+            }
+            if let Some(next) = posting["next"].as_u64() {
+                pages.push(format!("{base}?holder={holder}&from={next}"));
+            }
         }
     }
     Ok(bundles)

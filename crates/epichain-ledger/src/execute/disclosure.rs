@@ -14,8 +14,8 @@
 use super::{Event, Exec, Executor};
 use crate::StorageError;
 use crate::state::{
-    CaseRecord, DisclosureBatch, DisclosureKey, DisclosureRecord, EscrowKeyRecord, GrantRecord,
-    GrantSource, IdentityRecord, SignalRecord, StateRead,
+    CaseRecord, DisclosureBatch, DisclosureKey, DisclosureTally, EscrowKeyRecord, GrantRecord,
+    GrantSource, IdentityRecord, PostingKey, SharedKey, SharedRecord, SignalRecord, StateRead,
 };
 use epichain_core::disclosure::{
     DecryptionShares, GrantRequest, GrantScope, OUTBREAK_GRANT_DAYS, OUTBREAK_LOOKBACK_DAYS,
@@ -184,20 +184,43 @@ impl<S: StateRead> Executor<'_, S> {
             grantee: shares.grantee,
             holder: signer.key,
         };
-        let mut record = self.get::<DisclosureRecord>(&key)?.unwrap_or_default();
-        self.check_shared_records(&grant, &record, shares)?;
-        record.batches.push(DisclosureBatch {
-            records: shares.records.clone(),
-            sealed: shares.sealed.clone(),
-            height: self.context.height,
-        });
+        self.check_shared_records(&grant, &key, shares)?;
+        // Each posting shares at least one new covered version, so a holder's postings for a
+        // grantee are bounded by the versions the grant covers, and each is its own value.
+        let mut tally = self.get::<DisclosureTally>(&key)?.unwrap_or_default();
+        let posting = PostingKey {
+            disclosure: key.clone(),
+            sequence: tally.postings,
+        };
+        for record in &shares.records {
+            let shared = SharedKey {
+                disclosure: key.clone(),
+                record: *record,
+            };
+            self.overlay.put(
+                &shared,
+                SharedRecord {
+                    posting: tally.postings,
+                },
+            );
+        }
+        self.overlay.put(
+            &posting,
+            DisclosureBatch {
+                records: shares.records.clone(),
+                sealed: shares.sealed.clone(),
+                height: self.context.height,
+            },
+        );
+        tally.postings += 1;
+        tally.records += shares.records.len() as u32;
+        self.overlay.put(&key, tally);
         self.pending_events.push(Event::DecryptionSharesPosted {
             grant: grant.id,
             grantee: shares.grantee,
             holder: signer.key,
             records: shares.records.len() as u32,
         });
-        self.overlay.put(&key, record);
         Ok(())
     }
 
@@ -256,7 +279,7 @@ impl<S: StateRead> Executor<'_, S> {
     fn check_shared_records(
         &self,
         grant: &GrantRecord,
-        record: &DisclosureRecord,
+        key: &DisclosureKey,
         shares: &DecryptionShares,
     ) -> Exec<()> {
         for item in &shares.records {
@@ -276,7 +299,11 @@ impl<S: StateRead> Executor<'_, S> {
                 }
                 .into());
             }
-            if record.contains(item) {
+            let shared = SharedKey {
+                disclosure: key.clone(),
+                record: *item,
+            };
+            if self.exists::<SharedRecord>(&shared)? {
                 return Err(DisclosureProblem::AlreadyShared {
                     case_id: item.case_id,
                     version: item.version,

@@ -173,7 +173,7 @@ impl<S: StateRead> Executor<'_, S> {
         }
         self.combine_escrow(true)?;
         self.output.events.append(&mut self.pending_events);
-        self.overlay.commit_transaction();
+        self.commit_own_writes();
         Ok(())
     }
 }

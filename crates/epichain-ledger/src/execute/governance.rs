@@ -10,13 +10,13 @@
 
 use super::{Event, Exec, Executor};
 use crate::rules::{Action, require_role};
-use crate::state::{ChainConfig, IdentityRecord, StateRead};
+use crate::state::{ChainConfig, IdentityRecord, STATE_VALUE_BYTES_MAX, StateRead};
 use epichain_core::cert;
 use epichain_core::governance::{APPROVALS_MAX, PROPOSAL_ACTIONS_MAX};
 use epichain_core::region::RegionError;
 use epichain_core::rejection::GovernanceProblem;
 use epichain_core::warning::WarningRule;
-use epichain_core::{Disease, Governance, GovernanceAction, RegionCode, Role};
+use epichain_core::{Disease, Governance, GovernanceAction, RegionCode, Rejection, Role};
 use std::collections::BTreeSet;
 
 impl<S: StateRead> Executor<'_, S> {
@@ -43,6 +43,13 @@ impl<S: StateRead> Executor<'_, S> {
             apply_governance_action(&mut config, action)?;
         }
         config.governance_sequence = proposal.sequence;
+        let bytes = epichain_core::encoding::encode(&config).len();
+        if bytes > STATE_VALUE_BYTES_MAX {
+            return Err(Rejection::StateValueTooLarge {
+                bytes: bytes as u64,
+            }
+            .into());
+        }
         let previous = std::mem::replace(&mut self.config, config);
         // Grants are state, not configuration: opened and revoked under the new configuration.
         if let Err(halt) = self.apply_grant_actions(governance) {

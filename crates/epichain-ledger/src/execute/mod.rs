@@ -295,7 +295,7 @@ impl<'a, S: StateRead> Executor<'a, S> {
         if self.config_changed {
             let config = self.config.clone();
             self.overlay.put(&(), config);
-            self.overlay.commit_transaction();
+            self.commit_own_writes();
         }
         self.output.writes = self.overlay.into_writes();
         self.output
@@ -307,9 +307,13 @@ impl<'a, S: StateRead> Executor<'a, S> {
         &mut self,
         signed: &SignedTransaction,
     ) -> Result<Result<TransactionOutcome, Rejection>, StorageError> {
-        match self.try_transaction(signed) {
+        let result = self.try_transaction(signed).and_then(|()| {
+            self.overlay
+                .commit_transaction()
+                .map_err(|bytes| Halt::Reject(Rejection::StateValueTooLarge { bytes }))
+        });
+        match result {
             Ok(()) => {
-                self.overlay.commit_transaction();
                 self.output.events.append(&mut self.pending_events);
                 self.output.versions.append(&mut self.pending_versions);
                 for (disease, region, case) in self.pending_touched.drain(..) {
@@ -329,6 +333,15 @@ impl<'a, S: StateRead> Executor<'a, S> {
                 Ok(Err(rejection))
             }
             Err(Halt::Abort(error)) => Err(error),
+        }
+    }
+
+    /// Commits writes the ledger makes itself (a nonce, warning signals, the escrow deadline,
+    /// the configuration after governance checked its size): bounded by construction, so an
+    /// oversized one is a broken invariant.
+    fn commit_own_writes(&mut self) {
+        if let Err(bytes) = self.overlay.commit_transaction() {
+            panic!("the ledger wrote a state value of {bytes} bytes, over the limit");
         }
     }
 
@@ -352,7 +365,7 @@ impl<'a, S: StateRead> Executor<'a, S> {
         // The nonce is consumed whatever the payload's fate.
         signer.nonce = signed.transaction.nonce;
         self.overlay.put(&signer.key, signer.clone());
-        self.overlay.commit_transaction();
+        self.commit_own_writes();
         self.dispatch(signed, &signer)
     }
 

@@ -2,7 +2,7 @@
 //! transaction's writes join the block's when it applies and vanish when it is rejected.
 
 use crate::StorageError;
-use crate::state::{Entry, StateKey, StateRead, StateValue};
+use crate::state::{Entry, STATE_VALUE_BYTES_MAX, StateKey, StateRead, StateValue};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -71,10 +71,21 @@ impl<'a, S: StateRead> Overlay<'a, S> {
             .insert(E::state_key(key), record.into_value());
     }
 
-    /// The transaction applied: its writes join the block's.
-    pub(super) fn commit_transaction(&mut self) {
+    /// The transaction applied: its writes join the block's, unless one encodes above
+    /// [`STATE_VALUE_BYTES_MAX`] (its size is returned; the writes stay for the caller to
+    /// discard).
+    pub(super) fn commit_transaction(&mut self) -> Result<(), u64> {
+        if let Some(bytes) = self
+            .transaction
+            .values()
+            .map(|value| value.to_bytes().len())
+            .find(|bytes| *bytes > STATE_VALUE_BYTES_MAX)
+        {
+            return Err(bytes as u64);
+        }
         let writes = std::mem::take(&mut self.transaction);
         self.block.extend(writes);
+        Ok(())
     }
 
     /// The transaction was rejected: its writes vanish.

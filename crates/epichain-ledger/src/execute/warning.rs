@@ -126,7 +126,7 @@ impl<S: StateRead> Executor<'_, S> {
                 self.evaluate_week(rule, closed)?;
             }
         }
-        self.overlay.commit_transaction();
+        self.commit_own_writes();
         Ok(())
     }
 

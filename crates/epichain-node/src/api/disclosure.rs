@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use epichain_core::PublicKey;
 use epichain_ledger::LedgerReader;
-use epichain_ledger::state::{DisclosureKey, GrantRecord};
+use epichain_ledger::state::{DisclosureKey, DisclosureTally, GrantRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -214,19 +214,16 @@ pub async fn grant(State(state): State<ApiState>, Path(id): Path<String>) -> Res
         let identity = reader.identity(&grantee).ok().flatten();
         let mut posted = Vec::new();
         for holder in &holders {
-            if let Ok(Some(disclosure)) =
-                reader.get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
-                    grant: id,
-                    grantee,
-                    holder: *holder,
-                })
-            {
-                let records: usize = disclosure
-                    .batches
-                    .iter()
-                    .map(|batch| batch.records.len())
-                    .sum();
-                posted.push(serde_json::json!({ "holder": holder, "records": records }));
+            if let Ok(Some(tally)) = reader.get::<DisclosureTally>(&DisclosureKey {
+                grant: id,
+                grantee,
+                holder: *holder,
+            }) {
+                posted.push(serde_json::json!({
+                    "holder": holder,
+                    "records": tally.records,
+                    "postings": tally.postings,
+                }));
             }
         }
         rows.push(serde_json::json!({
@@ -242,20 +239,45 @@ pub async fn grant(State(state): State<ApiState>, Path(id): Path<String>) -> Res
         .into_response()
 }
 
-/// The sealed decryption shares every holder posted for one grantee of a grant (only the
-/// grantee's encryption key opens them).
+/// Most postings of one holder in one answer (each is at most 48 KiB of sealed shares).
+pub const POSTINGS_PAGE_MAX: u32 = 16;
+
+/// Which postings to return.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SharesQuery {
+    /// Only this holder's postings (hex key).
+    pub holder: Option<String>,
+    /// From this posting number (default 0).
+    pub from: Option<u32>,
+}
+
+/// One holder's postings in an answer, with where to continue.
+#[derive(Debug, Serialize)]
+struct HolderPostings {
+    holder: PublicKey,
+    batches: Vec<epichain_ledger::state::DisclosureBatch>,
+    /// The `from` of the next page, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<u32>,
+}
+
+/// The sealed decryption shares holders posted for one grantee of a grant (only the grantee's
+/// encryption key opens them), at most [`POSTINGS_PAGE_MAX`] per holder; a holder with more
+/// names the `next` page (ask again with `holder` and `from`).
 #[utoipa::path(
     get,
     path = "/v1/grants/{id}/shares/{grantee}",
     params(
         ("id" = String, Path, description = "Grant id, hex"),
-        ("grantee" = String, Path, description = "Grantee's public key, hex")
+        ("grantee" = String, Path, description = "Grantee's public key, hex"),
+        SharesQuery
     ),
     responses((status = 200, body = Vec<Object>), (status = 400, body = super::ApiError))
 )]
 pub async fn grant_shares(
     State(state): State<ApiState>,
     Path((id, grantee)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<SharesQuery>,
 ) -> Response {
     let id = match parse_hash(&id) {
         Ok(id) => id,
@@ -263,6 +285,17 @@ pub async fn grant_shares(
     };
     let Ok(grantee) = PublicKey::from_hex(&grantee) else {
         return error(StatusCode::BAD_REQUEST, "bad_key", "expected 64 hex digits");
+    };
+    let only = match query.holder.as_deref().map(PublicKey::from_hex) {
+        None => None,
+        Some(Ok(holder)) => Some(holder),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_key",
+                "holder: expected 64 hex digits",
+            );
+        }
     };
     let reader = match state.chain.reader() {
         Ok(reader) => reader,
@@ -272,20 +305,32 @@ pub async fn grant_shares(
         Ok(holders) => holders,
         Err(failure) => return internal(failure),
     };
-    let mut postings = Vec::new();
-    for holder in holders {
-        match reader.get::<epichain_ledger::state::DisclosureRecord>(&DisclosureKey {
+    let from = query.from.unwrap_or(0);
+    let mut answer = Vec::new();
+    for holder in holders
+        .into_iter()
+        .filter(|holder| only.is_none_or(|only| only == *holder))
+    {
+        let key = DisclosureKey {
             grant: id,
             grantee,
             holder,
-        }) {
-            Ok(Some(record)) => postings.push(serde_json::json!({
-                "holder": holder,
-                "batches": record.batches,
-            })),
-            Ok(None) => {}
+        };
+        let tally = match reader.get::<DisclosureTally>(&key) {
+            Ok(Some(tally)) => tally,
+            Ok(None) => continue,
             Err(failure) => return internal(failure),
-        }
+        };
+        let batches = match reader.disclosure_postings(&key, from, POSTINGS_PAGE_MAX as usize) {
+            Ok(batches) => batches,
+            Err(failure) => return internal(failure),
+        };
+        let end = from.saturating_add(batches.len() as u32);
+        answer.push(HolderPostings {
+            holder,
+            batches,
+            next: (end < tally.postings).then_some(end),
+        });
     }
-    Json(postings).into_response()
+    Json(answer).into_response()
 }
