@@ -55,6 +55,31 @@ pub struct ApiState {
     pub prometheus: Option<PrometheusHandle>,
     /// Connected peers (validators) or reachable upstreams (replicas).
     pub peers: Arc<AtomicUsize>,
+    /// Open event streams (at most [`STREAMS_MAX`]).
+    pub streams: Arc<AtomicUsize>,
+}
+
+/// Most event-stream subscribers a node serves at once.
+pub const STREAMS_MAX: usize = 256;
+
+/// One open event stream; counted while it lives.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl StreamSlot {
+    fn take(streams: &Arc<AtomicUsize>) -> Option<StreamSlot> {
+        streams
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < STREAMS_MAX).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| StreamSlot(streams.clone()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// An error body.
@@ -94,7 +119,7 @@ fn failure(status: StatusCode, code: &'static str, message: impl ToString) -> Fa
     }
 }
 
-fn error(status: StatusCode, code: &'static str, message: impl ToString) -> Response {
+pub(crate) fn error(status: StatusCode, code: &'static str, message: impl ToString) -> Response {
     failure(status, code, message).into_response()
 }
 
@@ -1057,9 +1082,21 @@ async fn counts(
     responses((status = 200, description = "text/event-stream of signals", content_type = "text/event-stream"))
 )]
 async fn signal_stream(State(state): State<ApiState>) -> Response {
+    let Some(slot) = StreamSlot::take(&state.streams) else {
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams",
+            format!("this node serves at most {STREAMS_MAX} event streams"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        return response;
+    };
     let receiver = state.chain.subscribe_signals();
     let chain = state.chain.clone();
-    let stream = futures::stream::unfold((receiver, chain), |(mut receiver, chain)| async move {
+    let start = (receiver, chain, slot);
+    let stream = futures::stream::unfold(start, |(mut receiver, chain, slot)| async move {
         loop {
             match receiver.recv().await {
                 Ok(id) => {
@@ -1078,7 +1115,8 @@ async fn signal_stream(State(state): State<ApiState>) -> Response {
                             .event("signal")
                             .json_data(&view)
                             .unwrap_or_default();
-                        return Some((Ok::<_, std::convert::Infallible>(event), (receiver, chain)));
+                        let next = (receiver, chain, slot);
+                        return Some((Ok::<_, std::convert::Infallible>(event), next));
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -13,6 +13,7 @@ pub mod config;
 pub mod consensus;
 pub mod escrow_agent;
 pub mod finality;
+pub mod http;
 pub mod mempool;
 pub mod metrics;
 pub mod runner;

@@ -1,12 +1,13 @@
 //! Running a node process: a validator on commonware's tokio runtime with authenticated p2p,
 //! or a replica that follows validators over HTTP; both serve the API until interrupted.
 
-use crate::api::{self, ApiState, NodeRole};
+use crate::api::{ApiState, NodeRole};
 use crate::chain::{BlockLimits, Chain};
 use crate::config::{NodeConfig, Role};
 use crate::consensus::{self, Channels, Timeouts, ValidatorSettings, channel};
 use crate::escrow_agent::{self, EscrowAgent};
 use crate::finality::{consensus_private_key, consensus_public_key, validator_keys};
+use crate::http::{HttpLimits, HttpServer};
 use crate::mempool::MempoolLimits;
 use crate::sync::Follower;
 use crate::{PublicKey, metrics};
@@ -123,13 +124,13 @@ async fn shutdown_signal() {
     }
 }
 
+/// Serves the API on its own runtime until Ctrl-C or SIGTERM, then stops it (within its
+/// shutdown deadline, open streams or not).
 async fn serve(state: ApiState, address: std::net::SocketAddr) -> Result<(), NodeError> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
+    let server = HttpServer::start(state, address, HttpLimits::default())
         .map_err(|error| setup(format!("HTTP listen {address}: {error}")))?;
-    tracing::info!(%address, "HTTP API listening");
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    shutdown_signal().await;
+    tokio::task::spawn_blocking(move || server.stop())
         .await
         .map_err(setup)
 }
@@ -269,6 +270,7 @@ fn run_validator(
             client: reqwest::Client::new(),
             prometheus,
             peers: peer_count,
+            streams: Arc::default(),
         };
         let served = serve(state, http_listen).await;
         chain.sync().map_err(setup)?;
@@ -303,6 +305,7 @@ fn run_replica(
             client: reqwest::Client::new(),
             prometheus,
             peers: peer_count,
+            streams: Arc::default(),
         };
         let served = serve(state, config.http_listen).await;
         follow.abort();

@@ -45,6 +45,7 @@ async fn server(mempool_transactions_max: usize) -> Server {
         client: reqwest::Client::new(),
         prometheus: None,
         peers: Arc::new(AtomicUsize::new(0)),
+        streams: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
