@@ -577,6 +577,15 @@ fn tail_hash(key: &[u8], offset: usize) -> Result<Hash, StorageError> {
     Ok(Hash(field::<32>(key, offset)?))
 }
 
+/// The indexes of records by the time they opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimedIndex {
+    /// Signals.
+    Signals,
+    /// Disclosure grants.
+    Grants,
+}
+
 /// A read snapshot: state lookups, tree nodes for proofs, blocks and indexes.
 pub struct StoreReader {
     transaction: redb::ReadTransaction,
@@ -811,15 +820,58 @@ impl StoreReader {
         to_ms: u64,
         limit: usize,
     ) -> Result<Vec<Hash>, StorageError> {
-        let start = Layout::new().number(from_ms);
         let end = Layout::new().number(to_ms).bytes(&[0xFF; 32]);
+        Ok(self
+            .timed_entries(index, from_ms, end.as_slice(), limit)?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect())
+    }
+
+    /// A page of signals or grants, newest first: (time, id) of those opened at or after
+    /// `from_ms` and before the entry `before` (the last of the previous page; `None`: from the
+    /// newest), at most `limit`.
+    pub fn timed_page(
+        &self,
+        index: TimedIndex,
+        from_ms: u64,
+        before: Option<(u64, Hash)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StorageError> {
+        let table = match index {
+            TimedIndex::Signals => INDEX_SIGNALS,
+            TimedIndex::Grants => INDEX_GRANTS,
+        };
+        let end = match before {
+            Some((time_ms, id)) => Layout::new().number(time_ms).hash(&id),
+            None => Layout::new().number(u64::MAX).bytes(&[0xFF; 32]),
+        };
+        let mut page = self.timed_entries(table, from_ms, end.as_slice(), limit + 1)?;
+        page.retain(|entry| Some(*entry) != before);
+        page.truncate(limit);
+        Ok(page)
+    }
+
+    /// (time, id) entries of a (time, id) index from `from_ms` up to `end` (inclusive), newest
+    /// first.
+    fn timed_entries(
+        &self,
+        index: BytesTable<()>,
+        from_ms: u64,
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StorageError> {
+        let start = Layout::new().number(from_ms);
         self.scan(
             index,
             start.as_slice(),
-            end.as_slice(),
+            end,
             Order::Descending,
             limit,
-            |key, ()| tail_hash(key, 8).map(Some),
+            |key, ()| {
+                let time_ms = u64::from_be_bytes(field::<8>(key, 0)?);
+                Ok(Some((time_ms, tail_hash(key, 8)?)))
+            },
         )
     }
 
@@ -848,34 +900,55 @@ impl StoreReader {
         low: u32,
         high: u32,
     ) -> Result<Vec<PublicKey>, StorageError> {
+        self.identities_page(role, (low, high), None, usize::MAX)
+    }
+
+    /// Keys enrolled with `role` at a region in `low..=high` (region codes), in index order,
+    /// after the key `after` at `low` (a previous page's last), at most `limit`.
+    pub fn identities_page(
+        &self,
+        role: Role,
+        (low, high): (u32, u32),
+        after: Option<PublicKey>,
+        limit: usize,
+    ) -> Result<Vec<PublicKey>, StorageError> {
         let mut start = vec![role as u8];
         start.extend_from_slice(&low.to_be_bytes());
+        if let Some(after) = after {
+            start.extend_from_slice(&after.0);
+        }
         let mut end = vec![role as u8];
         end.extend_from_slice(&high.to_be_bytes());
         end.extend_from_slice(&[0xFF; 32]);
-        self.scan(
+        let mut keys = self.scan(
             INDEX_IDENTITIES,
             &start,
             &end,
             Order::Ascending,
-            usize::MAX,
+            limit.saturating_add(1),
             |key, ()| Ok(Some(PublicKey(tail_hash(key, 5)?.0))),
-        )
+        )?;
+        keys.retain(|key| Some(*key) != after);
+        keys.truncate(limit);
+        Ok(keys)
     }
 
     /// Access logs of a case: (height, reader, time, purpose), oldest first.
+    /// From height `from_height`, at most `limit`.
     pub fn access_logs(
         &self,
         case_id: &Hash,
+        from_height: u64,
+        limit: usize,
     ) -> Result<Vec<(u64, PublicKey, u64, String)>, StorageError> {
-        let start = Layout::new().hash(case_id);
+        let start = Layout::new().hash(case_id).number(from_height);
         let end = Layout::new().hash(case_id).bytes(&[0xFF; 40]);
         self.scan(
             INDEX_ACCESS,
             start.as_slice(),
             end.as_slice(),
             Order::Ascending,
-            usize::MAX,
+            limit,
             |key, value: &[u8]| {
                 let height = u64::from_be_bytes(field::<8>(key, 32)?);
                 let reader = PublicKey(tail_hash(key, 40)?.0);

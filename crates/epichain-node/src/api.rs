@@ -9,8 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use epichain_core::{Hash, PublicKey, Rejection, SignedTransaction, TransactionOutcome};
+use epichain_ledger::store::TimedIndex;
 use futures::channel::mpsc;
 use metrics_exporter_prometheus::PrometheusHandle;
+use page::with_link;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 mod disclosure;
+mod page;
+pub use page::LISTING_SCAN_MAX;
 
 /// Seconds a client should wait after a 503 (mempool full).
 pub const RETRY_AFTER_SECONDS: u64 = 1;
@@ -723,7 +727,12 @@ pub struct IdentityQuery {
     pub role: String,
     /// Home region (exactly), e.g. 440304.
     pub region: String,
+    /// Continue after this key (from the previous page's `Link` header).
+    pub after: Option<String>,
 }
+
+/// Most identities in one answer.
+pub const IDENTITIES_PAGE_MAX: usize = 1_000;
 
 /// Identities of a role at a region, with their encryption keys: whom a reporter seals details to.
 #[utoipa::path(
@@ -734,6 +743,7 @@ pub struct IdentityQuery {
 )]
 async fn identities(
     State(state): State<ApiState>,
+    uri: axum::http::Uri,
     axum::extract::Query(query): axum::extract::Query<IdentityQuery>,
 ) -> Response {
     let (Ok(role), Ok(region)) = (
@@ -750,10 +760,27 @@ async fn identities(
         Ok(reader) => reader,
         Err(failure) => return internal(failure),
     };
-    let keys = match reader.store().identities_at(role, region) {
+    let after = match query.after.as_deref().map(PublicKey::from_hex) {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_key",
+                "after: expected 64 hex digits",
+            );
+        }
+    };
+    let keys = match reader.store().identities_page(
+        role,
+        (region.value(), region.value()),
+        after,
+        IDENTITIES_PAGE_MAX,
+    ) {
         Ok(keys) => keys,
         Err(failure) => return internal(failure),
     };
+    let next = (keys.len() == IDENTITIES_PAGE_MAX).then(|| keys[keys.len() - 1]);
     let mut views = Vec::new();
     for key in keys {
         match identity_view(&reader, &key) {
@@ -762,17 +789,37 @@ async fn identities(
             Err(failure) => return internal(failure),
         }
     }
-    Json(views).into_response()
+    let body = Json(views).into_response();
+    match next {
+        Some(key) => with_link(body, &uri, "after", &key.to_hex()),
+        None => body,
+    }
 }
 
-/// The audited reads of a case's sealed details.
+/// Most access logs in one answer.
+pub const ACCESS_LOGS_PAGE_MAX: usize = 1_000;
+
+/// Which access logs to return.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AccessQuery {
+    /// From this height (default 0; the `Link` header names the next page's).
+    pub from_height: Option<u64>,
+}
+
+/// The audited reads of a case's sealed details, oldest first, at most
+/// [`ACCESS_LOGS_PAGE_MAX`] per answer.
 #[utoipa::path(
     get,
     path = "/v1/cases/{id}/access",
-    params(("id" = String, Path, description = "Case id, hex")),
+    params(("id" = String, Path, description = "Case id, hex"), AccessQuery),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
-async fn case_access(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn case_access(
+    State(state): State<ApiState>,
+    uri: axum::http::Uri,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<AccessQuery>,
+) -> Response {
     let id = match parse_hash(&id) {
         Ok(id) => id,
         Err(refused) => return refused.into_response(),
@@ -781,16 +828,36 @@ async fn case_access(State(state): State<ApiState>, Path(id): Path<String>) -> R
         Ok(reader) => reader,
         Err(failure) => return internal(failure),
     };
-    match reader.store().access_logs(&id) {
-        Ok(logs) => Json(
-            logs.into_iter()
-                .map(|(height, reader, time_ms, purpose)| {
-                    serde_json::json!({ "height": height, "reader": reader, "time_ms": time_ms, "purpose": purpose })
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(failure) => internal(failure),
+    let from_height = query.from_height.unwrap_or(0);
+    let mut logs = match reader
+        .store()
+        .access_logs(&id, from_height, ACCESS_LOGS_PAGE_MAX + 1)
+    {
+        Ok(logs) => logs,
+        Err(failure) => return internal(failure),
+    };
+    // Pages end at a height boundary, so that the next starts at a height.
+    let next = (logs.len() > ACCESS_LOGS_PAGE_MAX).then(|| {
+        let cut = logs[ACCESS_LOGS_PAGE_MAX].0;
+        logs.truncate(ACCESS_LOGS_PAGE_MAX);
+        if logs.iter().any(|log| log.0 < cut) {
+            logs.retain(|log| log.0 < cut);
+            cut
+        } else {
+            cut + 1
+        }
+    });
+    let body = Json(
+        logs.into_iter()
+            .map(|(height, reader, time_ms, purpose)| {
+                serde_json::json!({ "height": height, "reader": reader, "time_ms": time_ms, "purpose": purpose })
+            })
+            .collect::<Vec<_>>(),
+    )
+    .into_response();
+    match next {
+        Some(height) => with_link(body, &uri, "from_height", &height.to_string()),
+        None => body,
     }
 }
 
@@ -876,9 +943,13 @@ pub struct SignalQuery {
     pub until_ms: Option<u64>,
     /// Most results (default 100, at most 1,000).
     pub limit: Option<usize>,
+    /// Continue after this entry (from the previous page's `Link` header).
+    pub cursor: Option<String>,
 }
 
-/// Signals, newest first, filtered by region (and below), disease, status and time.
+/// Signals, newest first, filtered by region (and below), disease, status and time. A request
+/// examines at most `LISTING_SCAN_MAX` signals; a `Link: <…>; rel="next"` header names the next
+/// page when there may be more.
 #[utoipa::path(
     get,
     path = "/v1/signals",
@@ -887,6 +958,7 @@ pub struct SignalQuery {
 )]
 async fn signals(
     State(state): State<ApiState>,
+    uri: axum::http::Uri,
     axum::extract::Query(query): axum::extract::Query<SignalQuery>,
 ) -> Response {
     let region = match query
@@ -898,24 +970,18 @@ async fn signals(
         Some(Ok(region)) => Some(region),
         Some(Err(invalid)) => return error(StatusCode::BAD_REQUEST, "bad_region", invalid),
     };
-    let status = query.status.clone();
+    let cursor = match page::parse_cursor(query.cursor.as_deref()) {
+        Ok(cursor) => cursor.or(query.until_ms.map(|until| (until, Hash([0xFF; 32])))),
+        Err(refused) => return refused.into_response(),
+    };
     let limit = query.limit.unwrap_or(100).min(SIGNALS_LIST_MAX);
     let reader = match state.chain.reader() {
         Ok(reader) => reader,
         Err(failure) => return internal(failure),
     };
-    let ids = match reader.store().signal_ids(
-        query.since_ms.unwrap_or(0),
-        query.until_ms.unwrap_or(u64::MAX >> 1),
-        usize::MAX,
-    ) {
-        Ok(ids) => ids,
-        Err(failure) => return internal(failure),
-    };
-    let mut views = Vec::new();
-    for id in ids {
-        let Ok(Some(record)) = reader.get::<epichain_ledger::state::SignalRecord>(&id) else {
-            continue;
+    let accept = |id: Hash| -> Result<Option<SignalView>, epichain_ledger::LedgerError> {
+        let Some(record) = reader.get::<epichain_ledger::state::SignalRecord>(&id)? else {
+            return Ok(None);
         };
         let region_ok = region.is_none_or(|region| record.region.is_within(region));
         let disease_ok = query
@@ -923,17 +989,16 @@ async fn signals(
             .as_deref()
             .is_none_or(|disease| record.disease.as_str() == disease);
         let view = SignalView::new(record);
-        let status_ok = status.as_deref().is_none_or(|status| {
+        let status_ok = query.status.as_deref().is_none_or(|status| {
             serde_json::to_value(view.record.status).is_ok_and(|value| value == status)
         });
-        if region_ok && disease_ok && status_ok {
-            views.push(view);
-            if views.len() >= limit {
-                break;
-            }
-        }
+        Ok((region_ok && disease_ok && status_ok).then_some(view))
+    };
+    let bounds = (query.since_ms.unwrap_or(0), cursor);
+    match page::scan_timed(&reader, TimedIndex::Signals, bounds, limit, accept) {
+        Ok((views, next)) => page::with_next(Json(views).into_response(), &uri, next),
+        Err(failure) => internal(failure),
     }
-    Json(views).into_response()
 }
 
 /// One signal with the public metadata of its cases and its workflow steps.

@@ -158,7 +158,7 @@ fn reads_are_logged_on_chain() {
         .reader()
         .expect("reader")
         .store()
-        .access_logs(&case)
+        .access_logs(&case, 0, usize::MAX)
         .expect("logs");
     assert_eq!(logs.len(), 1);
     assert_eq!(

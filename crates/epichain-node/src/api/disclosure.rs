@@ -1,14 +1,16 @@
 //! The escrow and disclosure endpoints: the escrow key's state, disclosure grants, and the sealed
 //! decryption shares posted for one grantee (opaque to everyone else).
 
-use super::{ApiState, error, internal, not_found, parse_hash};
+use super::{ApiState, error, internal, not_found, page, parse_hash};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use epichain_core::Hash;
 use epichain_core::PublicKey;
 use epichain_ledger::LedgerReader;
 use epichain_ledger::state::{DisclosureKey, DisclosureTally, GrantRecord};
+use epichain_ledger::store::TimedIndex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -112,9 +114,11 @@ pub struct GrantQuery {
     pub case: Option<String>,
     /// Most results (default 100, at most 1,000).
     pub limit: Option<usize>,
+    /// Continue after this entry (from the previous page's `Link` header).
+    pub cursor: Option<String>,
 }
 
-/// Disclosure grants, newest first.
+/// Disclosure grants, newest first; paged like the signal listing.
 #[utoipa::path(
     get,
     path = "/v1/grants",
@@ -123,6 +127,7 @@ pub struct GrantQuery {
 )]
 pub async fn grants(
     State(state): State<ApiState>,
+    uri: axum::http::Uri,
     axum::extract::Query(query): axum::extract::Query<GrantQuery>,
 ) -> Response {
     if let Some(status) = query.status.as_deref()
@@ -149,16 +154,15 @@ pub async fn grants(
         Some(Ok(None)) => return not_found("case"),
         Some(Err(failure)) => return internal(failure),
     };
+    let cursor = match page::parse_cursor(query.cursor.as_deref()) {
+        Ok(cursor) => cursor,
+        Err(refused) => return refused.into_response(),
+    };
     let limit = query.limit.unwrap_or(100).min(GRANTS_LIST_MAX);
     let now = tip_time(&reader);
-    let ids = match reader.store().grant_ids(0, u64::MAX >> 1, usize::MAX) {
-        Ok(ids) => ids,
-        Err(failure) => return internal(failure),
-    };
-    let mut views = Vec::new();
-    for id in ids {
-        let Ok(Some(record)) = reader.get::<epichain_ledger::state::GrantRecord>(&id) else {
-            continue;
+    let accept = |id: Hash| -> Result<Option<GrantView>, epichain_ledger::LedgerError> {
+        let Some(record) = reader.get::<GrantRecord>(&id)? else {
+            return Ok(None);
         };
         let covers = case.as_ref().is_none_or(|case| {
             record
@@ -170,14 +174,12 @@ pub async fn grants(
             .status
             .as_deref()
             .is_none_or(|status| status == view.status);
-        if covers && status_ok {
-            views.push(view);
-            if views.len() >= limit {
-                break;
-            }
-        }
+        Ok((covers && status_ok).then_some(view))
+    };
+    match page::scan_timed(&reader, TimedIndex::Grants, (0, cursor), limit, accept) {
+        Ok((views, next)) => page::with_next(Json(views).into_response(), &uri, next),
+        Err(failure) => internal(failure),
     }
-    Json(views).into_response()
 }
 
 /// One grant with, per grantee, the holders that have posted shares for it.

@@ -14,7 +14,7 @@ use epichain_world::DemoWorld;
 pub const GENESIS_MS: u64 = 1_793_462_400_000;
 
 pub struct Single {
-    pub chain: Chain,
+    pub chain: std::sync::Arc<Chain>,
     pub world: DemoWorld,
     pub time_ms: u64,
     pub _directory: tempfile::TempDir,
@@ -32,7 +32,11 @@ impl Single {
         let ledger =
             Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
         Single {
-            chain: Chain::new(ledger, MempoolLimits::default(), BlockLimits::default()),
+            chain: std::sync::Arc::new(Chain::new(
+                ledger,
+                MempoolLimits::default(),
+                BlockLimits::default(),
+            )),
             world,
             time_ms: GENESIS_MS + 3_600_000,
             _directory: directory,
