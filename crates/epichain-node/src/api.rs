@@ -61,6 +61,8 @@ pub struct ApiState {
     pub peers: Arc<AtomicUsize>,
     /// Open event streams (at most [`STREAMS_MAX`]).
     pub streams: Arc<AtomicUsize>,
+    /// Validators: the mempool journal, so that an acknowledged transaction survives a crash.
+    pub journal: Option<Arc<crate::journal::Journal>>,
 }
 
 /// Most event-stream subscribers a node serves at once.
@@ -222,12 +224,13 @@ async fn submit_transaction(
     if state.role == NodeRole::Replica {
         return forward(&state, "/v1/transactions", bytes).await;
     }
-    match state.chain.submit(&bytes, wall_clock_ms()) {
-        Ok((submitted, parsed)) => {
+    let outcome = match admit(&state, vec![bytes]).await {
+        Ok(mut outcomes) => outcomes.pop(),
+        Err(unavailable) => return unavailable,
+    };
+    match outcome.unwrap_or_else(|| Err(SubmitError::Internal("no outcome".into()))) {
+        Ok(submitted) => {
             metrics::submission(true);
-            if let (Some(transaction), Some(gossip)) = (parsed, &state.gossip) {
-                let _ = gossip.unbounded_send(transaction);
-            }
             let (pool_transactions, pool_bytes) = state.chain.mempool_size();
             metrics::mempool(pool_transactions, pool_bytes);
             submitted_response(submitted)
@@ -237,6 +240,61 @@ async fn submit_transaction(
             refusal_response(refusal)
         }
     }
+}
+
+/// Admits transactions (signature checks off the async workers), makes those it acknowledges
+/// durable in the journal, and gossips the new ones. An error is the answer to send instead:
+/// nothing is acknowledged that the journal could not keep.
+async fn admit(
+    state: &ApiState,
+    items: Vec<Vec<u8>>,
+) -> Result<Vec<Result<Submitted, SubmitError>>, Response> {
+    let chain = state.chain.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let slices: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+        let outcomes = chain.submit_many(&slices, wall_clock_ms());
+        (items, outcomes)
+    })
+    .await;
+    let Ok((items, outcomes)) = checked else {
+        return Err(internal("admission stopped"));
+    };
+    if let Some(journal) = &state.journal {
+        let acknowledged: Vec<Vec<u8>> = items
+            .into_iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| {
+                matches!(
+                    outcome,
+                    Ok((Submitted::Pending(_) | Submitted::AlreadyPending(_), _))
+                )
+            })
+            .map(|(bytes, _)| bytes)
+            .collect();
+        if let Err(failure) = journal.append(acknowledged).await {
+            tracing::error!(%failure, "transactions admitted but not journaled");
+            let mut response = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "journal_unavailable",
+                failure,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            return Err(response);
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|(submitted, parsed)| {
+                if let (Some(transaction), Some(gossip)) = (parsed, &state.gossip) {
+                    let _ = gossip.unbounded_send(transaction);
+                }
+                submitted
+            })
+        })
+        .collect())
 }
 
 fn is_binary(headers: &HeaderMap) -> bool {
@@ -403,17 +461,16 @@ async fn submit_batch(State(state): State<ApiState>, headers: HeaderMap, body: B
         let encoded = epichain_core::encoding::encode(&items);
         return forward(&state, "/v1/transactions/batch", encoded).await;
     }
-    let slices: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-    let outcomes = state.chain.submit_many(&slices, wall_clock_ms());
+    let outcomes = match admit(&state, items).await {
+        Ok(outcomes) => outcomes,
+        Err(unavailable) => return unavailable,
+    };
     let mut any_full = false;
     let results = outcomes
         .into_iter()
         .map(|outcome| match outcome {
-            Ok((submitted, parsed)) => {
+            Ok(submitted) => {
                 metrics::submission(true);
-                if let (Some(transaction), Some(gossip)) = (parsed, &state.gossip) {
-                    let _ = gossip.unbounded_send(transaction);
-                }
                 let (status, height) = match submitted {
                     Submitted::Finalized(_, height) => ("finalized", Some(height)),
                     _ => ("pending", None),

@@ -365,57 +365,97 @@ where
 /// Most transactions in one gossip message.
 const GOSSIP_BATCH_MAX: usize = 512;
 
-/// Sends accepted transactions to every validator, batching what is queued; sends an empty
-/// batch as a heartbeat when idle.
+/// Most transaction bytes in one gossip message: well under the p2p message limit (a batch of
+/// 512 transactions of 64 KiB would be 32 MiB and be dropped; review M6).
+pub const GOSSIP_BYTES_MAX: usize = 1024 * 1024;
+
+/// Sends accepted transactions to every validator, batching what is queued (within
+/// [`GOSSIP_BATCH_MAX`] and [`GOSSIP_BYTES_MAX`]); sends an empty batch as a heartbeat when
+/// idle. The queue holds only transactions admitted to the mempool, so the mempool's limits
+/// bound it.
 async fn send_transactions(
     clock: impl Clock,
     mut sender: impl Sender<PublicKey = PublicKey>,
     mut outgoing: mpsc::UnboundedReceiver<Arc<SignedTransaction>>,
 ) {
+    let mut carried: Option<Vec<u8>> = None;
     loop {
-        let next = {
-            let heartbeat = std::pin::pin!(clock.sleep(HEARTBEAT_INTERVAL));
-            match futures::future::select(outgoing.next(), heartbeat).await {
-                futures::future::Either::Left((None, _)) => return,
-                futures::future::Either::Left((Some(transaction), _)) => Some(transaction),
-                futures::future::Either::Right(((), _)) => None,
+        let first = match carried.take() {
+            Some(bytes) => Some(bytes),
+            None => {
+                let heartbeat = std::pin::pin!(clock.sleep(HEARTBEAT_INTERVAL));
+                match futures::future::select(outgoing.next(), heartbeat).await {
+                    futures::future::Either::Left((None, _)) => return,
+                    futures::future::Either::Left((Some(transaction), _)) => {
+                        Some(transaction.to_bytes())
+                    }
+                    futures::future::Either::Right(((), _)) => None,
+                }
             }
         };
-        let mut batch: Vec<Vec<u8>> = next
-            .iter()
-            .map(|transaction| transaction.to_bytes())
-            .collect();
+        let mut bytes = first.as_ref().map_or(0, Vec::len);
+        let mut batch: Vec<Vec<u8>> = first.into_iter().collect();
         while !batch.is_empty() && batch.len() < GOSSIP_BATCH_MAX {
-            match outgoing.try_recv() {
-                Ok(next) => batch.push(next.to_bytes()),
-                Err(_) => break,
+            let Ok(next) = outgoing.try_recv() else {
+                break;
+            };
+            let encoded = next.to_bytes();
+            if bytes + encoded.len() > GOSSIP_BYTES_MAX {
+                carried = Some(encoded);
+                break;
             }
+            bytes += encoded.len();
+            batch.push(encoded);
         }
         let message = epichain_core::encoding::encode(&batch);
+        // Returns the peers it reached; those not connected catch up through blocks.
         let _ = sender.send(Recipients::All, message, false);
     }
 }
 
 /// Admits transactions gossiped by other validators (the same checks as the API).
 async fn receive_transactions(
-    clock: impl Clock,
+    clock: impl Clock + Spawner,
     chain: Arc<Chain>,
     peers: Arc<PeerLiveness>,
     mut receiver: impl Receiver<PublicKey = PublicKey>,
 ) {
     while let Ok((from, message)) = receiver.recv().await {
-        peers.saw(from, now_ms(&clock));
+        peers.saw(from.clone(), now_ms(&clock));
         let Ok(batch) = epichain_core::encoding::decode_bounded::<Vec<Vec<u8>>>(
             message.as_ref(),
             BLOCK_BYTES_MAX,
         ) else {
             continue;
         };
-        let items: Vec<&[u8]> = batch
-            .iter()
-            .take(GOSSIP_BATCH_MAX)
-            .map(Vec::as_slice)
-            .collect();
-        let _ = chain.submit_many(&items, now_ms(&clock));
+        let now = now_ms(&clock);
+        let chain = chain.clone();
+        // Signature checks run where blocking work goes, not on the consensus workers.
+        let admitted = clock
+            .child("verify")
+            .shared(true)
+            .spawn(move |_| async move {
+                let items: Vec<&[u8]> = batch
+                    .iter()
+                    .take(GOSSIP_BATCH_MAX)
+                    .map(Vec::as_slice)
+                    .collect();
+                chain.submit_many(&items, now)
+            })
+            .await;
+        let forged = admitted.iter().flatten().any(|result| {
+            matches!(
+                result,
+                Err(crate::chain::SubmitError::Refused(
+                    epichain_core::Rejection::BadSignature
+                ))
+            )
+        });
+        if forged {
+            tracing::warn!(
+                ?from,
+                "a validator gossiped a transaction with a bad signature"
+            );
+        }
     }
 }

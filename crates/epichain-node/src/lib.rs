@@ -14,6 +14,7 @@ pub mod consensus;
 pub mod escrow_agent;
 pub mod finality;
 pub mod http;
+pub mod journal;
 pub mod mempool;
 pub mod metrics;
 pub mod runner;

@@ -2,12 +2,13 @@
 //! or a replica that follows validators over HTTP; both serve the API until interrupted.
 
 use crate::api::{ApiState, NodeRole};
-use crate::chain::{BlockLimits, Chain};
+use crate::chain::{BlockLimits, Chain, Submitted};
 use crate::config::{NodeConfig, Role};
 use crate::consensus::{self, Channels, Timeouts, ValidatorSettings, channel};
 use crate::escrow_agent::{self, EscrowAgent};
 use crate::finality::{consensus_private_key, consensus_public_key, validator_keys};
 use crate::http::{HttpLimits, HttpServer};
+use crate::journal::{Journal, JournalError};
 use crate::mempool::MempoolLimits;
 use crate::sync::Follower;
 use crate::{PublicKey, metrics};
@@ -47,7 +48,9 @@ mod quota {
     pub const RESOLVER_PER_SECOND: u32 = 512;
     pub const BLOCKS_PER_SECOND: u32 = 256;
     pub const BACKFILL_PER_SECOND: u32 = 512;
-    pub const TRANSACTIONS_PER_SECOND: u32 = 4_096;
+    /// Gossip batches (each at most 512 transactions and 1 MiB): a Byzantine validator can
+    /// demand at most 32,768 signature checks a second, off the consensus workers.
+    pub const TRANSACTIONS_PER_SECOND: u32 = 64;
 }
 
 /// The validator's escrow share, in its data directory (mode 0600).
@@ -82,6 +85,44 @@ fn open_chain(config: &NodeConfig) -> Result<(Genesis, Arc<Chain>), NodeError> {
         },
     );
     Ok((genesis, Arc::new(chain)))
+}
+
+/// The validator's mempool journal, in its data directory.
+pub const JOURNAL_DIRECTORY: &str = "mempool-journal";
+
+/// Opens the mempool journal and re-admits what it holds (transactions this node acknowledged
+/// before it stopped): those still pending are gossiped and journaled again, then the old
+/// segments are deleted.
+async fn replay_journal(
+    data_dir: &std::path::Path,
+    chain: &Chain,
+    gossip: &futures::channel::mpsc::UnboundedSender<Arc<epichain_core::SignedTransaction>>,
+    clock: &impl commonware_runtime::Clock,
+) -> Result<Arc<Journal>, JournalError> {
+    let retention =
+        Duration::from_millis(MempoolLimits::default().age_max_ms) + Duration::from_secs(120);
+    let (journal, replayed) = Journal::open(&data_dir.join(JOURNAL_DIRECTORY), retention)?;
+    let slices: Vec<&[u8]> = replayed.iter().map(Vec::as_slice).collect();
+    let outcomes = chain.submit_many(&slices, crate::application::now_ms(clock));
+    let mut pending = Vec::new();
+    for (bytes, outcome) in replayed.iter().zip(outcomes) {
+        if let Ok((Submitted::Pending(_) | Submitted::AlreadyPending(_), parsed)) = outcome {
+            pending.push(bytes.clone());
+            if let Some(transaction) = parsed {
+                let _ = gossip.unbounded_send(transaction);
+            }
+        }
+    }
+    if !replayed.is_empty() {
+        tracing::info!(
+            journaled = replayed.len(),
+            pending = pending.len(),
+            "mempool journal replayed"
+        );
+    }
+    journal.append(pending).await?;
+    journal.forget_replayed()?;
+    Ok(Arc::new(journal))
 }
 
 /// Reports catch-up progress: (height, target height).
@@ -172,6 +213,7 @@ fn run_validator(
         .with_storage_directory(config.data_dir.join("consensus"));
     let name = config.name.clone();
     let http_listen = config.http_listen;
+    let config_data_dir = config.data_dir.clone();
     let validator_count = validators.len();
     let agent = EscrowAgent::new(
         genesis.chain_id(),
@@ -195,7 +237,9 @@ fn run_validator(
         );
         let mut namespace = b"epichain-p2p-v1-".to_vec();
         namespace.extend_from_slice(&chain.chain_id().0);
-        let p2p = lookup::Config::local(
+        // Production limits (review M13), except that validators may sit on a private network
+        // (a CDC intranet, or loopback for the devnet) and several may share an address.
+        let mut p2p = lookup::Config::recommended(
             handshake,
             &namespace,
             listen,
@@ -203,6 +247,11 @@ fn run_validator(
             consensus::max_message_size(validator_count as u32),
             NZUsize!(4096),
         );
+        p2p.allow_private_ips = true;
+        p2p.allowed_handshake_rate_per_ip =
+            Quota::per_second(NZU32!(validator_count.clamp(1, 64) as u32));
+        // A restarted validator is known and must rejoin at once (60 s by default).
+        p2p.peer_connection_cooldown = Duration::from_secs(1);
         let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
         let _ = oracle.track(0, Map::from_iter_dedup(addresses));
         let mut register = |id: u64, per_second: u32| {
@@ -242,6 +291,14 @@ fn run_validator(
                 return Err(setup(error));
             }
         };
+        let journal =
+            match replay_journal(&config_data_dir, &chain, &validator.gossip, &context).await {
+                Ok(journal) => journal,
+                Err(error) => {
+                    tracing::error!(%error, "mempool journal");
+                    return Err(setup(error));
+                }
+            };
         let liveness = validator.peers.clone();
         let peer_count = Arc::new(AtomicUsize::new(0));
         let counter = peer_count.clone();
@@ -271,6 +328,7 @@ fn run_validator(
             prometheus,
             peers: peer_count,
             streams: Arc::default(),
+            journal: Some(journal),
         };
         let served = serve(state, http_listen).await;
         chain.sync().map_err(setup)?;
@@ -306,6 +364,7 @@ fn run_replica(
             prometheus,
             peers: peer_count,
             streams: Arc::default(),
+            journal: None,
         };
         let served = serve(state, config.http_listen).await;
         follow.abort();

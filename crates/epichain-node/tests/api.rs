@@ -46,6 +46,7 @@ async fn server(mempool_transactions_max: usize) -> Server {
         prometheus: None,
         peers: Arc::new(AtomicUsize::new(0)),
         streams: Arc::default(),
+        journal: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -37,6 +37,7 @@ fn start(limits: HttpLimits) -> (HttpServer, tempfile::TempDir) {
         prometheus: None,
         peers: Arc::default(),
         streams: Arc::default(),
+        journal: None,
     };
     let address = "127.0.0.1:0".parse().expect("address");
     let server = HttpServer::start(state, address, limits).expect("start");

@@ -326,21 +326,47 @@ pub async fn wait_ready(client: &Client, timeout: Duration) -> bool {
 /// Transactions per batch request.
 pub const SUBMIT_BATCH_MAX: usize = 256;
 
-/// Submits transactions in batches, retrying those refused because the mempool is full; returns
+/// Times a whole batch turned away for now is sent again.
+const WHOLE_BATCH_RETRIES_MAX: usize = 30;
+
+/// Refusals that mean "not now" (the node answers 429 or 503 with `Retry-After`).
+pub const RETRY_LATER_CODES: [&str; 4] = [
+    "mempool_full",
+    "signer_busy",
+    "enrolments_busy",
+    "journal_unavailable",
+];
+
+/// Submits transactions in batches, retrying those refused for now (see [`RETRY_LATER_CODES`]); returns
 /// the accepted ids. Any other refusal is an error.
 pub async fn submit_all(
     client: &Client,
     transactions: &[SignedTransaction],
 ) -> Result<Vec<Hash>, ClientError> {
     let mut ids = Vec::with_capacity(transactions.len());
+    let mut attempts = 0;
     for chunk in transactions.chunks(SUBMIT_BATCH_MAX) {
         let mut pending: Vec<SignedTransaction> = chunk.to_vec();
         while !pending.is_empty() {
-            let results = client.submit_batch(&pending).await?;
+            let results = match client.submit_batch(&pending).await {
+                Ok(results) => results,
+                // The whole request was turned away for now (overloaded, rate limited).
+                Err(ClientError::Refused {
+                    retry_after_seconds: Some(seconds),
+                    ..
+                }) if attempts < WHOLE_BATCH_RETRIES_MAX => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_secs(seconds.clamp(1, 5))).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             let mut retry = Vec::new();
             for (transaction, result) in pending.into_iter().zip(results) {
                 match (result.status.as_str(), result.code.as_deref()) {
-                    ("refused", Some("mempool_full")) => retry.push(transaction),
+                    ("refused", Some(code)) if RETRY_LATER_CODES.contains(&code) => {
+                        retry.push(transaction);
+                    }
                     ("refused", code) => {
                         return Err(ClientError::Refused {
                             status: 400,

@@ -349,3 +349,37 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         assert_eq!(by_neighbour.details, updated.details);
     });
 }
+
+/// Review M6: a validator acknowledges a transaction only once it is in its mempool journal.
+/// One validator runs alone (no peer to gossip to, no quorum), acknowledges enrolments, and is
+/// killed with SIGKILL; when the network starts, it re-admits them and they are finalized.
+#[test]
+fn an_acknowledged_transaction_survives_the_crash_of_the_node_that_acknowledged_it() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let mut nodes = Nodes::start(directory.path(), now_ms(), Some(1));
+    let runtime = runtime();
+    let client = Client::new(&nodes.devnet.nodes[0].url);
+    let enrolments = nodes.devnet.world.enrolments();
+    let acknowledged = runtime.block_on(async {
+        assert!(devnet::wait_ready(&client, Duration::from_secs(60)).await);
+        devnet::submit_all(&client, &enrolments)
+            .await
+            .expect("acknowledged")
+    });
+    assert_eq!(acknowledged.len(), enrolments.len());
+    nodes.kill(0);
+    for index in 0..nodes.devnet.nodes.len() {
+        nodes.spawn(index);
+    }
+    let other = Client::new(&nodes.devnet.nodes[1].url);
+    runtime.block_on(async {
+        assert!(devnet::wait_ready(&other, Duration::from_secs(60)).await);
+        for id in &acknowledged {
+            let outcome = other
+                .wait_finalized(id, Duration::from_secs(90))
+                .await
+                .unwrap_or_else(|error| panic!("{id} lost: {error}"));
+            assert_eq!(outcome["outcome"]["status"], "applied", "{outcome}");
+        }
+    });
+}
