@@ -153,13 +153,13 @@ async fn settle(devnet: &Devnet) -> Result<(), String> {
 
 /// When each watched transaction was submitted and finalized.
 #[derive(Default)]
-struct Timings {
-    submitted: BTreeMap<Hash, Instant>,
-    finalized: BTreeMap<Hash, Instant>,
+pub(crate) struct Timings {
+    pub(crate) submitted: BTreeMap<Hash, Instant>,
+    pub(crate) finalized: BTreeMap<Hash, Instant>,
 }
 
 /// Polls new blocks and records when watched transactions appear in them.
-async fn watch(
+pub(crate) async fn watch(
     client: Client,
     timings: Arc<Mutex<Timings>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -202,7 +202,7 @@ async fn watch(
     }
 }
 
-fn latencies(timings: &Timings, ids: &[Hash]) -> (f64, f64, usize) {
+pub(crate) fn latencies(timings: &Timings, ids: &[Hash]) -> (f64, f64, usize) {
     let mut values: Vec<f64> = ids
         .iter()
         .filter_map(|id| {
@@ -244,7 +244,7 @@ async fn submit_with_retry(
     }
 }
 
-async fn wait_all(timings: &Mutex<Timings>, ids: &[Hash], timeout: Duration) -> bool {
+pub(crate) async fn wait_all(timings: &Mutex<Timings>, ids: &[Hash], timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if timings

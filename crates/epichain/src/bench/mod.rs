@@ -2,8 +2,10 @@
 //! machines are shared and noisy, so only ratios travel).
 //!
 //! - [`ledger`]: `epichain bench ledger`, the write path against Ed25519 verification;
-//! - [`postgres`]: the same reports into a local PostgreSQL, for `bench ledger --postgres`.
+//! - [`postgres`]: the same reports into a local PostgreSQL, for `bench ledger --postgres`;
+//! - [`hostile`]: `epichain bench hostile`, attacks on a running devnet beside honest reports.
 
+pub mod hostile;
 pub mod ledger;
 pub mod postgres;
 

@@ -183,6 +183,33 @@ enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         validators: usize,
     },
+    /// Attacks on a running devnet from outside (fresh-key floods, slowloris, expensive queries,
+    /// forged signatures, oversized bodies) while an honest hospital reports: prints whether its
+    /// reports still finalize within 1 s (p99), whether every node kept answering, and whether
+    /// any junk was stored.
+    Hostile {
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        node: String,
+        /// The devnet's directory.
+        #[arg(long, default_value = "devnet")]
+        devnet: PathBuf,
+        /// Seconds of honest reporting under attack.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Honest reports per second.
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        /// Fresh keys in the flood.
+        #[arg(long, default_value_t = 1_000)]
+        flood_keys: usize,
+        /// Slowloris connections.
+        #[arg(long, default_value_t = 500)]
+        slowloris: usize,
+        /// Concurrent loops of expensive queries.
+        #[arg(long, default_value_t = 16)]
+        query_loops: usize,
+    },
     /// Ledger apply + commit throughput against the Ed25519 batch-verification bound measured in
     /// the same run (one thread and pipelined), and catch-up replay.
     Ledger {
@@ -283,6 +310,23 @@ pub fn run(cli: Cli) -> Result<()> {
             outbreaks,
             iterations,
         }) => bench_privacy(&node, &devnet, outbreaks, iterations),
+        Command::Bench(BenchCommand::Hostile {
+            node,
+            devnet,
+            seconds,
+            rate,
+            flood_keys,
+            slowloris,
+            query_loops,
+        }) => bench_hostile(epichain::bench::hostile::HostileBenchConfig {
+            node,
+            devnet,
+            seconds,
+            honest_rate: rate,
+            flood_keys,
+            slowloris,
+            query_loops,
+        }),
         Command::Bench(BenchCommand::Ledger {
             blocks,
             block_size,
@@ -370,6 +414,27 @@ fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
         .build()?;
     let report = runtime
         .block_on(epichain::netbench::run(config))
+        .map_err(|message| anyhow::anyhow!(message))?;
+    print!("{}", report.table().render());
+    Ok(())
+}
+
+fn bench_hostile(config: epichain::bench::hostile::HostileBenchConfig) -> Result<()> {
+    println!(
+        "epichain bench hostile: {} s of honest reports at {}/s against {} while {} fresh keys flood, {} slowloris connections hang, {} loops query, forged and oversized batches arrive",
+        config.seconds,
+        config.honest_rate,
+        config.node,
+        config.flood_keys,
+        config.slowloris,
+        config.query_loops
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(epichain::bench::hostile::run(config))
         .map_err(|message| anyhow::anyhow!(message))?;
     print!("{}", report.table().render());
     Ok(())
