@@ -311,6 +311,23 @@ fn write_configs(
     Ok(nodes)
 }
 
+/// Starts `executable node --config CONFIG` with its output in `log`.
+pub fn spawn_node(
+    executable: &Path,
+    config: &Path,
+    log: &Path,
+) -> std::io::Result<std::process::Child> {
+    let log_file = std::fs::File::create(log)?;
+    let error_file = log_file.try_clone()?;
+    std::process::Command::new(executable)
+        .args(["node", "--config"])
+        .arg(config)
+        .stdin(std::process::Stdio::null())
+        .stdout(log_file)
+        .stderr(error_file)
+        .spawn()
+}
+
 /// Waits until the node answers, or `timeout` passes.
 pub async fn wait_ready(client: &Client, timeout: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

@@ -3,8 +3,10 @@
 //!
 //! - [`ledger`]: `epichain bench ledger`, the write path against Ed25519 verification;
 //! - [`postgres`]: the same reports into a local PostgreSQL, for `bench ledger --postgres`;
-//! - [`hostile`]: `epichain bench hostile`, attacks on a running devnet beside honest reports.
+//! - [`hostile`]: `epichain bench hostile`, attacks on a running devnet beside honest reports;
+//! - [`crash`]: `epichain bench crash`, validators SIGKILLed on a schedule under load (Jepsen-style).
 
+pub mod crash;
 pub mod hostile;
 pub mod ledger;
 pub mod postgres;

@@ -210,6 +210,30 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         query_loops: usize,
     },
+    /// Jepsen-style: starts a fresh devnet in DIR, submits reports from concurrent clients to
+    /// every node while validators are killed (SIGKILL) and restarted on a schedule, then checks
+    /// that every acknowledged report is final exactly once on every node and that all nodes hold
+    /// the same state.
+    Crash {
+        /// A new directory for the devnet (its logs stay there).
+        #[arg(long, default_value = "crash-devnet")]
+        dir: PathBuf,
+        /// First HTTP port (p2p is 1000 higher).
+        #[arg(long, default_value_t = 19_000)]
+        base_port: u16,
+        /// Seconds of load with crashes.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Seconds between kills.
+        #[arg(long, default_value_t = 8)]
+        kill_every: u64,
+        /// Seconds a killed validator stays down.
+        #[arg(long, default_value_t = 4)]
+        down: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+    },
     /// Ledger apply + commit throughput against the Ed25519 batch-verification bound measured in
     /// the same run (one thread and pipelined), and catch-up replay.
     Ledger {
@@ -327,6 +351,23 @@ pub fn run(cli: Cli) -> Result<()> {
             slowloris,
             query_loops,
         }),
+        Command::Bench(BenchCommand::Crash {
+            dir,
+            base_port,
+            seconds,
+            kill_every,
+            down,
+            clients,
+        }) => bench_crash(epichain::bench::crash::CrashBenchConfig {
+            directory: dir,
+            base_port,
+            seconds,
+            kill_every_seconds: kill_every,
+            down_seconds: down,
+            clients,
+            executable: std::env::current_exe()?,
+            now_ms: wall_clock_ms(),
+        }),
         Command::Bench(BenchCommand::Ledger {
             blocks,
             block_size,
@@ -414,6 +455,26 @@ fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
         .build()?;
     let report = runtime
         .block_on(epichain::netbench::run(config))
+        .map_err(|message| anyhow::anyhow!(message))?;
+    print!("{}", report.table().render());
+    Ok(())
+}
+
+fn bench_crash(config: epichain::bench::crash::CrashBenchConfig) -> Result<()> {
+    println!(
+        "epichain bench crash: a devnet in {}, {} clients for {} s, a validator SIGKILLed every {} s and restarted after {} s",
+        config.directory.display(),
+        config.clients,
+        config.seconds,
+        config.kill_every_seconds,
+        config.down_seconds
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(epichain::bench::crash::run(config))
         .map_err(|message| anyhow::anyhow!(message))?;
     print!("{}", report.table().render());
     Ok(())

@@ -7,7 +7,7 @@ use epichain::client::{Client, ClientError};
 use epichain::devnet::{self, DEFAULT_BASE_PORT, Devnet};
 use epichain_core::{Day, Hash, KeyPair, SignedTransaction};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 /// Reports submitted per devnet tick (background reporting).
@@ -150,16 +150,7 @@ struct Process {
 }
 
 fn spawn_node(config: &Path, log: &Path) -> Result<Child> {
-    let log_file =
-        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let error_file = log_file.try_clone()?;
-    Command::new(std::env::current_exe()?)
-        .args(["node", "--config"])
-        .arg(config)
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(error_file)
-        .spawn()
+    devnet::spawn_node(&std::env::current_exe()?, config, log)
         .with_context(|| format!("starting node {}", config.display()))
 }
 
