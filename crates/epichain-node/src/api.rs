@@ -208,8 +208,11 @@ pub struct SubmitResponse {
     responses(
         (status = 202, description = "Accepted, pending", body = SubmitResponse),
         (status = 200, description = "Already finalized", body = SubmitResponse),
-        (status = 400, description = "Malformed, wrong chain, bad signature or replay", body = ApiError),
-        (status = 503, description = "Mempool full; see Retry-After", body = ApiError)
+        (status = 400, description = "Malformed, wrong chain, bad signature, stale nonce, bad certificate", body = ApiError),
+        (status = 403, description = "Unknown or revoked signer", body = ApiError),
+        (status = 409, description = "Another pending transaction of the signer has this nonce", body = ApiError),
+        (status = 413, description = "Body over the limit", body = ApiError),
+        (status = 503, description = "Mempool full or journal unavailable; see Retry-After", body = ApiError)
     )
 )]
 async fn submit_transaction(
@@ -449,7 +452,9 @@ pub struct BatchResponse {
     request_body(content = BatchRequest, description = "JSON with hex transactions, or octet-stream"),
     responses(
         (status = 200, description = "Per-transaction results", body = BatchResponse),
-        (status = 400, description = "Malformed batch", body = ApiError)
+        (status = 400, description = "Malformed batch", body = ApiError),
+        (status = 413, description = "Body over the limit", body = ApiError),
+        (status = 503, description = "Journal unavailable; see Retry-After", body = ApiError)
     )
 )]
 async fn submit_batch(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -687,7 +692,7 @@ pub struct BlockView {
     get,
     path = "/v1/blocks/{height}",
     params(("height" = u64, Path, description = "Block height")),
-    responses((status = 200, body = BlockView), (status = 404, body = ApiError))
+    responses((status = 200, body = BlockView), (status = 400, body = ApiError), (status = 404, body = ApiError))
 )]
 async fn block(State(state): State<ApiState>, Path(height): Path<u64>) -> Response {
     let reader = match state.chain.reader() {
@@ -722,6 +727,7 @@ async fn block(State(state): State<ApiState>, Path(height): Path<u64>) -> Respon
     params(("height" = u64, Path, description = "Block height")),
     responses(
         (status = 200, description = "Borsh (Vec<u8> block, Option<Vec<u8>> certificate)", content_type = "application/octet-stream"),
+        (status = 400, body = ApiError),
         (status = 404, body = ApiError)
     )
 )]
@@ -744,7 +750,7 @@ async fn block_raw(State(state): State<ApiState>, Path(height): Path<u64>) -> Re
     get,
     path = "/v1/identities/{key}",
     params(("key" = String, Path, description = "Public key, hex")),
-    responses((status = 200, body = Object), (status = 404, body = ApiError))
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError))
 )]
 async fn identity(State(state): State<ApiState>, Path(key): Path<String>) -> Response {
     let Ok(key) = PublicKey::from_hex(&key) else {
@@ -923,7 +929,7 @@ async fn case_access(
     get,
     path = "/v1/cases/{id}",
     params(("id" = String, Path, description = "Case id, hex")),
-    responses((status = 200, body = Object), (status = 404, body = ApiError))
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError))
 )]
 async fn case(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
     let id = match parse_hash(&id) {
@@ -1063,7 +1069,7 @@ async fn signals(
     get,
     path = "/v1/signals/{id}",
     params(("id" = String, Path, description = "Signal id, hex")),
-    responses((status = 200, body = Object), (status = 404, body = ApiError))
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError))
 )]
 async fn signal(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
     let id = match parse_hash(&id) {
@@ -1201,7 +1207,10 @@ async fn counts(
 #[utoipa::path(
     get,
     path = "/v1/signals/stream",
-    responses((status = 200, description = "text/event-stream of signals", content_type = "text/event-stream"))
+    responses(
+        (status = 200, description = "text/event-stream of signals", content_type = "text/event-stream"),
+        (status = 503, description = "Too many streams open; see Retry-After", body = ApiError)
+    )
 )]
 async fn signal_stream(State(state): State<ApiState>) -> Response {
     let Some(slot) = StreamSlot::take(&state.streams) else {
@@ -1280,6 +1289,49 @@ fn wall_clock_ms() -> u64 {
         .unwrap_or_default()
 }
 
+/// Every operation may also be answered by the server's limits (`epichain_node::http`): 408 when
+/// a request takes too long, 429 when a client exceeds its rate, 503 when the node sheds load.
+fn with_limit_responses(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+    let limits = [
+        ("408", "The request took too long"),
+        (
+            "429",
+            "Too many requests from this address; see Retry-After",
+        ),
+        ("503", "The node sheds load; see Retry-After"),
+    ];
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, description) in limits {
+                let response = ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ApiError",
+                            ))))
+                            .build(),
+                    )
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert(RefOr::T(response));
+            }
+        }
+    }
+    document
+}
+
 /// The API router and its OpenAPI document.
 pub fn router(state: ApiState) -> axum::Router {
     let (router, document) = OpenApiRouter::new()
@@ -1304,7 +1356,7 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(prometheus))
         .with_state(state)
         .split_for_parts();
-    let document = Arc::new(document);
+    let document = Arc::new(with_limit_responses(document));
     router
         .route(
             "/openapi.json",

@@ -187,7 +187,7 @@ pub async fn grants(
     get,
     path = "/v1/grants/{id}",
     params(("id" = String, Path, description = "Grant id, hex")),
-    responses((status = 200, body = Object), (status = 404, body = super::ApiError))
+    responses((status = 200, body = Object), (status = 400, body = super::ApiError), (status = 404, body = super::ApiError))
 )]
 pub async fn grant(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
     let id = match parse_hash(&id) {
