@@ -394,7 +394,10 @@ async fn forward(state: &ApiState, path: &str, bytes: Vec<u8>) -> Response {
             let status =
                 StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let retry = answer.headers().get(header::RETRY_AFTER).cloned();
-            let body = answer.bytes().await.unwrap_or_default();
+            let Ok(body) = crate::sync::body_capped(answer, FORWARDED_ANSWER_BYTES_MAX).await
+            else {
+                continue;
+            };
             let mut response =
                 (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
             if let Some(retry) = retry {
@@ -409,6 +412,12 @@ async fn forward(state: &ApiState, path: &str, bytes: Vec<u8>) -> Response {
         "no validator reachable",
     )
 }
+
+/// Largest answer a replica relays from a validator (a batch's results).
+pub const FORWARDED_ANSWER_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// How long a replica waits for a validator to answer a forwarded submission.
+pub const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Most transactions in one batch request.
 pub const BATCH_TRANSACTIONS_MAX: usize = 4_096;

@@ -125,6 +125,15 @@ async fn replay_journal(
     Ok(Arc::new(journal))
 }
 
+/// The client a node forwards submissions with: a validator that does not answer within
+/// [`crate::api::FORWARD_TIMEOUT`] is skipped (review M7).
+fn forwarding_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(crate::api::FORWARD_TIMEOUT)
+        .build()
+        .unwrap_or_default()
+}
+
 /// Reports catch-up progress: (height, target height).
 pub type Progress = Box<dyn FnMut(u64, u64) + Send>;
 
@@ -324,7 +333,7 @@ fn run_validator(
             name,
             gossip: Some(validator.gossip.clone()),
             upstream: Vec::new(),
-            client: reqwest::Client::new(),
+            client: forwarding_client(),
             prometheus,
             peers: peer_count,
             streams: Arc::default(),
@@ -360,7 +369,7 @@ fn run_replica(
             name: config.name.clone(),
             gossip: None,
             upstream: config.upstream.clone(),
-            client: reqwest::Client::new(),
+            client: forwarding_client(),
             prometheus,
             peers: peer_count,
             streams: Arc::default(),

@@ -15,6 +15,38 @@ use std::time::Duration;
 /// Most blocks fetched ahead while looking for a certificate.
 pub const UNCERTIFIED_RUN_MAX: usize = 256;
 
+/// Most bytes of blocks held before a certificate proves them (review M7: 256 blocks of 8 MiB
+/// from a lying upstream would be 2 GiB).
+pub const UNCERTIFIED_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Largest answer read from an upstream: a raw block with its certificate.
+pub const UPSTREAM_BODY_BYTES_MAX: usize = crate::block::BLOCK_BYTES_MAX + 4096;
+
+/// Largest status answer read from an upstream.
+const STATUS_BYTES_MAX: usize = 64 * 1024;
+
+/// Reads a response body of at most `bytes_max` bytes, refusing it as soon as it is larger
+/// (review M7: the whole body used to be buffered before any check).
+pub async fn body_capped(
+    mut response: reqwest::Response,
+    bytes_max: usize,
+) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > bytes_max as u64)
+    {
+        return Err(format!("answer over {bytes_max} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+        if body.len() + chunk.len() > bytes_max {
+            return Err(format!("answer over {bytes_max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Pause when the follower has nothing new to fetch.
 pub const IDLE_PAUSE: Duration = Duration::from_millis(200);
 
@@ -72,13 +104,20 @@ impl Follower {
                 .send()
                 .await
             {
-                Ok(response) => match response.json::<serde_json::Value>().await {
-                    Ok(status) => {
-                        let height = status["height"].as_u64().unwrap_or(0);
-                        best = Some(best.map_or(height, |current: u64| current.max(height)));
+                Ok(response) => {
+                    match body_capped(response, STATUS_BYTES_MAX)
+                        .await
+                        .and_then(|body| {
+                            serde_json::from_slice::<serde_json::Value>(&body)
+                                .map_err(|error| error.to_string())
+                        }) {
+                        Ok(status) => {
+                            let height = status["height"].as_u64().unwrap_or(0);
+                            best = Some(best.map_or(height, |current: u64| current.max(height)));
+                        }
+                        Err(error) => last_error = error,
                     }
-                    Err(error) => last_error = error.to_string(),
-                },
+                }
                 Err(error) => last_error = error.to_string(),
             }
         }
@@ -107,10 +146,10 @@ impl Follower {
             if response.status() == reqwest::StatusCode::NOT_FOUND {
                 continue;
             }
-            let bytes = match response.bytes().await {
+            let bytes = match body_capped(response, UPSTREAM_BODY_BYTES_MAX).await {
                 Ok(bytes) => bytes,
                 Err(error) => {
-                    last_error = error.to_string();
+                    last_error = error;
                     continue;
                 }
             };
@@ -120,11 +159,8 @@ impl Follower {
                 reason,
             };
             let (block_bytes, certificate): (Vec<u8>, Option<Vec<u8>>) =
-                epichain_core::encoding::decode_bounded(
-                    &bytes,
-                    crate::block::BLOCK_BYTES_MAX + 4096,
-                )
-                .map_err(|error| invalid(error.to_string()))?;
+                epichain_core::encoding::decode_bounded(&bytes, UPSTREAM_BODY_BYTES_MAX)
+                    .map_err(|error| invalid(error.to_string()))?;
             let block =
                 Block::from_bytes(&block_bytes).map_err(|error| invalid(error.to_string()))?;
             if block.header.height != height {
@@ -146,6 +182,7 @@ impl Follower {
     pub async fn step(&self) -> Result<usize, SyncError> {
         let tip = self.chain.tip()?;
         let mut pending: Vec<Block> = Vec::new();
+        let mut pending_bytes = 0usize;
         let mut height = tip.height + 1;
         loop {
             let Some((block, certificate, upstream)) = self.fetch(height).await? else {
@@ -162,13 +199,21 @@ impl Follower {
                 });
             }
             let hash = block.header.hash();
+            pending_bytes += block
+                .transactions
+                .iter()
+                .map(|transaction| transaction.to_bytes().len())
+                .sum::<usize>();
             pending.push(block);
             let Some(certificate) = certificate else {
-                if pending.len() >= UNCERTIFIED_RUN_MAX {
+                if pending.len() >= UNCERTIFIED_RUN_MAX || pending_bytes > UNCERTIFIED_BYTES_MAX {
                     return Err(SyncError::Invalid {
                         upstream,
                         height,
-                        reason: format!("{UNCERTIFIED_RUN_MAX} blocks without a certificate"),
+                        reason: format!(
+                            "{} blocks ({pending_bytes} bytes) without a certificate",
+                            pending.len()
+                        ),
                     });
                 }
                 height += 1;

@@ -1,0 +1,76 @@
+//! A replica following a lying upstream (review M7): an answer larger than any block is refused
+//! while it streams, not buffered whole, and a forwarded submission to a validator that never
+//! answers gives up.
+
+use axum::body::Body;
+use epichain_ledger::Ledger;
+use epichain_node::chain::{BlockLimits, Chain};
+use epichain_node::mempool::MempoolLimits;
+use epichain_node::sync::{Follower, UPSTREAM_BODY_BYTES_MAX};
+use epichain_world::DemoWorld;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// 2026-11-01T00:00:00+08:00.
+const GENESIS_MS: u64 = 1_793_462_400_000;
+
+/// An upstream that claims height 10 and answers any block with an endless stream of zeros;
+/// returns its URL and how many bytes it managed to send.
+async fn lying_upstream() -> (String, Arc<AtomicUsize>) {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let router = axum::Router::new()
+        .route(
+            "/v1/status",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "height": 10 })) }),
+        )
+        .route(
+            "/v1/blocks/{height}/raw",
+            axum::routing::get(move || {
+                let counter = counter.clone();
+                async move {
+                    let chunks = futures::stream::repeat_with(move || {
+                        counter.fetch_add(64 * 1024, Ordering::Relaxed);
+                        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(vec![0u8; 64 * 1024]))
+                    });
+                    Body::from_stream(chunks)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (url, sent)
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_refused_while_it_streams() {
+    let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let ledger =
+        Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
+    let chain = Arc::new(Chain::new(
+        ledger,
+        MempoolLimits::default(),
+        BlockLimits::default(),
+    ));
+    let (url, sent) = lying_upstream().await;
+    let follower = Follower::new(chain.clone(), world.genesis.clone(), vec![url]);
+    assert_eq!(follower.target_height().await.expect("status"), 10);
+    let started = Instant::now();
+    let applied = follower.step().await.expect("step");
+    assert_eq!(applied, 0, "nothing applied from the liar");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(chain.tip().expect("tip").height, 0);
+    // The follower stopped reading soon after the limit (the server may have buffered ahead).
+    let read = sent.load(Ordering::Relaxed);
+    assert!(
+        read < UPSTREAM_BODY_BYTES_MAX * 4,
+        "{read} bytes were sent before the follower gave up"
+    );
+}
