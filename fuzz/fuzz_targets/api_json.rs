@@ -29,18 +29,7 @@ fn node() -> &'static (tokio::runtime::Runtime, ApiState) {
             MempoolLimits::default(),
             BlockLimits::default(),
         ));
-        let state = ApiState {
-            chain,
-            role: NodeRole::Validator,
-            name: "fuzz".into(),
-            gossip: None,
-            upstream: Vec::new(),
-            client: reqwest::Client::new(),
-            prometheus: None,
-            peers: Arc::default(),
-            streams: Arc::default(),
-            journal: None,
-        };
+        let state = ApiState::new(chain, NodeRole::Validator, "fuzz".into());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -63,6 +63,36 @@ pub struct ApiState {
     pub streams: Arc<AtomicUsize>,
     /// Validators: the mempool journal, so that an acknowledged transaction survives a crash.
     pub journal: Option<Arc<crate::journal::Journal>>,
+    /// Transactions each client address may submit (a batch costs its size).
+    pub submissions: Arc<crate::budget::ClientBudgets>,
+}
+
+/// Transactions one client address may submit per second, and its burst: far above a hospital
+/// gateway's rate, and a bound on the signature checks one client can demand.
+pub const CLIENT_TRANSACTIONS_PER_SECOND: u32 = 20_000;
+/// See [`CLIENT_TRANSACTIONS_PER_SECOND`].
+pub const CLIENT_TRANSACTIONS_BURST: u32 = 40_000;
+
+impl ApiState {
+    /// A node's API state with nothing attached: no gossip, upstreams, metrics or journal.
+    pub fn new(chain: Arc<Chain>, role: NodeRole, name: String) -> Self {
+        ApiState {
+            chain,
+            role,
+            name,
+            gossip: None,
+            upstream: Vec::new(),
+            client: reqwest::Client::new(),
+            prometheus: None,
+            peers: Arc::default(),
+            streams: Arc::default(),
+            journal: None,
+            submissions: Arc::new(crate::budget::ClientBudgets::new(
+                CLIENT_TRANSACTIONS_PER_SECOND,
+                CLIENT_TRANSACTIONS_BURST,
+            )),
+        }
+    }
 }
 
 /// Most event-stream subscribers a node serves at once.
@@ -217,6 +247,7 @@ pub struct SubmitResponse {
 )]
 async fn submit_transaction(
     State(state): State<ApiState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -224,6 +255,9 @@ async fn submit_transaction(
         Ok(bytes) => bytes,
         Err(refused) => return refused.into_response(),
     };
+    if let Some(refused) = over_budget(&state, &extensions, 1) {
+        return refused;
+    }
     if state.role == NodeRole::Replica {
         return forward(&state, "/v1/transactions", bytes).await;
     }
@@ -243,6 +277,33 @@ async fn submit_transaction(
             refusal_response(refusal)
         }
     }
+}
+
+/// Charges the client (by address, when the server knows it) for `transactions` submissions
+/// and returns the refusal if its budget is spent: a batch costs its size, so the signature
+/// checks one client can demand are bounded.
+fn over_budget(
+    state: &ApiState,
+    extensions: &axum::http::Extensions,
+    transactions: usize,
+) -> Option<Response> {
+    let axum::extract::ConnectInfo(peer) =
+        extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?;
+    let cost = u32::try_from(transactions).unwrap_or(u32::MAX);
+    if state.submissions.take(peer.ip(), cost) {
+        return None;
+    }
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "client_budget",
+        format!(
+            "this address may submit {CLIENT_TRANSACTIONS_PER_SECOND} transactions a second; retry later"
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    Some(response)
 }
 
 /// Admits transactions (signature checks off the async workers), makes those it acknowledges
@@ -466,11 +527,19 @@ pub struct BatchResponse {
         (status = 503, description = "Journal unavailable; see Retry-After", body = ApiError)
     )
 )]
-async fn submit_batch(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn submit_batch(
+    State(state): State<ApiState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let items = match batch_items(&headers, &body) {
         Ok(items) => items,
         Err(refused) => return refused.into_response(),
     };
+    if let Some(refused) = over_budget(&state, &extensions, items.len()) {
+        return refused;
+    }
     if state.role == NodeRole::Replica {
         let encoded = epichain_core::encoding::encode(&items);
         return forward(&state, "/v1/transactions/batch", encoded).await;

@@ -14,15 +14,14 @@
 //!   (event streams) at `shutdown_deadline_ms`.
 
 use crate::api::{self, ApiState, error};
-use crate::budget::TokenBucket;
+use crate::budget::ClientBudgets;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tower::{BoxError, ServiceBuilder, ServiceExt as _};
 
 /// Limits of the HTTP server.
@@ -60,9 +59,6 @@ impl Default for HttpLimits {
         }
     }
 }
-
-/// Client addresses whose request rate is tracked before the table starts over.
-pub const CLIENTS_TRACKED_MAX: usize = 65_536;
 
 /// Seconds a shed or rate-limited client is told to wait.
 const RETRY_AFTER_SECONDS: u32 = 1;
@@ -135,30 +131,6 @@ impl Drop for HttpServer {
     }
 }
 
-/// Request rates per client address.
-struct ClientLimiter {
-    buckets: Mutex<BTreeMap<IpAddr, TokenBucket>>,
-    per_second: u32,
-    burst: u32,
-    started: Instant,
-}
-
-impl ClientLimiter {
-    fn allow(&self, client: IpAddr) -> bool {
-        let now_ms = self.started.elapsed().as_millis() as u64;
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return true;
-        };
-        if buckets.len() >= CLIENTS_TRACKED_MAX && !buckets.contains_key(&client) {
-            buckets.clear();
-        }
-        buckets
-            .entry(client)
-            .or_insert_with(|| TokenBucket::new(self.per_second, self.burst, now_ms))
-            .take(now_ms)
-    }
-}
-
 fn retry_later(mut response: Response) -> Response {
     response
         .headers_mut()
@@ -213,12 +185,10 @@ async fn serve(
 ) {
     let plain = api::router(state);
     let guarded = limited_router(plain.clone(), limits);
-    let clients = Arc::new(ClientLimiter {
-        buckets: Mutex::new(BTreeMap::new()),
-        per_second: limits.client_requests_per_second,
-        burst: limits.client_burst,
-        started: Instant::now(),
-    });
+    let clients = Arc::new(ClientBudgets::new(
+        limits.client_requests_per_second,
+        limits.client_burst,
+    ));
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.connections_max));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -265,7 +235,7 @@ async fn serve(
 fn connection_service(
     plain: axum::Router,
     guarded: axum::Router,
-    clients: Arc<ClientLimiter>,
+    clients: Arc<ClientBudgets>,
     peer: SocketAddr,
 ) -> impl hyper::service::Service<
     Request<hyper::body::Incoming>,
@@ -280,7 +250,7 @@ fn connection_service(
         async move {
             request.extensions_mut().insert(ConnectInfo(peer));
             let bypass = bypasses_limits(request.uri().path());
-            if !bypass && !clients.allow(peer.ip()) {
+            if !bypass && !clients.take(peer.ip(), 1) {
                 return Ok(retry_later(error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",

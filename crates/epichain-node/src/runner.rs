@@ -328,16 +328,12 @@ fn run_validator(
             move |clock| escrow_agent::run(agent, chain, gossip, clock, ESCROW_AGENT_INTERVAL)
         });
         let state = ApiState {
-            chain: chain.clone(),
-            role: NodeRole::Validator,
-            name,
             gossip: Some(validator.gossip.clone()),
-            upstream: Vec::new(),
             client: forwarding_client(),
             prometheus,
             peers: peer_count,
-            streams: Arc::default(),
             journal: Some(journal),
+            ..ApiState::new(chain.clone(), NodeRole::Validator, name)
         };
         let served = serve(state, http_listen).await;
         chain.sync().map_err(setup)?;
@@ -364,16 +360,11 @@ fn run_replica(
             follower.run(&mut progress).await;
         });
         let state = ApiState {
-            chain: chain.clone(),
-            role: NodeRole::Replica,
-            name: config.name.clone(),
-            gossip: None,
             upstream: config.upstream.clone(),
             client: forwarding_client(),
             prometheus,
             peers: peer_count,
-            streams: Arc::default(),
-            journal: None,
+            ..ApiState::new(chain.clone(), NodeRole::Replica, config.name.clone())
         };
         let served = serve(state, config.http_listen).await;
         follow.abort();

@@ -11,7 +11,6 @@ use epichain_node::chain::{BlockLimits, Chain};
 use epichain_node::mempool::MempoolLimits;
 use epichain_world::DemoWorld;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 /// 2026-11-01T00:00:00+08:00.
 const GENESIS_MS: u64 = 1_793_462_400_000;
@@ -36,18 +35,7 @@ async fn server(mempool_transactions_max: usize) -> Server {
         },
         BlockLimits::default(),
     ));
-    let state = ApiState {
-        chain: chain.clone(),
-        role: NodeRole::Validator,
-        name: "test".into(),
-        gossip: None,
-        upstream: Vec::new(),
-        client: reqwest::Client::new(),
-        prometheus: None,
-        peers: Arc::new(AtomicUsize::new(0)),
-        streams: Arc::default(),
-        journal: None,
-    };
+    let state = ApiState::new(chain.clone(), NodeRole::Validator, "test".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

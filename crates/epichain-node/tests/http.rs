@@ -18,6 +18,13 @@ use std::time::{Duration, Instant};
 const GENESIS_MS: u64 = 1_793_462_400_000;
 
 fn start(limits: HttpLimits) -> (HttpServer, tempfile::TempDir) {
+    start_with(limits, ApiState::new)
+}
+
+fn start_with(
+    limits: HttpLimits,
+    state: impl FnOnce(Arc<Chain>, NodeRole, String) -> ApiState,
+) -> (HttpServer, tempfile::TempDir) {
     let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
     let directory = tempfile::tempdir().expect("temp dir");
     let ledger =
@@ -27,18 +34,7 @@ fn start(limits: HttpLimits) -> (HttpServer, tempfile::TempDir) {
         MempoolLimits::default(),
         BlockLimits::default(),
     ));
-    let state = ApiState {
-        chain,
-        role: NodeRole::Validator,
-        name: "test".into(),
-        gossip: None,
-        upstream: Vec::new(),
-        client: reqwest::Client::new(),
-        prometheus: None,
-        peers: Arc::default(),
-        streams: Arc::default(),
-        journal: None,
-    };
+    let state = state(chain, NodeRole::Validator, "test".into());
     let address = "127.0.0.1:0".parse().expect("address");
     let server = HttpServer::start(state, address, limits).expect("start");
     (server, directory)
@@ -175,4 +171,29 @@ fn event_streams_are_capped_and_shutdown_does_not_wait_for_them() {
         "shutdown took {:?} with streams open",
         started.elapsed()
     );
+}
+
+/// A batch costs its size against its client's budget: a client cannot demand unbounded
+/// signature checks by sending large batches under the request rate.
+#[test]
+fn a_batch_costs_its_size_against_the_clients_budget() {
+    let (server, _directory) = start_with(HttpLimits::default(), |chain, role, name| ApiState {
+        submissions: Arc::new(epichain_node::budget::ClientBudgets::new(10, 10)),
+        ..ApiState::new(chain, role, name)
+    });
+    let batch = |count: usize| {
+        let items: Vec<String> = (0..count).map(|_| "\"00\"".to_string()).collect();
+        let body = format!("{{\"transactions\": [{}]}}", items.join(","));
+        format!(
+            "POST /v1/transactions/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    assert_eq!(request(&server, &batch(8)), 200);
+    assert_eq!(
+        request(&server, &batch(8)),
+        429,
+        "8 + 8 is over the budget of 10"
+    );
+    assert_eq!(request(&server, &batch(2)), 200);
 }

@@ -11,7 +11,6 @@ use axum::http::Request;
 use epichain_core::{Day, TransactionOutcome};
 use epichain_node::api::{self, ApiState, NodeRole};
 use single::Single;
-use std::sync::Arc;
 use tower::ServiceExt as _;
 
 /// GETs `path` from the node's router: the JSON body and the next page's path, if any.
@@ -79,18 +78,7 @@ async fn signal_listings_are_paged_by_cursor() {
         .signal_ids(0, u64::MAX >> 1, 1_000)
         .expect("signals");
     assert!(stored.len() >= 3, "{} signals", stored.len());
-    let state = ApiState {
-        chain: single.chain.clone(),
-        role: NodeRole::Validator,
-        name: "test".into(),
-        gossip: None,
-        upstream: Vec::new(),
-        client: reqwest::Client::new(),
-        prometheus: None,
-        peers: Arc::default(),
-        streams: Arc::default(),
-        journal: None,
-    };
+    let state = ApiState::new(single.chain.clone(), NodeRole::Validator, "test".into());
     let mut seen = Vec::new();
     let mut next = Some("/v1/signals?limit=2".to_string());
     while let Some(path) = next {
