@@ -69,7 +69,7 @@ const META_GENESIS: &str = "genesis";
 const META_PRUNED: &str = "tree_pruned_through";
 
 /// Version of the storage layout.
-pub const STORAGE_FORMAT_VERSION: u16 = 3;
+pub const STORAGE_FORMAT_VERSION: u16 = 4;
 
 /// The latest committed block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -420,12 +420,12 @@ fn write_event_indexes(
                 case_id,
                 disease,
                 region,
-                onset_day,
+                report_day,
                 patient,
                 location,
                 ..
             } => {
-                let key = disease_index_key(disease, *region, onset_day.0, *location, case_id);
+                let key = disease_index_key(disease, *region, report_day.0, *location, case_id);
                 by_disease.insert(key.as_slice(), ()).map_err(storage)?;
                 patients.push(
                     Layout::new()
@@ -757,7 +757,7 @@ impl StoreReader {
             .transpose()
     }
 
-    /// Case ids of a disease within a jurisdiction, with onset day in `[first_day, last_day]`, in
+    /// Case ids of a disease within a jurisdiction, reported (block day) in `[first_day, last_day]`, in
     /// (region, day, report) order, at most `limit`.
     pub fn cases_by_disease(
         &self,

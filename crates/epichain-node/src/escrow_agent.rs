@@ -13,6 +13,7 @@ use epichain_core::{KeyPair, Payload, PublicKey, Role, SignedTransaction, Signer
 use epichain_escrow::holder::{ChainView, DealingView, GeneratedView, Holder};
 use epichain_escrow::{EscrowShare, disclosure};
 use epichain_ledger::LedgerReader;
+use epichain_ledger::execute::GRANT_DAYS_MAX;
 use epichain_ledger::state::{DisclosureKey, GrantRecord};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub enum AgentError {
     /// The escrow scheme.
     #[error(transparent)]
     Escrow(#[from] epichain_escrow::EscrowError),
+    /// The node's chain state.
+    #[error("chain: {0}")]
+    Chain(String),
     /// The share file.
     #[error("escrow share file {path}: {message}")]
     ShareFile {
@@ -223,7 +227,15 @@ impl EscrowAgent {
         };
         let me = self.key();
         let mut payloads = Vec::new();
-        for grant_id in reader.store().grant_ids(0, u64::MAX, 1_000)? {
+        // Only grants opened within the longest validity can still be open: every one of them,
+        // however many (review M8: only the newest 1,000 were served).
+        let oldest_open_ms = tip
+            .time_ms
+            .saturating_sub(u64::from(GRANT_DAYS_MAX) * 86_400_000);
+        for grant_id in reader
+            .store()
+            .grant_ids(oldest_open_ms, u64::MAX >> 1, usize::MAX)?
+        {
             let Some(grant) = reader.get::<epichain_ledger::state::GrantRecord>(&grant_id)? else {
                 continue;
             };
@@ -361,9 +373,23 @@ pub fn grantees(
 /// agent plans it again.
 const MISSING_ROUNDS_MAX: u32 = 10;
 
+/// Plans and signs one round: what the agent owes (its escrow messages, decryption shares).
+fn plan_round(
+    agent: &mut EscrowAgent,
+    chain: &Chain,
+) -> Result<Vec<SignedTransaction>, AgentError> {
+    let reader = chain
+        .reader()
+        .map_err(|error| AgentError::Chain(error.to_string()))?;
+    let payloads = agent.plan(&reader)?;
+    agent.sign(&reader, payloads)
+}
+
 /// Runs the agent until the process stops: every `interval`, unless earlier postings are still
-/// on their way, plans, signs and submits (locally and by gossip).
-pub async fn run<C: commonware_runtime::Clock>(
+/// on their way, plans, signs and submits (locally and by gossip). Planning reads the ledger and
+/// computes partial decryptions: it runs where blocking work goes, never on the consensus
+/// workers (review M8).
+pub async fn run<C: commonware_runtime::Clock + commonware_runtime::Spawner>(
     mut agent: EscrowAgent,
     chain: Arc<Chain>,
     gossip: futures::channel::mpsc::UnboundedSender<Arc<SignedTransaction>>,
@@ -386,12 +412,29 @@ pub async fn run<C: commonware_runtime::Clock>(
             }
             *missing <= MISSING_ROUNDS_MAX
         });
+        drop(reader);
         if !in_flight.is_empty() {
             continue;
         }
-        let planned = agent
-            .plan(&reader)
-            .and_then(|payloads| agent.sign(&reader, payloads));
+        let worker_chain = chain.clone();
+        let round = clock
+            .child("plan")
+            .shared(true)
+            .spawn(move |_| async move {
+                let planned = plan_round(&mut agent, &worker_chain);
+                (agent, planned)
+            })
+            .await;
+        let planned = match round {
+            Ok((returned, planned)) => {
+                agent = returned;
+                planned
+            }
+            Err(error) => {
+                tracing::error!(?error, "escrow agent stopped");
+                return;
+            }
+        };
         let transactions = match planned {
             Ok(transactions) => transactions,
             Err(error) => {

@@ -855,3 +855,66 @@ fn a_holder_cannot_grow_a_state_value_without_bound() {
     assert!(rejected_with(&outcomes[0], "disclosure.already_shared"));
     escrowed.report("futian-hospital", "CHOLERA", "440304");
 }
+
+/// Review M8: a grant covers cases by the day they were reported, and the agent found them
+/// through an index by onset day, so a case reported inside the grant's days with an earlier
+/// onset was never disclosed. The index is now by report day.
+#[test]
+fn a_grant_covers_cases_reported_in_its_days_whatever_their_onset() {
+    let mut escrowed = Escrowed::new();
+    let today = Day::from_unix_ms(escrowed.single.time_ms);
+    let outcome = escrowed.govern(
+        1,
+        vec![GovernanceAction::GrantDisclosure(GrantRequest {
+            scope: GrantScope {
+                disease: DiseaseCode::new("DENGUE").expect("code"),
+                region: "440304".parse().expect("region"),
+                first_day: today,
+                last_day: Day(today.0 + 1),
+            },
+            valid_days: 14,
+            purpose: "dengue cluster investigation".into(),
+        })],
+    );
+    assert_eq!(outcome, TransactionOutcome::Applied);
+    let grant = escrowed.grants()[0];
+    let sharing =
+        epichain_escrow::decode_sharing(&escrowed.sharing, HOLDERS).expect("sharing decodes");
+    let chain_id = escrowed.chain_id();
+    let wrap = |key: &[u8; 32], target: &[u8]| {
+        epichain_escrow::wrap(&sharing, &chain_id, target, key).expect("wrap")
+    };
+    let day = Day::from_unix_ms(escrowed.single.time_ms + 60_000);
+    let mut report = escrowed
+        .single
+        .world
+        .case_report(day, "DENGUE", "440304")
+        .expect("report");
+    report.onset_day = Day(day.0 - 30);
+    report.sealed = escrowed
+        .single
+        .world
+        .seal_details("futian-hospital", &report, Some(&wrap))
+        .expect("seal");
+    let (transaction, case) = escrowed
+        .single
+        .world
+        .identity("futian-hospital")
+        .expect("reporter")
+        .signer
+        .report(report);
+    assert!(applied(&escrowed.single.block(&[transaction])));
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let record = reader
+        .get::<epichain_ledger::state::GrantRecord>(&grant)
+        .expect("read")
+        .expect("grant");
+    let records = epichain_node::escrow_agent::granted_records(&reader, &record).expect("records");
+    assert!(
+        records.contains(&RecordVersion {
+            case_id: case,
+            version: 0
+        }),
+        "the case reported inside the grant's days is covered"
+    );
+}

@@ -84,6 +84,7 @@ impl<S: StateRead> Executor<'_, S> {
             disease: report.disease.clone(),
             region: report.region,
             onset_day: report.onset_day,
+            report_day: self.context.day(),
             patient: report.patient,
             status: report.status,
             location,

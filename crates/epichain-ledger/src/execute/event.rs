@@ -36,6 +36,8 @@ pub enum Event {
         region: RegionCode,
         /// Onset day.
         onset_day: Day,
+        /// The day it reached the chain (block time): what grants and report-basis counts use.
+        report_day: Day,
         /// Patient key or pseudonym.
         patient: PatientRef,
         /// Initial status.

@@ -54,7 +54,7 @@ mod overlay;
 mod signal;
 mod warning;
 
-pub use disclosure::{ESCROW_COMBINE_WAIT_BLOCKS, grant_id, outbreak_scope};
+pub use disclosure::{ESCROW_COMBINE_WAIT_BLOCKS, GRANT_DAYS_MAX, grant_id, outbreak_scope};
 pub use event::Event;
 pub(crate) use governance::check_rule;
 pub use signal::validate_step;
