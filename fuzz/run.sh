@@ -42,7 +42,7 @@ for target in "${targets[@]}"; do
     status=1
     tail -30 "$log"
   fi
-  executions=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
+  executions=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
   printf '%-15s %14s %9s %8s\n' "$target" "${executions:-?}" "$(( $(date +%s) - started ))" "$crashes"
   rm -f "$log"
 done
