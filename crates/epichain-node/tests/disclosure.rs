@@ -128,13 +128,25 @@ impl Escrowed {
 
     /// Reports a case sealed with an escrow wrap; returns its id.
     fn report(&mut self, reporter: &str, disease: &str, region: &str) -> Hash {
+        self.report_with_onset(reporter, disease, region, 0)
+    }
+
+    /// Like [`Escrowed::report`], with the onset `onset_days_before` the report's day.
+    fn report_with_onset(
+        &mut self,
+        reporter: &str,
+        disease: &str,
+        region: &str,
+        onset_days_before: u32,
+    ) -> Hash {
         let sharing =
             epichain_escrow::decode_sharing(&self.sharing, HOLDERS).expect("sharing decodes");
         let chain_id = self.chain_id();
         let wrap = |key: &[u8; 32], target: &[u8]| {
             epichain_escrow::wrap(&sharing, &chain_id, target, key).expect("wrap")
         };
-        let (transaction, case) = self.sealed_report(reporter, disease, region, &wrap);
+        let (transaction, case) =
+            self.sealed_report_at(reporter, (disease, region), &wrap, onset_days_before);
         assert!(applied(&self.single.block(&[transaction])));
         case
     }
@@ -147,12 +159,24 @@ impl Escrowed {
         region: &str,
         wrap: epichain_world::EscrowSealer<'_>,
     ) -> (epichain_core::SignedTransaction, Hash) {
+        self.sealed_report_at(reporter, (disease, region), wrap, 0)
+    }
+
+    /// [`Escrowed::sealed_report`] with the onset `onset_days_before` the report's day.
+    fn sealed_report_at(
+        &mut self,
+        reporter: &str,
+        (disease, region): (&str, &str),
+        wrap: epichain_world::EscrowSealer<'_>,
+        onset_days_before: u32,
+    ) -> (epichain_core::SignedTransaction, Hash) {
         let day = Day::from_unix_ms(self.single.time_ms);
         let mut report = self
             .single
             .world
             .case_report(day, disease, region)
             .expect("report");
+        report.onset_day = Day(day.0 - onset_days_before);
         report.sealed = self
             .single
             .world
@@ -878,32 +902,7 @@ fn a_grant_covers_cases_reported_in_its_days_whatever_their_onset() {
     );
     assert_eq!(outcome, TransactionOutcome::Applied);
     let grant = escrowed.grants()[0];
-    let sharing =
-        epichain_escrow::decode_sharing(&escrowed.sharing, HOLDERS).expect("sharing decodes");
-    let chain_id = escrowed.chain_id();
-    let wrap = |key: &[u8; 32], target: &[u8]| {
-        epichain_escrow::wrap(&sharing, &chain_id, target, key).expect("wrap")
-    };
-    let day = Day::from_unix_ms(escrowed.single.time_ms + 60_000);
-    let mut report = escrowed
-        .single
-        .world
-        .case_report(day, "DENGUE", "440304")
-        .expect("report");
-    report.onset_day = Day(day.0 - 30);
-    report.sealed = escrowed
-        .single
-        .world
-        .seal_details("futian-hospital", &report, Some(&wrap))
-        .expect("seal");
-    let (transaction, case) = escrowed
-        .single
-        .world
-        .identity("futian-hospital")
-        .expect("reporter")
-        .signer
-        .report(report);
-    assert!(applied(&escrowed.single.block(&[transaction])));
+    let case = escrowed.report_with_onset("futian-hospital", "DENGUE", "440304", 30);
     let reader = escrowed.single.chain.reader().expect("reader");
     let record = reader
         .get::<epichain_ledger::state::GrantRecord>(&grant)

@@ -13,6 +13,21 @@ use single::Single;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Applies `blocks` as finalized, recording the height of each as it becomes durable.
+fn apply_all(chain: &Chain, blocks: &[ChainBlock], acknowledged: &Arc<AtomicU64>) {
+    for block in blocks {
+        let counter = acknowledged.clone();
+        let height = block.block().expect("block").header.height;
+        chain
+            .apply_finalized(
+                block,
+                None,
+                Box::new(move || counter.store(height, Ordering::SeqCst)),
+            )
+            .expect("a finalized block applies");
+    }
+}
+
 #[test]
 fn blocks_lost_with_group_commit_were_never_acknowledged_and_apply_again() {
     // Blocks as a proposer built them (from a chain that writes every block).
@@ -41,17 +56,7 @@ fn blocks_lost_with_group_commit_were_never_acknowledged_and_apply_again() {
         let mut ledger = Ledger::open(&path, &source.world.genesis).expect("open");
         ledger.set_sync_interval(10);
         let chain = Chain::new(ledger, MempoolLimits::default(), BlockLimits::default());
-        for block in &blocks {
-            let counter = acknowledged.clone();
-            let height = block.block().expect("block").header.height;
-            chain
-                .apply_finalized(
-                    block,
-                    None,
-                    Box::new(move || counter.store(height, Ordering::SeqCst)),
-                )
-                .expect("apply");
-        }
+        apply_all(&chain, &blocks, &acknowledged);
         assert_eq!(
             acknowledged.load(Ordering::SeqCst),
             0,
@@ -66,17 +71,7 @@ fn blocks_lost_with_group_commit_were_never_acknowledged_and_apply_again() {
     let crashed = directory.path().join("crashed.redb");
     let ledger = Ledger::open(&crashed, &source.world.genesis).expect("reopen");
     let chain = Chain::new(ledger, MempoolLimits::default(), BlockLimits::default());
-    for block in &blocks {
-        let counter = acknowledged.clone();
-        let height = block.block().expect("block").header.height;
-        chain
-            .apply_finalized(
-                block,
-                None,
-                Box::new(move || counter.store(height, Ordering::SeqCst)),
-            )
-            .expect("redelivered block applies");
-    }
+    apply_all(&chain, &blocks, &acknowledged);
     chain.sync().expect("sync");
     assert_eq!(chain.tip().expect("tip").height, 5);
     assert_eq!(acknowledged.load(Ordering::SeqCst), 5);

@@ -442,26 +442,12 @@ fn bench_reports(
         .map(|index| {
             let hospital_count = hospitals.len();
             let signer = &mut hospitals[index % hospital_count];
-            let report = epichain_core::CaseReport {
-                disease: diseases[index % diseases.len()]
-                    .parse()
-                    .map_err(|error: epichain_core::disease::DiseaseError| error.to_string())?,
-                region: "440304"
-                    .parse()
-                    .map_err(|error: epichain_core::region::RegionError| error.to_string())?,
-                status: epichain_core::CaseStatus::Suspected,
-                patient: epichain_core::PatientRef::Pseudonym(
-                    epichain_core::encoding::hash_tagged(
-                        "epichain/bench-network-patient",
-                        &(index as u64).to_le_bytes(),
-                    ),
-                ),
-                onset_day: day,
-                diagnosis_day: day,
-                age_band: (index % 18) as u8,
-                sex: epichain_core::Sex::Unknown,
-                sealed: Vec::new(),
-            };
+            let report = crate::bench::bench_report(
+                "epichain/bench-network-patient",
+                index as u64,
+                diseases[index % diseases.len()],
+                day,
+            )?;
             Ok(signer.report(report).0)
         })
         .collect()

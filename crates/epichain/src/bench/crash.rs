@@ -210,33 +210,14 @@ fn reports(
         .identity(&format!("crash-hospital-{client}"))
         .map_err(|error| error.to_string())?
         .signer;
-    let disease: epichain_core::DiseaseCode = "INFLUENZA"
-        .parse()
-        .map_err(|error: epichain_core::disease::DiseaseError| error.to_string())?;
-    let region: RegionCode = "440304"
-        .parse()
-        .map_err(|error: epichain_core::region::RegionError| error.to_string())?;
-    Ok((0..count)
+    (0..count as u64)
         .map(|index| {
-            let report = epichain_core::CaseReport {
-                disease: disease.clone(),
-                region,
-                status: epichain_core::CaseStatus::Suspected,
-                patient: epichain_core::PatientRef::Pseudonym(
-                    epichain_core::encoding::hash_tagged(
-                        "epichain/bench-crash-patient",
-                        &((client as u64) << 32 | index as u64).to_le_bytes(),
-                    ),
-                ),
-                onset_day: day,
-                diagnosis_day: day,
-                age_band: (index % 18) as u8,
-                sex: epichain_core::Sex::Unknown,
-                sealed: Vec::new(),
-            };
-            signer.report(report).0
+            let patient = (client as u64) << 32 | index;
+            let report =
+                super::bench_report("epichain/bench-crash-patient", patient, "INFLUENZA", day)?;
+            Ok(signer.report(report).0)
         })
-        .collect())
+        .collect()
 }
 
 /// One client: submits its reports in batches, each to the next node, retrying a batch on the

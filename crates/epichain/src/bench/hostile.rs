@@ -301,38 +301,18 @@ fn honest_reports(
     day: Day,
     count: usize,
 ) -> Result<Vec<SignedTransaction>, String> {
-    let region: epichain_core::RegionCode = "440304"
-        .parse()
-        .map_err(|error: epichain_core::region::RegionError| error.to_string())?;
-    let disease: epichain_core::DiseaseCode = "INFLUENZA"
-        .parse()
-        .map_err(|error: epichain_core::disease::DiseaseError| error.to_string())?;
     let signer = &mut devnet
         .world
         .identity("bench-provincial-hospital")
         .map_err(|error| error.to_string())?
         .signer;
-    Ok((0..count)
+    (0..count as u64)
         .map(|index| {
-            let report = epichain_core::CaseReport {
-                disease: disease.clone(),
-                region,
-                status: epichain_core::CaseStatus::Suspected,
-                patient: epichain_core::PatientRef::Pseudonym(
-                    epichain_core::encoding::hash_tagged(
-                        "epichain/bench-hostile-patient",
-                        &(index as u64).to_le_bytes(),
-                    ),
-                ),
-                onset_day: day,
-                diagnosis_day: day,
-                age_band: (index % 18) as u8,
-                sex: epichain_core::Sex::Unknown,
-                sealed: Vec::new(),
-            };
-            signer.report(report).0
+            let report =
+                super::bench_report("epichain/bench-hostile-patient", index, "INFLUENZA", day)?;
+            Ok(signer.report(report).0)
         })
-        .collect())
+        .collect()
 }
 
 /// 4,096 transactions of an enrolled signer with forged signatures.

@@ -18,6 +18,34 @@ use std::time::Instant;
 
 pub use ledger::{LedgerBenchConfig, LedgerBenchReport, run_ledger};
 
+/// The case report the network benchmarks submit: suspected, in Futian (440304), today, no
+/// sealed details, a patient pseudonym derived from `tag` and `index` (distinct per report).
+pub fn bench_report(
+    tag: &str,
+    index: u64,
+    disease: &str,
+    day: epichain_core::Day,
+) -> Result<epichain_core::CaseReport, String> {
+    Ok(epichain_core::CaseReport {
+        disease: disease
+            .parse()
+            .map_err(|error: epichain_core::disease::DiseaseError| error.to_string())?,
+        region: "440304"
+            .parse()
+            .map_err(|error: epichain_core::region::RegionError| error.to_string())?,
+        status: epichain_core::CaseStatus::Suspected,
+        patient: epichain_core::PatientRef::Pseudonym(epichain_core::encoding::hash_tagged(
+            tag,
+            &index.to_le_bytes(),
+        )),
+        onset_day: day,
+        diagnosis_day: day,
+        age_band: (index % 18) as u8,
+        sex: epichain_core::Sex::Unknown,
+        sealed: Vec::new(),
+    })
+}
+
 /// Ed25519 verification rates on one core over one block's transactions, signatures per second.
 #[derive(Clone, Copy, Debug)]
 pub struct VerificationBounds {
