@@ -155,6 +155,14 @@ fn failure(status: StatusCode, code: &'static str, message: impl ToString) -> Fa
     }
 }
 
+/// Adds `Retry-After` to a refusal that a client should retry ([`RETRY_AFTER_SECONDS`]).
+pub(crate) fn retry_later(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
+}
+
 pub(crate) fn error(status: StatusCode, code: &'static str, message: impl ToString) -> Response {
     failure(status, code, message).into_response()
 }
@@ -293,17 +301,13 @@ fn over_budget(
     if state.submissions.take(peer.ip(), cost) {
         return None;
     }
-    let mut response = error(
+    Some(retry_later(error(
         StatusCode::TOO_MANY_REQUESTS,
         "client_budget",
         format!(
             "this address may submit {CLIENT_TRANSACTIONS_PER_SECOND} transactions a second; retry later"
         ),
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-    Some(response)
+    )))
 }
 
 /// Admits transactions (signature checks off the async workers), makes those it acknowledges
@@ -337,15 +341,11 @@ async fn admit(
             .collect();
         if let Err(failure) = journal.append(acknowledged).await {
             tracing::error!(%failure, "transactions admitted but not journaled");
-            let mut response = error(
+            return Err(retry_later(error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "journal_unavailable",
                 failure,
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-            return Err(response);
+            )));
         }
     }
     Ok(outcomes
@@ -432,11 +432,9 @@ fn refusal_code(refusal: &SubmitError) -> (StatusCode, &'static str) {
 
 fn refusal_response(refusal: SubmitError) -> Response {
     let (status, code) = refusal_code(&refusal);
-    let mut response = error(status, code, &refusal);
+    let response = error(status, code, &refusal);
     if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        return retry_later(response);
     }
     response
 }
@@ -581,11 +579,9 @@ async fn submit_batch(
             }
         })
         .collect();
-    let mut response = Json(BatchResponse { results }).into_response();
+    let response = Json(BatchResponse { results }).into_response();
     if any_full {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        return retry_later(response);
     }
     response
 }
@@ -1292,15 +1288,11 @@ async fn counts(
 )]
 async fn signal_stream(State(state): State<ApiState>) -> Response {
     let Some(slot) = StreamSlot::take(&state.streams) else {
-        let mut response = error(
+        return retry_later(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_streams",
             format!("this node serves at most {STREAMS_MAX} event streams"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-        return response;
+        ));
     };
     let receiver = state.chain.subscribe_signals();
     let chain = state.chain.clone();

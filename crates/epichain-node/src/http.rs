@@ -13,10 +13,10 @@
 //! - Shutdown stops accepting, lets requests in flight finish, and closes what is still open
 //!   (event streams) at `shutdown_deadline_ms`.
 
-use crate::api::{self, ApiState, error};
+use crate::api::{self, ApiState, error, retry_later};
 use crate::budget::ClientBudgets;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
@@ -59,9 +59,6 @@ impl Default for HttpLimits {
         }
     }
 }
-
-/// Seconds a shed or rate-limited client is told to wait.
-const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// A running API server. Dropping it stops it.
 pub struct HttpServer {
@@ -129,13 +126,6 @@ impl Drop for HttpServer {
     fn drop(&mut self) {
         self.shut_down();
     }
-}
-
-fn retry_later(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-    response
 }
 
 /// The answer to a request the limits stopped.
