@@ -8,6 +8,7 @@ use crate::mempool::{Admission, Mempool, MempoolLimits};
 use epichain_core::transaction::TRANSACTION_BYTES_MAX;
 use epichain_core::{Block, Hash, Payload, PublicKey, Receipt, Rejection, SignedTransaction};
 use epichain_ledger::signatures::SignatureVerifier;
+use epichain_ledger::state::ChainConfig;
 use epichain_ledger::store::StoreReader;
 use epichain_ledger::{
     Authenticator, BlockContext, BlockOutcome, Ledger, LedgerError, LedgerReader, OnDurable,
@@ -199,6 +200,8 @@ pub struct Chain {
     recent: Mutex<VecDeque<(u64, Vec<Receipt>)>>,
     /// Enrolments this node may still check (see [`ENROLMENTS_PER_SECOND`]).
     enrolments: Mutex<TokenBucket>,
+    /// The chain configuration at a block (by hash), for admission.
+    config: Mutex<Option<(Hash, Arc<ChainConfig>)>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, T>, ChainError> {
@@ -222,6 +225,7 @@ impl Chain {
             reads,
             recent: Mutex::new(VecDeque::new()),
             enrolments: Mutex::new(TokenBucket::new(ENROLMENTS_PER_SECOND, ENROLMENT_BURST, 0)),
+            config: Mutex::new(None),
             signals: tokio::sync::broadcast::channel(SIGNAL_NOTICES_MAX).0,
             ledger: Mutex::new(ledger),
             speculative: Mutex::new(BTreeMap::new()),
@@ -357,23 +361,39 @@ impl Chain {
         reader: &'a LedgerReader,
         recent: &'a dyn Fn(&Hash) -> Option<u64>,
         now_ms: u64,
-    ) -> Result<Gate<'a>, StorageError> {
+    ) -> Result<Gate<'a>, ChainError> {
         let tip = reader
             .store()
-            .tip()?
-            .ok_or_else(|| StorageError::Corrupt("store has no tip".into()))?;
+            .tip()
+            .map_err(LedgerError::from)?
+            .ok_or_else(|| LedgerError::from(StorageError::Corrupt("store has no tip".into())))?;
         let context = BlockContext {
             height: tip.height + 1,
             time_ms: now_ms.max(tip.time_ms + 1),
             parent_time_ms: tip.time_ms,
         };
+        let config = self.config_at(reader, &tip)?;
         Ok(Gate {
             reader,
-            authenticator: Authenticator::new(reader.store(), context)?,
+            authenticator: Authenticator::new(reader.store(), config, context),
             recent,
             enrolments: &self.enrolments,
             now_ms,
         })
+    }
+
+    /// The chain configuration as of `tip`, decoded once per block rather than per submission
+    /// (only governance changes it, and only in a block).
+    fn config_at(&self, reader: &LedgerReader, tip: &Tip) -> Result<Arc<ChainConfig>, ChainError> {
+        let mut cached = lock(&self.config)?;
+        if let Some((hash, config)) = cached.as_ref()
+            && *hash == tip.hash
+        {
+            return Ok(config.clone());
+        }
+        let config = Arc::new(reader.config()?);
+        *cached = Some((tip.hash, config.clone()));
+        Ok(config)
     }
 
     /// Size, decoding and chain id.

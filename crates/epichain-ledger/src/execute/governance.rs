@@ -38,7 +38,7 @@ impl<S: StateRead> Executor<'_, S> {
             return Err(GovernanceProblem::ActionCount(proposal.actions.len() as u32).into());
         }
         self.check_approvals(governance)?;
-        let mut config = self.config.clone();
+        let mut config = ChainConfig::clone(&self.config);
         for action in &proposal.actions {
             apply_governance_action(&mut config, action)?;
         }
@@ -50,7 +50,7 @@ impl<S: StateRead> Executor<'_, S> {
             }
             .into());
         }
-        let previous = std::mem::replace(&mut self.config, config);
+        let previous = std::mem::replace(&mut self.config, std::sync::Arc::new(config));
         // Grants are state, not configuration: opened and revoked under the new configuration.
         if let Err(halt) = self.apply_grant_actions(governance) {
             self.config = previous;

@@ -43,6 +43,7 @@ use epichain_core::{
     TransactionOutcome,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 mod case;
 mod disclosure;
@@ -177,7 +178,7 @@ pub fn execute_block(
             && block.signatures_valid.len() == block.transactions.len(),
         "one id and one verdict per transaction"
     );
-    let config = chain_config(state)?;
+    let config = Arc::new(chain_config(state)?);
     let mut executor = Executor::new(state, config, context);
     for (position, (transaction, signature_valid)) in block
         .transactions
@@ -228,12 +229,13 @@ pub struct Authenticator<'a, S> {
 }
 
 impl<'a, S: StateRead> Authenticator<'a, S> {
-    /// Checks against `state` as a block at `context` would.
-    pub fn new(state: &'a S, context: BlockContext) -> Result<Self, StorageError> {
-        let config = chain_config(state)?;
-        Ok(Authenticator {
+    /// Checks against `state`, whose configuration is `config` (`LedgerReader::config`; a
+    /// caller checking many batches keeps it rather than decoding it each time), as a block at
+    /// `context` would.
+    pub fn new(state: &'a S, config: Arc<ChainConfig>, context: BlockContext) -> Self {
+        Authenticator {
             executor: Executor::new(state, config, context),
-        })
+        }
     }
 
     /// Why `signed` would be left out of a block, if it would.
@@ -257,7 +259,7 @@ impl<'a, S: StateRead> Authenticator<'a, S> {
 struct Executor<'a, S> {
     overlay: Overlay<'a, S>,
     /// The chain configuration, as governance changes it within the block.
-    config: ChainConfig,
+    config: Arc<ChainConfig>,
     config_changed: bool,
     context: BlockContext,
     output: Execution,
@@ -274,7 +276,7 @@ struct Executor<'a, S> {
 }
 
 impl<'a, S: StateRead> Executor<'a, S> {
-    fn new(state: &'a S, config: ChainConfig, context: BlockContext) -> Self {
+    fn new(state: &'a S, config: Arc<ChainConfig>, context: BlockContext) -> Self {
         Executor {
             overlay: Overlay::new(state),
             config,
@@ -293,7 +295,7 @@ impl<'a, S: StateRead> Executor<'a, S> {
     /// The block's execution, with the configuration written if governance changed it.
     fn finish(mut self) -> Execution {
         if self.config_changed {
-            let config = self.config.clone();
+            let config = ChainConfig::clone(&self.config);
             self.overlay.put(&(), config);
             self.commit_own_writes();
         }
