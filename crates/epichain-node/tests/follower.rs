@@ -2,18 +2,14 @@
 //! while it streams, not buffered whole, and a forwarded submission to a validator that never
 //! answers gives up.
 
+mod single;
+
 use axum::body::Body;
-use epichain_ledger::Ledger;
-use epichain_node::chain::{BlockLimits, Chain};
-use epichain_node::mempool::MempoolLimits;
 use epichain_node::sync::{Follower, UPSTREAM_BODY_BYTES_MAX};
-use epichain_world::DemoWorld;
+use single::Single;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// 2026-11-01T00:00:00+08:00.
-const GENESIS_MS: u64 = 1_793_462_400_000;
 
 /// An upstream that claims height 10 and answers any block with an endless stream of zeros;
 /// returns its URL and how many bytes it managed to send.
@@ -50,17 +46,10 @@ async fn lying_upstream() -> (String, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn an_endless_answer_is_refused_while_it_streams() {
-    let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
-    let directory = tempfile::tempdir().expect("temp dir");
-    let ledger =
-        Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
-    let chain = Arc::new(Chain::new(
-        ledger,
-        MempoolLimits::default(),
-        BlockLimits::default(),
-    ));
+    let single = Single::new();
+    let chain = single.chain.clone();
     let (url, sent) = lying_upstream().await;
-    let follower = Follower::new(chain.clone(), world.genesis.clone(), vec![url]);
+    let follower = Follower::new(chain.clone(), single.world.genesis.clone(), vec![url]);
     assert_eq!(follower.target_height().await.expect("status"), 10);
     let started = Instant::now();
     let applied = follower.step().await.expect("step");

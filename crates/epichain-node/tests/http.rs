@@ -3,41 +3,31 @@
 //! `/v1/status` still answers, slow requests time out, each client address is rate limited, event
 //! streams are capped, and shutdown returns within its deadline with a stream open.
 
-use epichain_ledger::Ledger;
+mod single;
+
 use epichain_node::api::{ApiState, NodeRole, STREAMS_MAX};
-use epichain_node::chain::{BlockLimits, Chain};
+use epichain_node::chain::Chain;
 use epichain_node::http::{HttpLimits, HttpServer};
-use epichain_node::mempool::MempoolLimits;
-use epichain_world::DemoWorld;
+use single::Single;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// 2026-11-01T00:00:00+08:00.
-const GENESIS_MS: u64 = 1_793_462_400_000;
-
-fn start(limits: HttpLimits) -> (HttpServer, tempfile::TempDir) {
+/// A server over a fresh chain (kept alive by the returned [`Single`]).
+fn start(limits: HttpLimits) -> (HttpServer, Single) {
     start_with(limits, ApiState::new)
 }
 
 fn start_with(
     limits: HttpLimits,
     state: impl FnOnce(Arc<Chain>, NodeRole, String) -> ApiState,
-) -> (HttpServer, tempfile::TempDir) {
-    let world = DemoWorld::new(GENESIS_MS, Vec::new()).expect("world");
-    let directory = tempfile::tempdir().expect("temp dir");
-    let ledger =
-        Ledger::open(&directory.path().join("ledger.redb"), &world.genesis).expect("ledger");
-    let chain = Arc::new(Chain::new(
-        ledger,
-        MempoolLimits::default(),
-        BlockLimits::default(),
-    ));
-    let state = state(chain, NodeRole::Validator, "test".into());
+) -> (HttpServer, Single) {
+    let single = Single::new();
+    let state = state(single.chain.clone(), NodeRole::Validator, "test".into());
     let address = "127.0.0.1:0".parse().expect("address");
     let server = HttpServer::start(state, address, limits).expect("start");
-    (server, directory)
+    (server, single)
 }
 
 fn connect(server: &HttpServer) -> TcpStream {
@@ -75,7 +65,7 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
 
 #[test]
 fn slow_and_idle_connections_are_closed_and_connections_are_capped() {
-    let (server, _directory) = start(HttpLimits {
+    let (server, _single) = start(HttpLimits {
         header_read_timeout_ms: 300,
         connections_max: 4,
         ..HttpLimits::default()
@@ -106,7 +96,7 @@ fn slow_and_idle_connections_are_closed_and_connections_are_capped() {
 
 #[test]
 fn requests_beyond_the_limits_are_shed_timed_out_or_rate_limited() {
-    let (server, _directory) = start(HttpLimits {
+    let (server, _single) = start(HttpLimits {
         concurrency_max: 1,
         request_timeout_ms: 1_000,
         ..HttpLimits::default()
@@ -132,7 +122,7 @@ fn requests_beyond_the_limits_are_shed_timed_out_or_rate_limited() {
     assert_eq!(status_of(&mut holder), 408);
     assert_eq!(request(&server, IDENTITIES), 200);
 
-    let (limited, _directory) = start(HttpLimits {
+    let (limited, _single_limited) = start(HttpLimits {
         client_requests_per_second: 1,
         client_burst: 2,
         ..HttpLimits::default()
@@ -145,7 +135,7 @@ fn requests_beyond_the_limits_are_shed_timed_out_or_rate_limited() {
 
 #[test]
 fn event_streams_are_capped_and_shutdown_does_not_wait_for_them() {
-    let (server, _directory) = start(HttpLimits {
+    let (server, _single) = start(HttpLimits {
         shutdown_deadline_ms: 500,
         ..HttpLimits::default()
     });
@@ -177,7 +167,7 @@ fn event_streams_are_capped_and_shutdown_does_not_wait_for_them() {
 /// signature checks by sending large batches under the request rate.
 #[test]
 fn a_batch_costs_its_size_against_the_clients_budget() {
-    let (server, _directory) = start_with(HttpLimits::default(), |chain, role, name| ApiState {
+    let (server, _single) = start_with(HttpLimits::default(), |chain, role, name| ApiState {
         submissions: Arc::new(epichain_node::budget::ClientBudgets::new(10, 10)),
         ..ApiState::new(chain, role, name)
     });

@@ -259,7 +259,8 @@ async fn submit_until(
 /// the (hash, state root) of each block read.
 #[derive(Default)]
 struct NodeBlocks {
-    next_height: u64,
+    /// The last height read (0: none yet).
+    read_height: u64,
     seen: BTreeMap<Hash, usize>,
     rejected: std::collections::BTreeSet<Hash>,
     headers: BTreeMap<u64, String>,
@@ -270,8 +271,8 @@ impl NodeBlocks {
     async fn read_new(&mut self, client: &Client) -> Result<(), String> {
         let status = client.status().await.map_err(|error| error.to_string())?;
         let height = status["height"].as_u64().unwrap_or(0);
-        while self.next_height.max(1) <= height {
-            let at = self.next_height.max(1);
+        while self.read_height < height {
+            let at = self.read_height + 1;
             let block = client
                 .get_json(&format!("/v1/blocks/{at}"))
                 .await
@@ -292,7 +293,7 @@ impl NodeBlocks {
                 at,
                 format!("{} {}", block["hash"], block["header"]["state_root"]),
             );
-            self.next_height = at + 1;
+            self.read_height = at;
         }
         Ok(())
     }
@@ -400,10 +401,7 @@ pub async fn run(config: CrashBenchConfig) -> Result<CrashBenchReport, String> {
         .map(|node| ids.iter().filter(|id| node.rejected.contains(id)).count())
         .max()
         .unwrap_or(0);
-    let heights: Vec<u64> = nodes
-        .iter()
-        .map(|node| node.next_height.saturating_sub(1))
-        .collect();
+    let heights: Vec<u64> = nodes.iter().map(|node| node.read_height).collect();
     let lowest = heights.iter().copied().min().unwrap_or(0);
     let reference = nodes[0].headers.get(&lowest);
     let same_state = (1..=lowest).all(|height| {
