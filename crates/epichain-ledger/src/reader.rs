@@ -151,8 +151,22 @@ impl LedgerReader {
 
     /// A case's full version history with each version's change, oldest first.
     pub fn case_history(&self, id: &Hash) -> Result<Vec<VersionView>, LedgerError> {
+        self.case_history_page(id, 0, u32::MAX)
+    }
+
+    /// At most `limit` versions of a case's history from version `from`, oldest first, each
+    /// with its change. The whole chain is checked up to the head; only the page's changes are
+    /// read from their transactions.
+    pub fn case_history_page(
+        &self,
+        id: &Hash,
+        from: u32,
+        limit: u32,
+    ) -> Result<Vec<VersionView>, LedgerError> {
         self.case_versions(id)?
             .into_iter()
+            .skip(from as usize)
+            .take(limit as usize)
             .map(|version| {
                 let change = self.change_at(version.location)?;
                 Ok(VersionView { version, change })

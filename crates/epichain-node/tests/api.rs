@@ -406,3 +406,51 @@ async fn strangers_cannot_fill_the_mempool_or_the_chain() {
         .expect("propose");
     assert_eq!(block.block().expect("block").transactions.len(), 2);
 }
+
+/// Issue 12 §4: the OpenAPI document types every JSON body it declares: each one is a named
+/// schema of `epichain-api` (or a list of them), and every named schema exists, so a client
+/// generated from the document knows every field.
+#[tokio::test]
+async fn the_openapi_document_names_a_type_for_every_json_body() {
+    let server = server(1_000).await;
+    let document: serde_json::Value = get_json(&server.base, "/openapi.json").await;
+    let schemas = &document["components"]["schemas"];
+    let named = |schema: &serde_json::Value| -> Option<String> {
+        let reference = schema["$ref"]
+            .as_str()
+            .or_else(|| schema["items"]["$ref"].as_str())?;
+        let name = reference.strip_prefix("#/components/schemas/")?;
+        schemas[name].is_object().then(|| name.to_string())
+    };
+    let mut bodies = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operation") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                let Some(schema) = response["content"]["application/json"].get("schema") else {
+                    continue;
+                };
+                bodies += 1;
+                assert!(
+                    named(schema).is_some(),
+                    "{method} {path} {status}: untyped body {schema}"
+                );
+            }
+            if let Some(body) =
+                operation["requestBody"]["content"]["application/json"].get("schema")
+            {
+                assert!(named(body).is_some(), "{method} {path}: untyped request");
+            }
+        }
+    }
+    // 20 operations, each with at least its answer and the limit responses.
+    assert!(bodies > 60, "only {bodies} JSON bodies declared");
+    for name in [
+        "CaseAnswer",
+        "SignalDetail",
+        "GrantDetail",
+        "EscrowView",
+        "IdentityView",
+    ] {
+        assert!(schemas[name].is_object(), "{name} missing");
+    }
+}

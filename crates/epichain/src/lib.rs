@@ -1,17 +1,13 @@
-//! Use epichain from Rust: build and sign transactions, build the demonstration world, run the
-//! demo and the benchmarks. The `epichain` command line is a thin layer over this library.
+//! The `epichain` command line's library: the demonstration world and demo, the local devnet,
+//! the benchmarks and the detection CSV tool. The Rust client library is `epichain-client`
+//! (re-exported here as [`client`]); this crate adds what runs a network on one machine.
 
 pub mod bench;
-pub mod client;
 pub mod demo;
 pub mod detect_csv;
 pub mod devnet;
-pub mod netbench;
-pub mod privbench;
-pub mod read;
-pub mod seal;
 pub mod table;
-pub mod warnbench;
 
+pub use epichain_client as client;
 pub use epichain_core::Signer;
 pub use epichain_world as world;

@@ -7,9 +7,10 @@
 // Scenario tests read top to bottom as one story each; splitting them would hide the story.
 #![allow(clippy::too_many_lines)]
 
-use epichain::client::Client;
 use epichain::devnet::{self, Devnet};
-use epichain_core::{Day, Hash};
+use epichain_client::Client;
+use epichain_client::api::signals::SignalQuery;
+use epichain_core::{Day, Hash, Role};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -144,11 +145,8 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
         for client in &clients {
             for id in &acknowledged {
                 loop {
-                    let status = client
-                        .transaction(id)
-                        .await
-                        .map(|status| status["status"].clone());
-                    if matches!(status.as_ref().map(|s| s.as_str()), Ok(Some("finalized"))) {
+                    let status = client.transaction(id).await;
+                    if status.is_ok_and(|status| status.is_finalized()) {
                         break;
                     }
                     assert!(
@@ -163,26 +161,13 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
         // The same blocks everywhere up to the lowest tip.
         let mut heights = Vec::new();
         for client in &clients {
-            heights.push(
-                client.status().await.expect("status")["height"]
-                    .as_u64()
-                    .expect("height"),
-            );
+            heights.push(client.status().await.expect("status").height);
         }
         let lowest = *heights.iter().min().expect("nodes");
-        let http = reqwest::Client::new();
         for height in [1, lowest / 2, lowest] {
             let mut hashes = Vec::new();
             for client in &clients {
-                let block: serde_json::Value = http
-                    .get(format!("{}/v1/blocks/{height}", client.base()))
-                    .send()
-                    .await
-                    .expect("block")
-                    .json()
-                    .await
-                    .expect("json");
-                hashes.push(block["hash"].as_str().expect("hash").to_string());
+                hashes.push(client.block(height).await.expect("block").hash);
             }
             assert!(
                 hashes.windows(2).all(|pair| pair[0] == pair[1]),
@@ -212,7 +197,7 @@ fn now_ms() -> u64 {
 #[test]
 fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and_an_outsider_cannot()
  {
-    use epichain::read::{ReadError, ReadPath};
+    use epichain_client::read::{ReadError, ReadPath};
     use epichain_core::warning::Step;
 
     let directory = tempfile::tempdir().expect("temp dir");
@@ -242,23 +227,11 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
             .wait_finalized(last, Duration::from_secs(60))
             .await
             .expect("finalized");
-        let signals = client
-            .signals("region=440304&disease=DENGUE")
-            .await
-            .expect("signals");
-        let signal = signals
-            .as_array()
-            .and_then(|signals| signals.first())
-            .and_then(|signal| signal["id"].as_str())
-            .and_then(|id| Hash::from_hex(id).ok())
-            .expect("a dengue signal in Futian");
+        let query = SignalQuery::newest("DENGUE", "440304", 0);
+        let signals = client.signals(&query).await.expect("signals");
+        let signal = signals.first().expect("a dengue signal in Futian").id;
         let details = client.signal(&signal).await.expect("signal");
-        let case = details["cases"]
-            .as_array()
-            .and_then(|cases| cases.first())
-            .and_then(|case| case["case_id"].as_str())
-            .and_then(|id| Hash::from_hex(id).ok())
-            .expect("a case");
+        let case = details.cases.first().expect("a case").case_id;
 
         // The district authority reads (logging the access); before any grant, the neighbouring
         // hospital reads nothing.
@@ -347,6 +320,63 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         .await
         .expect("the neighbour reads the new version through the grant");
         assert_eq!(by_neighbour.details, updated.details);
+
+        // A new clinic enrols from the command line against the running network, and its
+        // district authority revokes it the same way (issue 12 §4: every local write is also a
+        // network command).
+        let futian = "440304".parse().expect("region");
+        let world = &mut devnet.world;
+        world
+            .add_identity("futian-clinic", "Futian clinic", Role::Hospital, futian, 2)
+            .expect("identity");
+        let clinic = world.identity("futian-clinic").expect("clinic");
+        let clinic_key = clinic.signer.public_key();
+        let key_file = directory.path().join("futian-clinic.key.pem");
+        clinic.signer.key().write_pem_file(&key_file).expect("key file");
+        let bundle: String = std::iter::once(&clinic.certificate)
+            .chain(&clinic.chain)
+            .map(|der| epichain_core::cert::to_pem(der))
+            .collect();
+        let cert_file = directory.path().join("futian-clinic.pem");
+        std::fs::write(&cert_file, bundle).expect("bundle");
+        let run = |args: Vec<std::ffi::OsString>| {
+            let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+                .args(args)
+                .output()
+                .expect("run epichain");
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(
+                output.status.success() && stdout.contains("(applied)"),
+                "{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        run(vec![
+            "enroll".into(),
+            "--node".into(),
+            client.base().into(),
+            "--key".into(),
+            key_file.into(),
+            "--cert".into(),
+            cert_file.into(),
+        ]);
+        let enrolled = client.identity(&clinic_key).await.expect("node");
+        assert!(enrolled.is_some_and(|identity| identity.revoked.is_none()));
+        run(vec![
+            "revoke".into(),
+            "--node".into(),
+            client.base().into(),
+            "--key".into(),
+            keys.join("futian-cdc.key.pem").into(),
+            "--target".into(),
+            clinic_key.to_hex().into(),
+            "--reason".into(),
+            "cessation-of-operation".into(),
+        ]);
+        let revoked = client.identity(&clinic_key).await.expect("node");
+        assert!(revoked.is_some_and(|identity| identity.revoked.is_some_and(|revocation| {
+            revocation.reason == epichain_core::RevocationReason::CessationOfOperation
+        })));
     });
 }
 
@@ -379,7 +409,7 @@ fn an_acknowledged_transaction_survives_the_crash_of_the_node_that_acknowledged_
                 .wait_finalized(id, Duration::from_secs(90))
                 .await
                 .unwrap_or_else(|error| panic!("{id} lost: {error}"));
-            assert_eq!(outcome["outcome"]["status"], "applied", "{outcome}");
+            assert!(outcome.is_applied(), "{outcome:?}");
         }
     });
 }

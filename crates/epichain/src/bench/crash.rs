@@ -4,9 +4,9 @@
 //! every acknowledged report must be finalized exactly once on every node, and every node must
 //! hold the same blocks and state root.
 
-use crate::client::Client;
 use crate::devnet::{self, Devnet};
 use crate::table::Table;
+use epichain_client::Client;
 use epichain_core::{Day, Hash, RegionCode, Role, SignedTransaction};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -270,29 +270,19 @@ impl NodeBlocks {
     /// Reads the blocks this node finalized since the last call.
     async fn read_new(&mut self, client: &Client) -> Result<(), String> {
         let status = client.status().await.map_err(|error| error.to_string())?;
-        let height = status["height"].as_u64().unwrap_or(0);
+        let height = status.height;
         while self.read_height < height {
             let at = self.read_height + 1;
-            let block = client
-                .get_json(&format!("/v1/blocks/{at}"))
-                .await
-                .map_err(|error| error.to_string())?;
-            for receipt in block["receipts"].as_array().into_iter().flatten() {
-                let Some(id) = receipt["transaction_id"]
-                    .as_str()
-                    .and_then(|text| Hash::from_hex(text).ok())
-                else {
-                    continue;
-                };
+            let block = client.block(at).await.map_err(|error| error.to_string())?;
+            for receipt in &block.receipts {
+                let id = receipt.transaction_id;
                 *self.seen.entry(id).or_default() += 1;
-                if receipt["outcome"]["status"] != "applied" {
+                if receipt.outcome != epichain_core::TransactionOutcome::Applied {
                     self.rejected.insert(id);
                 }
             }
-            self.headers.insert(
-                at,
-                format!("{} {}", block["hash"], block["header"]["state_root"]),
-            );
+            self.headers
+                .insert(at, format!("{} {}", block.hash, block.header.state_root));
             self.read_height = at;
         }
         Ok(())
@@ -345,7 +335,7 @@ pub async fn run(config: CrashBenchConfig) -> Result<CrashBenchReport, String> {
     }
     enrol_clients(&mut devnet, &first, config.clients).await?;
     let status = first.status().await.map_err(|error| error.to_string())?;
-    let day = Day::from_unix_ms(status["time_ms"].as_u64().unwrap_or(0));
+    let day = Day::from_unix_ms(status.time_ms);
     let per_client = (config.seconds as usize + 1) * 10 * CLIENT_BATCH;
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(Mutex::new(Vec::new()));

@@ -12,10 +12,10 @@
 //! Meanwhile the honest hospital's reports must finalize with p99 ≤ 1 s, every node must keep
 //! answering `/v1/status`, and none of the junk may be stored.
 
-use crate::client::Client;
+use crate::bench::network::{Timings, latencies, wait_all, watch};
 use crate::devnet::{self, Devnet};
-use crate::netbench::{Timings, latencies, wait_all, watch};
 use crate::table::Table;
+use epichain_client::Client;
 use epichain_core::transaction::AccessLog;
 use epichain_core::{Day, Hash, KeyPair, Payload, SignedTransaction, Transaction};
 use std::collections::BTreeMap;
@@ -460,7 +460,7 @@ pub async fn run(config: HostileBenchConfig) -> Result<HostileBenchReport, Strin
         .map_err(|error| error.to_string())?;
     let urls: Vec<String> = devnet.nodes.iter().map(|node| node.url.clone()).collect();
     let status = client.status().await.map_err(|error| error.to_string())?;
-    let day = Day::from_unix_ms(status["time_ms"].as_u64().unwrap_or(0));
+    let day = Day::from_unix_ms(status.time_ms);
     let chain_id = devnet.world.genesis.chain_id();
     let reports = honest_reports(
         &mut devnet,
@@ -545,7 +545,7 @@ pub async fn run(config: HostileBenchConfig) -> Result<HostileBenchReport, Strin
     let sample: Vec<&SignedTransaction> = junk.iter().step_by((junk.len() / 100).max(1)).collect();
     for transaction in &sample {
         if let Ok(answer) = client.transaction(&transaction.id()).await
-            && answer["status"] != "unknown"
+            && answer.status != epichain_client::api::transactions::TransactionState::Unknown
         {
             stored += 1;
         }

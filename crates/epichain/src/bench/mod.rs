@@ -4,12 +4,18 @@
 //! - [`ledger`]: `epichain bench ledger`, the write path against Ed25519 verification;
 //! - [`postgres`]: the same reports into a local PostgreSQL, for `bench ledger --postgres`;
 //! - [`hostile`]: `epichain bench hostile`, attacks on a running devnet beside honest reports;
-//! - [`crash`]: `epichain bench crash`, validators SIGKILLed on a schedule under load (Jepsen-style).
+//! - [`crash`]: `epichain bench crash`, validators SIGKILLed on a schedule under load (Jepsen-style);
+//! - [`network`]: `epichain bench network`, finalized throughput and latency on the devnet;
+//! - [`privacy`]: `epichain bench privacy`, sealing, escrow and disclosure costs;
+//! - [`warning`]: `epichain bench warning`, time from a triggering report to its signal.
 
 pub mod crash;
 pub mod hostile;
 pub mod ledger;
+pub mod network;
 pub mod postgres;
+pub mod privacy;
+pub mod warning;
 
 use epichain_core::SignedTransaction;
 use epichain_core::keys::{KeyCache, SignedMessage, verify_batch_dalek, verify_many_resolved};

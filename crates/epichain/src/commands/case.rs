@@ -7,8 +7,8 @@
 
 use super::local::ChangeArgs;
 use anyhow::{Context, Result};
-use epichain::client::Client;
-use epichain::read::{ReadError, ReadPath, read_case};
+use epichain_client::Client;
+use epichain_client::read::{ReadError, ReadPath, read_case};
 use epichain_core::sealed::EncryptionKeyPair;
 use epichain_core::{Hash, KeyPair};
 use std::path::PathBuf;
@@ -101,21 +101,11 @@ fn update(
     let transaction = runtime.block_on(async {
         let client = Client::new(node);
         let case = client.case(&id).await?;
-        let record = &case["record"];
-        let head = record["head"]
-            .as_str()
-            .and_then(|text| Hash::from_hex(text).ok())
-            .context("the node answered a case without a head")?;
-        let version = record["version"]
-            .as_u64()
-            .and_then(|version| u32::try_from(version).ok())
-            .context("the node answered a case without a version")?;
-        let region: epichain_core::RegionCode = serde_json::from_value(record["region"].clone())
-            .context("the node answered a case without a region")?;
+        let (head, version, region) = (case.record.head, case.record.version, case.record.region);
         let mut signer = client.signer(key).await?;
         let sealed = match &details {
             Some(details) => {
-                epichain::seal::seal_case_details(
+                epichain_client::seal::seal_case_details(
                     &client,
                     signer.chain_id(),
                     &id,
@@ -147,12 +137,8 @@ fn show(
     runtime.block_on(async {
         let client = Client::new(node);
         let case = client.case(&id).await?;
-        let record = &case["record"];
-        let mut public = record.clone();
-        public["sealed"] = serde_json::json!(format!(
-            "{} bytes of ciphertext",
-            record["sealed"].as_str().map_or(0, |text| text.len() / 2)
-        ));
+        let mut public = case.record;
+        public.sealed = format!("{} bytes of ciphertext", public.sealed.len() / 2);
         println!("{}", serde_json::to_string_pretty(&public)?);
         let (Some(key), Some(encryption_key)) = (key, encryption_key) else {
             println!(

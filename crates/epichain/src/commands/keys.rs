@@ -77,18 +77,12 @@ pub fn run(command: KeysCommand) -> Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let client = epichain::client::Client::new(&node);
+                let client = epichain_client::Client::new(&node);
                 let mut signer = client.signer(signing).await?;
                 let transaction = signer.sign(epichain_core::Payload::PublishEncryptionKey(public));
-                client.submit(&transaction).await?;
-                let status = client
-                    .wait_finalized(&transaction.id(), std::time::Duration::from_secs(30))
-                    .await?;
-                if status["outcome"]["status"] != "applied" {
-                    anyhow::bail!("not published: {}", status["outcome"]["message"]);
-                }
-                println!("encryption key published at height {}", status["height"]);
-                Ok(())
+                let height = super::network::submit_and_confirm(&client, &transaction).await?;
+                println!("encryption key published at height {height}");
+                Ok::<_, anyhow::Error>(())
             })?;
         }
         KeysCommand::Secret { out } => {
@@ -106,4 +100,16 @@ pub fn read_secret(path: &PathBuf) -> Result<[u8; 32]> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     epichain_core::encoding::parse_hex_array(text.trim())
         .with_context(|| format!("{}: expected 64 hex digits", path.display()))
+}
+
+/// A public key given on the command line: 64 hex digits, or a file holding a PKCS#8 private
+/// key, an SPKI public key PEM, or the hex.
+pub fn public_key_arg(argument: &std::path::Path) -> Result<epichain_core::PublicKey> {
+    if let Some(key) = argument
+        .to_str()
+        .and_then(|text| epichain_core::PublicKey::from_hex(text).ok())
+    {
+        return Ok(key);
+    }
+    Ok(epichain_core::keys::read_public_key_file(argument)?)
 }

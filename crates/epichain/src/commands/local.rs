@@ -238,7 +238,7 @@ pub fn run(command: LedgerCommand) -> Result<()> {
             target,
             reason,
         } => {
-            let target = read_public_key_file(&target)?;
+            let target = super::keys::public_key_arg(&target)?;
             sign_and_submit(&signing, |signer| signer.revoke(target, reason))
         }
         LedgerCommand::Submit { data, transaction } => {

@@ -106,6 +106,36 @@ enum Command {
         #[arg(long)]
         encryption_key: Option<PathBuf>,
     },
+    /// Enrol a key on a running network with its certificate chain (signed by that key: proof
+    /// of possession), and wait for finality.
+    Enroll {
+        /// Node API URL.
+        #[arg(long)]
+        node: String,
+        /// Signing key (PKCS#8 PEM) to enrol.
+        #[arg(long)]
+        key: PathBuf,
+        /// Certificate bundle from `ca issue` (leaf first, then intermediates).
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Revoke a key on a running network (your own, or as an authority one below you), and
+    /// wait for finality.
+    Revoke {
+        /// Node API URL.
+        #[arg(long)]
+        node: String,
+        /// Signing key (PKCS#8 PEM) of the revoker.
+        #[arg(long)]
+        key: PathBuf,
+        /// Key to revoke (file or hex).
+        #[arg(long)]
+        target: PathBuf,
+        /// key-compromise, ca-compromise, affiliation-changed, superseded,
+        /// cessation-of-operation or unspecified.
+        #[arg(long, default_value = "unspecified")]
+        reason: epichain_core::RevocationReason,
+    },
     /// Case records on a network: public metadata, and sealed details for their readers.
     #[command(subcommand)]
     Case(case::CaseCommand),
@@ -295,6 +325,13 @@ pub fn run(cli: Cli) -> Result<()> {
             encryption_key.as_deref(),
         ),
         Command::Status { node } => network::status(&node),
+        Command::Enroll { node, key, cert } => network::enroll(&node, &key, &cert),
+        Command::Revoke {
+            node,
+            key,
+            target,
+            reason,
+        } => network::revoke(&node, &key, &target, reason),
         Command::Signals(command) => signals::run(command),
         Command::Case(command) => case::run(command),
         Command::Detect {
@@ -313,7 +350,7 @@ pub fn run(cli: Cli) -> Result<()> {
             rate,
             seconds,
             validators,
-        }) => bench_network(epichain::netbench::NetworkBenchConfig {
+        }) => bench_network(epichain::bench::network::NetworkBenchConfig {
             node,
             devnet,
             hospitals,
@@ -439,7 +476,7 @@ fn detect(
     Ok(())
 }
 
-fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
+fn bench_network(config: epichain::bench::network::NetworkBenchConfig) -> Result<()> {
     println!(
         "epichain bench network: {} hospitals, {} reports at full load ({} concurrent), then {}/s for {} s, against {}",
         config.hospitals,
@@ -454,7 +491,7 @@ fn bench_network(config: epichain::netbench::NetworkBenchConfig) -> Result<()> {
         .enable_all()
         .build()?;
     let report = runtime
-        .block_on(epichain::netbench::run(config))
+        .block_on(epichain::bench::network::run(config))
         .map_err(|message| anyhow::anyhow!(message))?;
     print!("{}", report.table().render());
     Ok(())
@@ -510,12 +547,12 @@ fn bench_privacy(
     println!(
         "epichain bench privacy: {iterations} iterations per local measurement, {outbreaks} outbreaks on the devnet at {node}"
     );
-    let mut report = epichain::privbench::local(iterations).map_err(anyhow::Error::msg)?;
+    let mut report = epichain::bench::privacy::local(iterations).map_err(anyhow::Error::msg)?;
     if outbreaks > 0 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(epichain::privbench::devnet_outbreaks(
+            .block_on(epichain::bench::privacy::devnet_outbreaks(
                 &mut report,
                 node,
                 devnet,
@@ -536,7 +573,7 @@ fn bench_warning(node: &str, devnet: &std::path::Path, triggers: usize) -> Resul
         .enable_all()
         .build()?;
     let report = runtime
-        .block_on(epichain::warnbench::run(node, devnet, triggers))
+        .block_on(epichain::bench::warning::run(node, devnet, triggers))
         .map_err(|message| anyhow::anyhow!(message))?;
     print!("{}", report.table().render());
     Ok(())

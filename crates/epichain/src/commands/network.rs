@@ -3,9 +3,10 @@
 use super::local::ReportArgs;
 use super::wall_clock_ms;
 use anyhow::{Context, Result, bail};
-use epichain::client::{Client, ClientError};
 use epichain::devnet::{self, DEFAULT_BASE_PORT, Devnet};
-use epichain_core::{Day, Hash, KeyPair, SignedTransaction};
+use epichain_client::api::signals::{SignalQuery, SignalStatus};
+use epichain_client::{Client, ClientError};
+use epichain_core::{Day, Hash, KeyPair, SignedTransaction, TransactionOutcome};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -103,7 +104,7 @@ pub fn report(
             .transpose()?
             .map(|pair| (signer.public_key(), pair.public()));
         let case = epichain_core::case::case_id(&signer.public_key(), signer.next_nonce());
-        body.sealed = runtime.block_on(epichain::seal::seal_case_details(
+        body.sealed = runtime.block_on(epichain_client::seal::seal_case_details(
             &client,
             signer.chain_id(),
             &case,
@@ -118,26 +119,70 @@ pub fn report(
     submit_and_wait(url, &transaction)
 }
 
-pub(super) fn submit_and_wait(url: &str, transaction: &SignedTransaction) -> Result<()> {
+/// `epichain enroll`: the key's certificate chain, signed by the key, on the network.
+pub(super) fn enroll(url: &str, key: &Path, cert: &Path) -> Result<()> {
+    let key = KeyPair::read_pem_file(key)?;
+    let mut chain = super::ca::read_certificates(cert)?;
+    if chain.is_empty() {
+        bail!("{}: no certificate", cert.display());
+    }
+    let certificate = chain.remove(0);
+    sign_on_network(url, key, |signer| signer.enroll(certificate, chain))
+}
+
+/// `epichain revoke`: revokes `target` on the network.
+pub(super) fn revoke(
+    url: &str,
+    key: &Path,
+    target: &Path,
+    reason: epichain_core::RevocationReason,
+) -> Result<()> {
+    let key = KeyPair::read_pem_file(key)?;
+    let target = super::keys::public_key_arg(target)?;
+    sign_on_network(url, key, |signer| signer.revoke(target, reason))
+}
+
+/// Signs what `build` makes with `key`, continuing after its last finalized nonce on the
+/// network, submits it and waits for it to apply.
+fn sign_on_network(
+    url: &str,
+    key: KeyPair,
+    build: impl FnOnce(&mut epichain_core::Signer) -> SignedTransaction,
+) -> Result<()> {
     let client = Client::new(url);
     let runtime = runtime()?;
-    let submission = runtime.block_on(client.submit(transaction))?;
-    println!("transaction {} {}", submission.id, submission.status);
-    let status =
-        runtime.block_on(client.wait_finalized(&transaction.id(), Duration::from_secs(30)))?;
-    match (
-        status["status"].as_str(),
-        status["outcome"]["status"].as_str(),
-    ) {
-        (Some("finalized"), Some("applied")) => {
-            println!("finalized at height {} (applied)", status["height"]);
-            Ok(())
-        }
-        (Some("finalized"), _) => bail!(
-            "transaction {} rejected ({}): {}",
+    let height = runtime.block_on(async {
+        let mut signer = client.signer(key).await?;
+        let transaction = build(&mut signer);
+        submit_and_confirm(&client, &transaction).await
+    })?;
+    println!("finalized at height {height} (applied)");
+    Ok(())
+}
+
+pub(super) fn submit_and_wait(url: &str, transaction: &SignedTransaction) -> Result<()> {
+    let height = runtime()?.block_on(submit_and_confirm(&Client::new(url), transaction))?;
+    println!("finalized at height {height} (applied)");
+    Ok(())
+}
+
+/// Submits `transaction`, waits up to 30 s for it to be finalized and returns its height; an
+/// error if it was refused, rejected or not finalized in time.
+pub(super) async fn submit_and_confirm(
+    client: &Client,
+    transaction: &SignedTransaction,
+) -> Result<u64> {
+    let submission = client.submit(transaction).await?;
+    println!("transaction {} {:?}", submission.id, submission.status);
+    let status = client
+        .wait_finalized(&transaction.id(), Duration::from_secs(30))
+        .await?;
+    match (&status.outcome, status.height) {
+        (Some(TransactionOutcome::Applied), Some(height)) => Ok(height),
+        (Some(TransactionOutcome::Rejected(rejection)), _) => bail!(
+            "transaction {} rejected ({}): {rejection}",
             submission.id,
-            status["outcome"]["code"].as_str().unwrap_or("?"),
-            status["outcome"]["message"].as_str().unwrap_or("")
+            rejection.code()
         ),
         _ => bail!("transaction {} not finalized within 30 s", submission.id),
     }
@@ -287,25 +332,31 @@ async fn inject_outbreak(devnet: &mut Devnet, client: &Client) -> Result<()> {
     if let Some(last) = ids.last() {
         client.wait_finalized(last, Duration::from_secs(30)).await?;
     }
-    let signals = client.signals("limit=20").await?;
-    for signal in signals.as_array().into_iter().flatten() {
+    let query = SignalQuery {
+        limit: Some(20),
+        ..SignalQuery::default()
+    };
+    let signals = client.signals(&query).await?;
+    for signal in &signals {
         println!(
             "  signal {}  {} in {} by {}: statistic {} > threshold {:.2}, {} cases",
-            signal["id"].as_str().unwrap_or(""),
-            signal["disease"].as_str().unwrap_or(""),
-            signal["region"].as_str().unwrap_or(""),
-            signal["method"].as_str().unwrap_or(""),
-            signal["statistic"],
-            signal["threshold"].as_f64().unwrap_or(f64::NAN),
-            signal["cases"].as_array().map_or(0, Vec::len)
+            signal.id,
+            signal.disease,
+            signal.region,
+            signal.method,
+            signal.statistic,
+            signal.threshold,
+            signal.cases.len()
         );
     }
     let keys = devnet.directory.join("keys");
-    let dengue = signals.as_array().into_iter().flatten().find(|signal| {
-        signal["disease"] == "DENGUE" && signal["region"] == "440304" && signal["status"] == "open"
+    let dengue = signals.iter().find(|signal| {
+        signal.disease.as_str() == "DENGUE"
+            && signal.region.to_string() == "440304"
+            && signal.status == SignalStatus::Open
     });
-    if let Some(signal) = dengue.and_then(|signal| signal["id"].as_str()) {
-        disclose_outbreak(devnet, client, &Hash::from_hex(signal)?).await?;
+    if let Some(signal) = dengue {
+        disclose_outbreak(devnet, client, &signal.id).await?;
     }
     println!(
         "act on the cholera signal yourself, e.g.:\n  epichain signals act --node {} --key {} --signal <ID> --step verify\n  epichain signals act --node {} --key {} --signal <ID> --step pathogen-analysis\n  epichain signals act --node {} --key {} --signal <ID> --step final-confirmation --outcome confirmed-outbreak",
@@ -341,21 +392,20 @@ async fn disclose_outbreak(devnet: &mut Devnet, client: &Client, signal: &Hash) 
     let grant = &confirmation.grant;
     println!(
         "the confirmation opened disclosure grant {}:\n  {} reported in {} from {} to {}, to hospitals, labs and CDCs in {} and the CDCs of {}, for 30 days",
-        grant["id"].as_str().unwrap_or(""),
-        grant["scope"]["disease"].as_str().unwrap_or(""),
-        grant["scope"]["region"].as_str().unwrap_or(""),
-        grant["scope"]["first_day"].as_str().unwrap_or(""),
-        grant["scope"]["last_day"].as_str().unwrap_or(""),
-        grant["audience"]["neighbours"],
-        grant["audience"]["parents"],
+        grant.id,
+        grant.scope.disease,
+        grant.scope.region,
+        grant.scope.first_day,
+        grant.scope.last_day,
+        regions(&grant.audience.neighbours),
+        regions(&grant.audience.parents),
     );
     let details = client.signal(signal).await?;
-    let case = details["cases"]
-        .as_array()
-        .and_then(|cases| cases.first())
-        .and_then(|case| case["case_id"].as_str())
+    let case = details
+        .cases
+        .first()
+        .map(|case| case.case_id)
         .context("the signal lists no case")?;
-    let case = Hash::from_hex(case)?;
     let outcome = devnet::read_when_disclosed(
         devnet,
         client,
@@ -366,8 +416,8 @@ async fn disclose_outbreak(devnet: &mut Devnet, client: &Client, signal: &Hash) 
     .await?;
     let elapsed = confirmation.finalized_at.elapsed();
     let holders = match outcome.path {
-        epichain::read::ReadPath::Grant { holders, .. } => holders,
-        epichain::read::ReadPath::Reader => 0,
+        epichain_client::read::ReadPath::Grant { holders, .. } => holders,
+        epichain_client::read::ReadPath::Reader => 0,
     };
     println!(
         "Nanshan People's Hospital (440305, a neighbouring district) decrypted case {case} on its own side {:.0} ms after the confirmation, combining the sealed shares of {holders} escrow holders (access logged at height {}):\n  {} · {} · {}",
@@ -385,6 +435,12 @@ async fn disclose_outbreak(devnet: &mut Devnet, client: &Client, signal: &Hash) 
         keys.join("nanshan-hospital.enc").display(),
     );
     Ok(())
+}
+
+/// Region codes as `440305, 440306`.
+fn regions(codes: &[epichain_core::RegionCode]) -> String {
+    let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+    codes.join(", ")
 }
 
 /// Ctrl-C or SIGTERM.
@@ -408,14 +464,10 @@ async fn print_progress(client: &Client) {
     match client.status().await {
         Ok(status) => println!(
             "height {:>6}  state root {}…  peers {}  mempool {}",
-            status["height"],
-            status["state_root"]
-                .as_str()
-                .unwrap_or("")
-                .get(..16)
-                .unwrap_or(""),
-            status["peers"],
-            status["mempool_transactions"]
+            status.height,
+            status.state_root.to_hex().get(..16).unwrap_or(""),
+            status.peers,
+            status.mempool_transactions
         ),
         Err(ClientError::Http { .. }) => println!("validator not answering"),
         Err(error) => println!("{error}"),

@@ -1,12 +1,12 @@
 //! `epichain signals list|show|act`: early-warning signals on a running network.
 
 use anyhow::{Context, Result, bail};
-use epichain::client::Client;
 use epichain::table::Table;
+use epichain_client::Client;
+use epichain_client::api::signals::SignalQuery;
 use epichain_core::warning::{SignalAction, SignalOutcome, Step};
 use epichain_core::{Hash, KeyPair, Payload, RegionCode};
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SignalsCommand {
@@ -90,26 +90,21 @@ pub fn run(command: SignalsCommand) -> Result<()> {
                         .identity(&key.public_key())
                         .await?
                         .context("this key is not enrolled")?;
-                    Some(
-                        identity["region"]
-                            .as_str()
-                            .unwrap_or("000000")
-                            .parse::<RegionCode>()?,
-                    )
+                    Some(identity.region)
                 }
                 None => region,
             };
-            let mut query = vec![format!("limit={limit}")];
-            if let Some(region) = region {
-                query.push(format!("region={region}"));
-            }
-            if let Some(disease) = disease {
-                query.push(format!("disease={disease}"));
-            }
-            if let Some(status) = status {
-                query.push(format!("status={status}"));
-            }
-            let signals = client.signals(&query.join("&")).await?;
+            let query = SignalQuery {
+                region: region.map(|region| region.to_string()),
+                disease: disease.map(|disease| disease.to_string()),
+                status: status
+                    .map(|status| status.parse())
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                limit: Some(limit),
+                ..SignalQuery::default()
+            };
+            let signals = client.signals(&query).await?;
             let mut table = Table::new(&[
                 "opened (CST)",
                 "disease",
@@ -122,24 +117,23 @@ pub fn run(command: SignalsCommand) -> Result<()> {
                 "status",
                 "id",
             ]);
-            for signal in signals.as_array().into_iter().flatten() {
-                let steps: Vec<&str> = signal["steps"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|step| step["step"].as_str())
+            for signal in &signals {
+                let steps: Vec<String> = signal
+                    .steps
+                    .iter()
+                    .map(|taken| taken.step.to_string())
                     .collect();
                 table.row(vec![
-                    epichain::demo::format_time(signal["opened_time_ms"].as_u64().unwrap_or(0)),
-                    signal["disease"].as_str().unwrap_or("").to_string(),
-                    signal["region"].as_str().unwrap_or("").to_string(),
-                    signal["method"].as_str().unwrap_or("").to_string(),
-                    format!("{}", signal["statistic"].as_f64().unwrap_or(f64::NAN)),
-                    format!("{:.2}", signal["threshold"].as_f64().unwrap_or(f64::NAN)),
-                    signal["cases"].as_array().map_or(0, Vec::len).to_string(),
+                    epichain::demo::format_time(signal.opened_time_ms),
+                    signal.disease.to_string(),
+                    signal.region.to_string(),
+                    signal.method.clone(),
+                    format!("{}", signal.statistic),
+                    format!("{:.2}", signal.threshold),
+                    signal.cases.len().to_string(),
                     steps.join(","),
-                    signal["status"].as_str().unwrap_or("").to_string(),
-                    signal["id"].as_str().unwrap_or("").to_string(),
+                    signal.status.to_string(),
+                    signal.id.to_hex(),
                 ]);
             }
             print!("{}", table.render());
@@ -169,25 +163,9 @@ pub fn run(command: SignalsCommand) -> Result<()> {
                 outcome,
                 note,
             }));
-            client.submit(&transaction).await?;
-            let status = client
-                .wait_finalized(&transaction.id(), Duration::from_secs(30))
-                .await?;
-            match (
-                status["status"].as_str(),
-                status["outcome"]["status"].as_str(),
-            ) {
-                (Some("finalized"), Some("applied")) => {
-                    println!("{step} recorded at height {}", status["height"]);
-                    Ok(())
-                }
-                (Some("finalized"), _) => bail!(
-                    "{step} rejected ({}): {}",
-                    status["outcome"]["code"].as_str().unwrap_or("?"),
-                    status["outcome"]["message"].as_str().unwrap_or("")
-                ),
-                _ => bail!("not finalized within 30 s"),
-            }
+            let height = super::network::submit_and_confirm(&client, &transaction).await?;
+            println!("{step} recorded at height {height}");
+            Ok(())
         }),
     }
 }

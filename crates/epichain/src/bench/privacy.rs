@@ -4,8 +4,9 @@
 //! the time from a confirmed outbreak's final confirmation to the first grantee's decryption.
 
 use crate::devnet;
-use crate::read::ReadPath;
 use crate::table::Table;
+use epichain_client::api::signals::SignalQuery;
+use epichain_client::read::ReadPath;
 use epichain_core::keys::{KeyPair, SignedMessage, verify_many};
 use epichain_core::sealed::{self, CaseDetails, EncryptionKeyPair, Envelope};
 use epichain_core::warning::Step;
@@ -225,7 +226,7 @@ pub async fn devnet_outbreaks(
         return Err("the devnet has not generated its escrow key".into());
     };
     let status = client.status().await.map_err(|error| error.to_string())?;
-    let day = Day::from_unix_ms(status["time_ms"].as_u64().unwrap_or(0));
+    let day = Day::from_unix_ms(status.time_ms);
     let since = day.start_unix_ms().max(0) as u64;
     let pairs = devnet::unsignalled_pairs(&client, &devnet, since, outbreaks)
         .await
@@ -258,16 +259,14 @@ pub async fn devnet_outbreaks(
             .wait_finalized(&transaction.id(), Duration::from_secs(30))
             .await
             .map_err(|error| error.to_string())?;
-        let query = format!("disease={disease}&region={unit}&since_ms={since}&limit=1");
+        let query = SignalQuery::newest(&disease, unit, since);
         let signals = client
             .signals(&query)
             .await
             .map_err(|error| error.to_string())?;
         let signal = signals
-            .as_array()
-            .and_then(|list| list.first())
-            .and_then(|signal| signal["id"].as_str())
-            .and_then(|id| Hash::from_hex(id).ok())
+            .first()
+            .map(|signal| signal.id)
             .ok_or_else(|| format!("no signal for {disease} in {unit}"))?;
         let confirmation = devnet::confirm_outbreak(
             &mut devnet,
@@ -281,35 +280,21 @@ pub async fn devnet_outbreaks(
         )
         .await
         .map_err(text)?;
-        let grant = confirmation.grant["id"]
-            .as_str()
-            .and_then(|id| Hash::from_hex(id).ok())
-            .ok_or("grant without id")?;
+        let grant = confirmation.grant.id;
         loop {
             let postings = client
-                .get_json(&format!("/v1/grants/{grant}/shares/{grantee}"))
+                .grant_shares(&grant, &grantee, None)
                 .await
                 .map_err(|error| error.to_string())?;
-            let holders = postings.as_array().map_or(0, |postings| {
-                postings
-                    .iter()
-                    .filter(|posting| {
-                        posting["batches"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .any(|batch| {
-                                batch["records"]
-                                    .as_array()
-                                    .into_iter()
-                                    .flatten()
-                                    .any(|record| {
-                                        record["case_id"].as_str() == Some(case.to_hex().as_str())
-                                    })
-                            })
-                    })
-                    .count()
-            });
+            let holders = postings
+                .iter()
+                .filter(|posting| {
+                    posting
+                        .batches
+                        .iter()
+                        .any(|batch| batch.records.iter().any(|record| record.case_id == case))
+                })
+                .count();
             if holders as u64 >= threshold {
                 break;
             }

@@ -2,7 +2,7 @@
 //! its district, found on chain, and optionally the sealer itself) and the escrow wrap, so that a
 //! report or an update carries what the ledger's sealing rule asks for.
 
-use crate::client::{Client, ClientError};
+use crate::{Client, ClientError};
 use epichain_core::sealed::{self, CaseDetails, EncryptionPublicKey, SealError};
 use epichain_core::{Hash, PublicKey, RegionCode, Role};
 
@@ -12,9 +12,6 @@ pub enum SealingError {
     /// No authority over the region has published an encryption key.
     #[error("no authority over {0} has published an encryption key: nobody could read the details")]
     NoAuthority(RegionCode),
-    /// The node's answer is not what was expected.
-    #[error("unexpected answer from the node: {0}")]
-    Malformed(String),
     /// HTTP.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -34,23 +31,14 @@ pub async fn authorities_over(
 ) -> Result<Vec<Reader>, SealingError> {
     for level in region.lineage() {
         let authorities = client.identities(Role::Authority, level).await?;
-        let mut readers = Vec::new();
-        for authority in authorities.as_array().into_iter().flatten() {
-            let (Some(identity), Some(encryption), true) = (
-                authority["key"].as_str(),
-                authority["encryption_key"].as_str(),
-                authority["revoked"].is_null(),
-            ) else {
-                continue;
-            };
-            let malformed = |_| SealingError::Malformed(format!("identity {identity}"));
-            readers.push((
-                PublicKey::from_hex(identity).map_err(malformed)?,
-                EncryptionPublicKey(
-                    epichain_core::encoding::parse_hex_array(encryption).map_err(malformed)?,
-                ),
-            ));
-        }
+        let readers: Vec<Reader> = authorities
+            .into_iter()
+            .filter(|authority| authority.revoked.is_none())
+            .filter_map(|authority| {
+                let encryption = authority.encryption_key_bytes()?;
+                Some((authority.key, EncryptionPublicKey(encryption)))
+            })
+            .collect();
         if !readers.is_empty() {
             return Ok(readers);
         }
@@ -64,7 +52,7 @@ pub async fn escrow_wrap(
     chain_id: Hash,
 ) -> Result<impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<>, SealingError> {
     Ok(epichain_escrow::wrapper(
-        client.escrow().await?.sharing(),
+        crate::escrow_sharing(&client.escrow().await?),
         chain_id,
     ))
 }

@@ -5,6 +5,7 @@
 use crate::bench::percentile;
 use crate::devnet;
 use crate::table::Table;
+use epichain_client::api::signals::SignalQuery;
 use epichain_core::warning::{Period, WarningRule};
 use epichain_core::{Catalogue, Day, Level};
 use epichain_detect::MethodConfig;
@@ -125,7 +126,7 @@ pub async fn run(
         .map_err(|error| error.to_string())?;
     let catalogue = devnet.world.genesis.catalogue.clone();
     let status = client.status().await.map_err(|error| error.to_string())?;
-    let today_ms = status["time_ms"].as_u64().unwrap_or(0);
+    let today_ms = status.time_ms;
     let day = Day::from_unix_ms(today_ms);
     let since = day.start_unix_ms().max(0) as u64;
     let pairs = devnet::unsignalled_pairs(&client, &devnet, since, triggers)
@@ -133,7 +134,7 @@ pub async fn run(
         .map_err(|error| error.to_string())?;
     let mut latencies = Vec::new();
     for (disease, unit) in &pairs {
-        let query = format!("disease={disease}&region={unit}&since_ms={since}&limit=1");
+        let query = SignalQuery::newest(disease, unit, since);
         let report = devnet
             .world
             .case_report(day, disease, &unit.to_string())
@@ -155,7 +156,7 @@ pub async fn run(
                 .signals(&query)
                 .await
                 .map_err(|error| error.to_string())?;
-            if found.as_array().is_some_and(|list| !list.is_empty()) {
+            if !found.is_empty() {
                 latencies.push(started.elapsed().as_secs_f64() * 1000.0);
                 break;
             }

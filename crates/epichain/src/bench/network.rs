@@ -3,9 +3,9 @@
 //! the Ed25519 batch-verification bound measured in the same run.
 
 use crate::bench::{percentile, verification_bounds};
-use crate::client::{Client, ClientError};
 use crate::devnet::{self, Devnet};
 use crate::table::Table;
+use epichain_client::{Client, ClientError};
 use epichain_core::{Day, Hash, RegionCode, Role, SignedTransaction};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -140,8 +140,8 @@ async fn settle(devnet: &Devnet) -> Result<(), String> {
         let mut pending = 0;
         for client in &clients {
             let status = client.status().await.map_err(|error| error.to_string())?;
-            heights.push(status["height"].as_u64().unwrap_or(0));
-            pending += status["mempool_transactions"].as_u64().unwrap_or(0);
+            heights.push(status.height);
+            pending += status.mempool_transactions;
         }
         let settled = pending == 0 && heights.iter().min() == heights.iter().max();
         if settled || Instant::now() >= deadline {
@@ -164,37 +164,15 @@ pub(crate) async fn watch(
     timings: Arc<Mutex<Timings>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let http = reqwest::Client::new();
-    let mut next = client
-        .status()
-        .await
-        .ok()
-        .and_then(|status| status["height"].as_u64())
-        .unwrap_or(0)
-        + 1;
+    let mut next = client.status().await.map_or(0, |status| status.height) + 1;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let Ok(response) = http
-            .get(format!("{}/v1/blocks/{next}", client.base()))
-            .send()
-            .await
-        else {
+        let Ok(block) = client.block(next).await else {
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         };
-        if !response.status().is_success() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            continue;
-        }
         let seen = Instant::now();
-        let Ok(block) = response.json::<serde_json::Value>().await else {
-            continue;
-        };
-        if let (Ok(mut timings), Some(ids)) = (timings.lock(), block["transactions"].as_array()) {
-            for id in ids
-                .iter()
-                .filter_map(|id| id.as_str())
-                .filter_map(|id| Hash::from_hex(id).ok())
-            {
+        if let Ok(mut timings) = timings.lock() {
+            for id in block.transactions {
                 timings.finalized.entry(id).or_insert(seen);
             }
         }
@@ -263,14 +241,13 @@ pub(crate) async fn wait_all(timings: &Mutex<Timings>, ids: &[Hash], timeout: Du
 pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, String> {
     let client = Client::new(&config.node);
     let status = client.status().await.map_err(|error| error.to_string())?;
-    let height = status["height"].as_u64().unwrap_or(0);
     let mut devnet = Devnet::prepare(&config.devnet, devnet::DEFAULT_BASE_PORT, 0)
         .map_err(|error| error.to_string())?;
-    if status["chain_id"].as_str() != Some(devnet.manifest.chain_id.as_str()) {
+    if status.chain_id.to_hex() != devnet.manifest.chain_id {
         return Err(format!(
             "{} runs chain {}, but {} holds chain {}",
             config.node,
-            status["chain_id"],
+            status.chain_id,
             config.devnet.display(),
             devnet.manifest.chain_id
         ));
@@ -298,8 +275,7 @@ pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, Strin
     devnet::enrol_world(&mut devnet, &client)
         .await
         .map_err(|error| error.to_string())?;
-    let day = Day::from_unix_ms(status["time_ms"].as_u64().unwrap_or(0));
-    let _ = height;
+    let day = Day::from_unix_ms(status.time_ms);
 
     // Pre-sign everything (not measured).
     let total = config.throughput_reports + (config.latency_rate * config.latency_seconds) as usize;

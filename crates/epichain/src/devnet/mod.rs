@@ -2,8 +2,11 @@
 //! remaining level (city, district, hospital), each its own process with its own data directory
 //! and loopback ports; the demo world is enrolled and case reports stream in.
 
-use crate::client::{Client, ClientError};
 use crate::world::{DemoWorld, validator_key, validators};
+use epichain_client::api::disclosure::{GrantQuery, GrantSource, GrantStatus, GrantView};
+use epichain_client::api::signals::SignalQuery;
+use epichain_client::api::transactions::BatchStatus;
+use epichain_client::{Client, ClientError};
 use epichain_core::{Day, Genesis, Hash, SignedTransaction};
 use epichain_node::config::{Limits, NodeConfig, PeerAddress, Role};
 use serde::{Deserialize, Serialize};
@@ -60,7 +63,7 @@ pub enum DevnetError {
     Scenario(String),
     /// Reading sealed details.
     #[error(transparent)]
-    Read(#[from] crate::read::ReadError),
+    Read(#[from] epichain_client::read::ReadError),
 }
 
 fn files(path: &Path, error: impl ToString) -> DevnetError {
@@ -380,11 +383,11 @@ pub async fn submit_all(
             };
             let mut retry = Vec::new();
             for (transaction, result) in pending.into_iter().zip(results) {
-                match (result.status.as_str(), result.code.as_deref()) {
-                    ("refused", Some(code)) if RETRY_LATER_CODES.contains(&code) => {
+                match (result.status, result.code.as_deref()) {
+                    (BatchStatus::Refused, Some(code)) if RETRY_LATER_CODES.contains(&code) => {
                         retry.push(transaction);
                     }
-                    ("refused", code) => {
+                    (BatchStatus::Refused, code) => {
                         return Err(ClientError::Refused {
                             status: 400,
                             code: code.unwrap_or("refused").to_string(),
@@ -421,7 +424,7 @@ pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, 
         }
         if known
             .as_ref()
-            .is_none_or(|view| view["encryption_key"].is_null())
+            .is_none_or(|view| view.encryption_key.is_none())
         {
             let public = identity.encryption.public();
             pending.push(
@@ -478,7 +481,7 @@ pub struct Confirmation {
     /// When the final confirmation was seen finalized.
     pub finalized_at: std::time::Instant,
     /// The grant it opened.
-    pub grant: serde_json::Value,
+    pub grant: GrantView,
 }
 
 /// Takes the workflow `steps` (handle of the authority or lab, step) on `signal`, the last one
@@ -510,21 +513,22 @@ pub async fn confirm_outbreak(
         let status = client
             .wait_finalized(&transaction.id(), Duration::from_secs(30))
             .await?;
-        if status["outcome"]["status"] != "applied" {
+        if let Some(failure) = status.not_applied() {
             return Err(DevnetError::Scenario(format!(
-                "{step} by {handle}: {}",
-                status["outcome"]["message"]
+                "{step} by {handle}: {failure}"
             )));
         }
     }
     let finalized_at = std::time::Instant::now();
-    let grants = client.get_json("/v1/grants?status=open").await?;
-    let grant = grants
-        .as_array()
+    let query = GrantQuery {
+        status: Some(GrantStatus::Open),
+        ..GrantQuery::default()
+    };
+    let grant = client
+        .grants(&query)
+        .await?
         .into_iter()
-        .flatten()
-        .find(|grant| grant["source"]["signal"].as_str() == Some(signal.to_hex().as_str()))
-        .cloned()
+        .find(|grant| grant.source == GrantSource::Outbreak { signal: *signal })
         .ok_or_else(|| DevnetError::Scenario("the confirmation opened no grant".into()))?;
     Ok(Confirmation {
         finalized_at,
@@ -532,7 +536,7 @@ pub async fn confirm_outbreak(
     })
 }
 
-/// `reader` (a demo identity) reads `case` as a reader or grantee (see [`crate::read::read_case`]);
+/// `reader` (a demo identity) reads `case` as a reader or grantee (see [`epichain_client::read::read_case`]);
 /// the demo signer continues after the access log the read may sign.
 pub async fn read_as(
     devnet: &mut Devnet,
@@ -540,10 +544,12 @@ pub async fn read_as(
     reader: &str,
     case: &Hash,
     purpose: Option<String>,
-) -> Result<Result<crate::read::ReadOutcome, crate::read::ReadError>, DevnetError> {
+) -> Result<Result<epichain_client::read::ReadOutcome, epichain_client::read::ReadError>, DevnetError>
+{
     let identity = devnet.world.identity(reader)?;
     let (signing, encryption) = (identity.signer.key().clone(), identity.encryption.clone());
-    let outcome = crate::read::read_case(client, case, &signing, &encryption, purpose).await;
+    let outcome =
+        epichain_client::read::read_case(client, case, &signing, &encryption, purpose).await;
     if outcome
         .as_ref()
         .is_ok_and(|outcome| outcome.access_logged_at.is_some())
@@ -561,13 +567,13 @@ pub async fn read_when_disclosed(
     reader: &str,
     case: &Hash,
     timeout: Duration,
-) -> Result<crate::read::ReadOutcome, DevnetError> {
+) -> Result<epichain_client::read::ReadOutcome, DevnetError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         match read_as(devnet, client, reader, case, None).await? {
             Ok(outcome) => return Ok(outcome),
-            Err(crate::read::ReadError::AwaitingShares { .. })
-            | Err(crate::read::ReadError::NotPermitted)
+            Err(epichain_client::read::ReadError::AwaitingShares { .. })
+            | Err(epichain_client::read::ReadError::NotPermitted)
                 if tokio::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -584,7 +590,7 @@ pub async fn attach_bench(node: &str, directory: &Path) -> Result<(Client, Devne
     let client = Client::new(node);
     let status = client.status().await?;
     let mut devnet = Devnet::prepare(directory, DEFAULT_BASE_PORT, 0)?;
-    if status["chain_id"].as_str() != Some(devnet.manifest.chain_id.as_str()) {
+    if status.chain_id.to_hex() != devnet.manifest.chain_id {
         return Err(DevnetError::Mismatch(format!(
             "{node} does not run the devnet in {}",
             directory.display()
@@ -641,9 +647,8 @@ pub async fn unsignalled_pairs(
             if pairs.len() >= count {
                 return Ok(pairs);
             }
-            let query = format!("disease={disease}&region={unit}&since_ms={since_ms}&limit=1");
-            let existing = client.signals(&query).await?;
-            if existing.as_array().is_none_or(|list| list.is_empty()) {
+            let query = SignalQuery::newest(disease, unit, since_ms);
+            if client.signals(&query).await?.is_empty() {
                 pairs.push((disease.clone(), *unit));
             }
         }

@@ -1,0 +1,328 @@
+//! The Rust client library: build, sign and seal transactions, submit them to any node, and
+//! read status, identities, cases, signals and grants through the typed API contract
+//! (`epichain-api`). No consensus, storage or server code comes with it.
+//!
+//! ```no_run
+//! # async fn example(key: epichain_core::KeyPair) -> Result<(), epichain_client::ClientError> {
+//! let client = epichain_client::Client::new("http://127.0.0.1:8000");
+//! let status = client.status().await?;
+//! let mut signer = client.signer(key).await?;
+//! # let _ = (status, &mut signer);
+//! # Ok(()) }
+//! ```
+
+use epichain_api::ApiError;
+use epichain_api::cases::CaseAnswer;
+use epichain_api::disclosure::{EscrowView, GrantQuery, GrantView, HolderPostings};
+use epichain_api::identities::IdentityView;
+use epichain_api::node::{BlockView, NodeStatus};
+use epichain_api::signals::{CountPoint, CountQuery, SignalDetail, SignalQuery, SignalView};
+use epichain_api::transactions::{BatchItem, BatchResponse, SubmitResponse, TransactionStatus};
+use epichain_core::{Hash, KeyPair, PublicKey, RegionCode, Role, SignedTransaction, Signer};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+pub mod read;
+pub mod seal;
+
+pub use epichain_api as api;
+
+/// How long one request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most pages of one case's history the client follows.
+pub const HISTORY_PAGES_MAX: usize = 1_024;
+
+/// Failures talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Transport failure, or an answer that does not decode as the contract says.
+    #[error("{url}: {source}")]
+    Http {
+        /// Requested URL.
+        url: String,
+        /// Cause.
+        source: reqwest::Error,
+    },
+    /// The node refused the request (4xx/5xx with an [`ApiError`] body).
+    #[error("{status} {code}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code.
+        code: String,
+        /// Human message.
+        message: String,
+        /// Seconds to wait, when the node asked the client to retry later.
+        retry_after_seconds: Option<u64>,
+    },
+    /// A query that cannot be encoded (a client bug, not the node's).
+    #[error("query: {0}")]
+    Query(String),
+}
+
+impl ClientError {
+    /// The stable refusal code, if the node refused.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True for a refusal the node asked to retry later (with `Retry-After`).
+    pub fn is_retry_later(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Refused {
+                retry_after_seconds: Some(_),
+                ..
+            }
+        )
+    }
+}
+
+/// A client of one node's API.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for `base` (e.g. `http://127.0.0.1:8000`).
+    pub fn new(base: &str) -> Self {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .pool_max_idle_per_host(64)
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn decode<T: DeserializeOwned>(
+        url: String,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
+        let response = response.map_err(|source| ClientError::Http {
+            url: url.clone(),
+            source,
+        })?;
+        let status = response.status();
+        let retry_after_seconds = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok());
+        if !status.is_success() {
+            let body = response.json::<ApiError>().await.unwrap_or(ApiError {
+                code: "unknown".into(),
+                message: String::new(),
+            });
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                code: body.code,
+                message: body.message,
+                retry_after_seconds,
+            });
+        }
+        response
+            .json()
+            .await
+            .map_err(|source| ClientError::Http { url, source })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self.http.get(&url).send().await;
+        Self::decode(url, response).await
+    }
+
+    async fn get_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        let encoded = serde_urlencoded::to_string(query)
+            .map_err(|invalid| ClientError::Query(invalid.to_string()))?;
+        self.get(&format!("{path}?{encoded}")).await
+    }
+
+    async fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body)
+            .send()
+            .await;
+        Self::decode(url, response).await
+    }
+
+    /// Node status (`/v1/status`).
+    pub async fn status(&self) -> Result<NodeStatus, ClientError> {
+        self.get("/v1/status").await
+    }
+
+    /// A finalized block with its receipts.
+    pub async fn block(&self, height: u64) -> Result<BlockView, ClientError> {
+        self.get(&format!("/v1/blocks/{height}")).await
+    }
+
+    /// Submits a signed transaction (binary body).
+    pub async fn submit(
+        &self,
+        transaction: &SignedTransaction,
+    ) -> Result<SubmitResponse, ClientError> {
+        self.post_bytes("/v1/transactions", transaction.to_bytes())
+            .await
+    }
+
+    /// Submits many signed transactions in one request; one result per transaction, in order.
+    pub async fn submit_batch(
+        &self,
+        transactions: &[SignedTransaction],
+    ) -> Result<Vec<BatchItem>, ClientError> {
+        let items: Vec<Vec<u8>> = transactions
+            .iter()
+            .map(SignedTransaction::to_bytes)
+            .collect();
+        let body = epichain_core::encoding::encode(&items);
+        let answer: BatchResponse = self.post_bytes("/v1/transactions/batch", body).await?;
+        Ok(answer.results)
+    }
+
+    /// Where a transaction stands: pending, finalized with its outcome, or unknown.
+    pub async fn transaction(&self, id: &Hash) -> Result<TransactionStatus, ClientError> {
+        self.get(&format!("/v1/transactions/{id}")).await
+    }
+
+    /// Waits until a transaction is finalized (or `timeout` passes); returns its status.
+    pub async fn wait_finalized(
+        &self,
+        id: &Hash,
+        timeout: Duration,
+    ) -> Result<TransactionStatus, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.transaction(id).await?;
+            if status.is_finalized() || tokio::time::Instant::now() >= deadline {
+                return Ok(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// An identity, if enrolled.
+    pub async fn identity(&self, key: &PublicKey) -> Result<Option<IdentityView>, ClientError> {
+        match self.get(&format!("/v1/identities/{key}")).await {
+            Ok(identity) => Ok(Some(identity)),
+            Err(ClientError::Refused { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Identities of a role at exactly a region, with their encryption keys (first page).
+    pub async fn identities(
+        &self,
+        role: Role,
+        region: RegionCode,
+    ) -> Result<Vec<IdentityView>, ClientError> {
+        self.get(&format!("/v1/identities?role={role}&region={region}"))
+            .await
+    }
+
+    /// A signer for `key` that continues after the key's last finalized nonce.
+    pub async fn signer(&self, key: KeyPair) -> Result<Signer, ClientError> {
+        let chain_id = self.status().await?.chain_id;
+        let last_nonce = self
+            .identity(&key.public_key())
+            .await?
+            .map_or(0, |identity| identity.nonce);
+        Ok(Signer::new(key, chain_id, last_nonce))
+    }
+
+    /// A case record with the first page of its history.
+    pub async fn case(&self, id: &Hash) -> Result<CaseAnswer, ClientError> {
+        self.get(&format!("/v1/cases/{id}")).await
+    }
+
+    /// A case record with its whole history, page by page (at most [`HISTORY_PAGES_MAX`]).
+    pub async fn case_history(&self, id: &Hash) -> Result<CaseAnswer, ClientError> {
+        let mut answer = self.case(id).await?;
+        for _ in 1..HISTORY_PAGES_MAX {
+            let Some(from) = answer.next_version else {
+                break;
+            };
+            let page: CaseAnswer = self
+                .get(&format!("/v1/cases/{id}?from_version={from}"))
+                .await?;
+            answer.history.extend(page.history);
+            answer.next_version = page.next_version;
+        }
+        Ok(answer)
+    }
+
+    /// Signals matching `query`, newest first (one page).
+    pub async fn signals(&self, query: &SignalQuery) -> Result<Vec<SignalView>, ClientError> {
+        self.get_query("/v1/signals", query).await
+    }
+
+    /// One signal with its cases and steps.
+    pub async fn signal(&self, id: &Hash) -> Result<SignalDetail, ClientError> {
+        self.get(&format!("/v1/signals/{id}")).await
+    }
+
+    /// A daily count series.
+    pub async fn counts(&self, query: &CountQuery) -> Result<Vec<CountPoint>, ClientError> {
+        self.get_query("/v1/counts", query).await
+    }
+
+    /// The escrow key: holders, threshold and, once generated, the public sharing.
+    pub async fn escrow(&self) -> Result<EscrowView, ClientError> {
+        self.get("/v1/escrow").await
+    }
+
+    /// Disclosure grants matching `query`, newest first (one page).
+    pub async fn grants(&self, query: &GrantQuery) -> Result<Vec<GrantView>, ClientError> {
+        self.get_query("/v1/grants", query).await
+    }
+
+    /// The sealed shares posted for `grantee` under `grant`: one page per holder from `from`,
+    /// or only `holder`'s.
+    pub async fn grant_shares(
+        &self,
+        grant: &Hash,
+        grantee: &PublicKey,
+        page: Option<(PublicKey, u32)>,
+    ) -> Result<Vec<HolderPostings>, ClientError> {
+        let path = format!("/v1/grants/{grant}/shares/{grantee}");
+        match page {
+            None => self.get(&path).await,
+            Some((holder, from)) => {
+                self.get(&format!("{path}?holder={holder}&from={from}"))
+                    .await
+            }
+        }
+    }
+}
+
+/// The decoded escrow sharing of an escrow view, once generated.
+pub fn escrow_sharing(escrow: &EscrowView) -> Option<epichain_escrow::EscrowSharing> {
+    escrow
+        .sharing_bytes()
+        .and_then(|bytes| epichain_escrow::decode_sharing(&bytes, escrow.holders.len()).ok())
+}

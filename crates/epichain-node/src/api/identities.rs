@@ -1,0 +1,81 @@
+//! `/v1/identities`: enrolled identities and whom a reporter seals details to.
+
+use super::page::with_link;
+use super::{ApiState, Failure, bad_request, not_found, parse_key, parse_optional, views};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use epichain_api::ApiError;
+use epichain_api::identities::{IDENTITIES_PAGE_MAX, IdentityQuery, IdentityView};
+use epichain_core::PublicKey;
+use epichain_core::sealed::EncryptionPublicKey;
+use epichain_ledger::{LedgerError, LedgerReader};
+
+/// An identity with its published encryption key, if enrolled.
+fn identity_view(
+    reader: &LedgerReader,
+    key: &PublicKey,
+) -> Result<Option<IdentityView>, LedgerError> {
+    let Some(record) = reader.identity(key)? else {
+        return Ok(None);
+    };
+    let encryption_key = reader
+        .get::<EncryptionPublicKey>(key)?
+        .map(|public| hex::encode(public.0));
+    Ok(Some(views::identity(record, encryption_key)))
+}
+
+/// An enrolled identity.
+#[utoipa::path(
+    get,
+    path = "/v1/identities/{key}",
+    params(("key" = String, Path, description = "Public key, hex", pattern = "^[0-9a-fA-F]{64}$")),
+    responses((status = 200, body = IdentityView), (status = 400, body = ApiError), (status = 404, body = ApiError))
+)]
+pub async fn identity(
+    State(state): State<ApiState>,
+    Path(key): Path<String>,
+) -> Result<Json<IdentityView>, Failure> {
+    let key = parse_key("key", &key)?;
+    let view = identity_view(&state.reader()?, &key)?;
+    Ok(Json(view.ok_or_else(|| not_found("identity"))?))
+}
+
+/// Identities of a role at a region, with their encryption keys: whom a reporter seals details
+/// to. At most `IDENTITIES_PAGE_MAX` per answer; a `Link` header names the next page.
+#[utoipa::path(
+    get,
+    path = "/v1/identities",
+    params(IdentityQuery),
+    responses((status = 200, body = Vec<IdentityView>), (status = 400, body = ApiError))
+)]
+pub async fn identities(
+    State(state): State<ApiState>,
+    uri: axum::http::Uri,
+    Query(query): Query<IdentityQuery>,
+) -> Result<Response, Failure> {
+    let (Ok(role), Ok(region)) = (
+        query.role.parse::<epichain_core::Role>(),
+        query.region.parse::<epichain_core::RegionCode>(),
+    ) else {
+        return Err(bad_request("expected a role and a region code"));
+    };
+    let after = parse_optional(query.after.as_deref(), |text| parse_key("after", text))?;
+    let reader = state.reader()?;
+    let keys = reader.store().identities_page(
+        role,
+        (region.value(), region.value()),
+        after,
+        IDENTITIES_PAGE_MAX,
+    )?;
+    let next = (keys.len() == IDENTITIES_PAGE_MAX).then(|| keys[keys.len() - 1]);
+    let mut views = Vec::with_capacity(keys.len());
+    for key in keys {
+        views.extend(identity_view(&reader, &key)?);
+    }
+    let body = Json(views).into_response();
+    Ok(match next {
+        Some(key) => with_link(body, &uri, "after", &key.to_hex()),
+        None => body,
+    })
+}
