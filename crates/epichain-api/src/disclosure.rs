@@ -127,6 +127,7 @@ pub struct GrantView {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 pub struct GrantQuery {
     /// Status.
+    #[param(inline)]
     pub status: Option<GrantStatus>,
     /// Only grants covering this case (hex id).
     #[param(pattern = "^[0-9a-fA-F]{64}$")]

@@ -67,6 +67,9 @@ impl IdentityView {
 #[derive(Clone, Debug, Serialize, Deserialize, IntoParams)]
 pub struct IdentityQuery {
     /// Role, e.g. `authority`.
+    #[param(
+        pattern = "^(patient|doctor|hospital|lab|pharmacy|device|data-provider|authority|validator|certificate-authority)$"
+    )]
     pub role: String,
     /// Home region (exactly), e.g. 440304.
     #[param(pattern = "^[0-9]{6}$")]

@@ -167,8 +167,10 @@ pub struct SignalQuery {
     #[param(pattern = "^[0-9]{6}$")]
     pub region: Option<String>,
     /// Disease code.
+    #[param(pattern = "^[A-Z0-9_]{1,32}$")]
     pub disease: Option<String>,
     /// Status.
+    #[param(inline)]
     pub status: Option<SignalStatus>,
     /// Opened at or after this Unix time, milliseconds.
     pub since_ms: Option<u64>,
@@ -209,11 +211,13 @@ pub enum CountBasis {
 #[derive(Clone, Debug, Serialize, Deserialize, IntoParams)]
 pub struct CountQuery {
     /// Disease code.
+    #[param(pattern = "^[A-Z0-9_]{1,32}$")]
     pub disease: String,
     /// Region at any level (000000 is national).
     #[param(pattern = "^[0-9]{6}$")]
     pub region: String,
     /// Report (default) or onset.
+    #[param(inline)]
     pub basis: Option<CountBasis>,
     /// First day, YYYY-MM-DD.
     #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]

@@ -321,13 +321,14 @@ fn blocks_carrying_unauthenticated_transactions_are_invalid() {
         ]
     );
 
-    // A Byzantine leader's block with the same junk is refused by every validator.
-    for smuggled in [junk, report.clone()] {
+    // A Byzantine leader's block with the same junk, an already finalized transaction, or the
+    // same transaction twice (review M3) is refused by every validator.
+    for (smuggled, position) in [(junk, 0), (report.clone(), 0), (good.clone(), 1)] {
         let mut block = prepared.block.clone();
         block.transactions.insert(0, smuggled);
         block.header.transaction_count = 2;
         match world.ledger.verify_on(&[], block) {
-            Err(LedgerError::Unauthenticated(refused)) => assert_eq!(refused.position, 0),
+            Err(LedgerError::Unauthenticated(refused)) => assert_eq!(refused.position, position),
             Err(other) => panic!("expected an unauthenticated refusal, got {other}"),
             Ok(_) => panic!("a block carrying an unauthenticated transaction verified"),
         }

@@ -306,18 +306,22 @@ impl Chain {
     /// batch verification, state is read from one snapshot, the mempool locked once.
     pub fn submit_many(&self, items: &[&[u8]], now_ms: u64) -> Vec<Admitted> {
         let mut results: Vec<Option<Admitted>> = (0..items.len()).map(|_| None).collect();
-        let mut parsed: Vec<(usize, SignedTransaction, usize)> = Vec::with_capacity(items.len());
+        // Where each decoded transaction came from (position, size), its id and itself.
+        let mut places: Vec<(usize, usize)> = Vec::with_capacity(items.len());
+        let mut ids: Vec<Hash> = Vec::with_capacity(items.len());
+        let mut transactions: Vec<SignedTransaction> = Vec::with_capacity(items.len());
         for (index, bytes) in items.iter().enumerate() {
             match self.parse(bytes) {
-                Ok(transaction) => parsed.push((index, transaction, bytes.len())),
+                Ok(transaction) => {
+                    places.push((index, bytes.len()));
+                    // Decoding is canonical (fuzzed: `fuzz/fuzz_targets/transaction.rs`), so the
+                    // id is the hash of the bytes received: no re-encoding.
+                    ids.push(SignedTransaction::id_of_bytes(bytes));
+                    transactions.push(transaction);
+                }
                 Err(refusal) => results[index] = Some(Err(refusal)),
             }
         }
-        let transactions: Vec<SignedTransaction> = parsed
-            .iter()
-            .map(|(_, transaction, _)| transaction.clone())
-            .collect();
-        let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
         // Verified once per node: block execution reuses these verdicts.
         let signatures = self.verifier.verify(&transactions, &ids);
         let refuse_all = |error: &dyn std::fmt::Display| -> Vec<Admitted> {
@@ -338,9 +342,12 @@ impl Chain {
         let Ok(mut pool) = self.mempool.lock() else {
             return refuse_all(&"mempool poisoned");
         };
-        for (((index, transaction, size), id), signature_valid) in
-            parsed.into_iter().zip(ids).zip(signatures)
-        {
+        let checked = places
+            .into_iter()
+            .zip(transactions)
+            .zip(ids)
+            .zip(signatures);
+        for ((((index, size), transaction), id), signature_valid) in checked {
             results[index] = Some(if signature_valid {
                 admit(&mut gate, &mut pool, (id, transaction), size)
             } else {

@@ -306,7 +306,7 @@ where
         simplex::Config {
             scheme,
             elector: RoundRobin::<Sha256>::default(),
-            blocker,
+            blocker: blocker.clone(),
             automaton: inline.clone(),
             relay: inline.clone(),
             reporter: inline,
@@ -343,8 +343,14 @@ where
     let receive_chain = chain.clone();
     let peers = Arc::new(PeerLiveness::default());
     let receive_peers = peers.clone();
+    let gossip_blocker = blocker;
     let receive_handle = context.child("gossip_receive").spawn(move |clock| {
-        receive_transactions(clock, receive_chain, receive_peers, transactions_receiver)
+        let gossip = Gossip {
+            chain: receive_chain,
+            peers: receive_peers,
+            blocker: gossip_blocker,
+        };
+        receive_transactions(clock, gossip, transactions_receiver)
     });
 
     Ok(Validator {
@@ -413,23 +419,36 @@ async fn send_transactions(
     }
 }
 
-/// Admits transactions gossiped by other validators (the same checks as the API).
-async fn receive_transactions(
-    clock: impl Clock + Spawner,
+/// What the gossip receiver works with: the chain to admit into, the liveness it records, and
+/// the blocker for a validator that gossips what no honest validator would.
+struct Gossip<B> {
     chain: Arc<Chain>,
     peers: Arc<PeerLiveness>,
+    blocker: B,
+}
+
+/// Admits transactions gossiped by other validators (the same checks as the API). An honest
+/// validator gossips only transactions it admitted, in a batch that decodes: a batch that does
+/// not, or a transaction with a bad signature, shows the sender is Byzantine (or broken), and it
+/// is blocked (disconnected and refused) rather than allowed to make every validator check
+/// forged signatures forever (review M13).
+async fn receive_transactions<B: Blocker<PublicKey = PublicKey>>(
+    clock: impl Clock + Spawner,
+    mut gossip: Gossip<B>,
     mut receiver: impl Receiver<PublicKey = PublicKey>,
 ) {
     while let Ok((from, message)) = receiver.recv().await {
-        peers.saw(from.clone(), now_ms(&clock));
+        gossip.peers.saw(from.clone(), now_ms(&clock));
         let Ok(batch) = epichain_core::encoding::decode_bounded::<Vec<Vec<u8>>>(
             message.as_ref(),
             BLOCK_BYTES_MAX,
         ) else {
+            tracing::warn!(?from, "a validator gossiped an undecodable batch: blocked");
+            let _ = gossip.blocker.block(from);
             continue;
         };
         let now = now_ms(&clock);
-        let chain = chain.clone();
+        let chain = gossip.chain.clone();
         // Signature checks run where blocking work goes, not on the consensus workers.
         let admitted = clock
             .child("verify")
@@ -454,8 +473,9 @@ async fn receive_transactions(
         if forged {
             tracing::warn!(
                 ?from,
-                "a validator gossiped a transaction with a bad signature"
+                "a validator gossiped a transaction with a bad signature: blocked"
             );
+            let _ = gossip.blocker.block(from);
         }
     }
 }

@@ -442,6 +442,19 @@ async fn the_openapi_document_names_a_type_for_every_json_body() {
             }
         }
     }
+    // Every reference anywhere in the document (bodies, parameters, nested fields) resolves.
+    let mut pending = vec![&document];
+    while let Some(value) = pending.pop() {
+        if let Some(reference) = value.get("$ref").and_then(serde_json::Value::as_str) {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            assert!(schemas[name].is_object(), "unresolvable {reference}");
+        }
+        match value {
+            serde_json::Value::Object(map) => pending.extend(map.values()),
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
     // 20 operations, each with at least its answer and the limit responses.
     assert!(bodies > 60, "only {bodies} JSON bodies declared");
     for name in [
@@ -453,4 +466,44 @@ async fn the_openapi_document_names_a_type_for_every_json_body() {
     ] {
         assert!(schemas[name].is_object(), "{name} missing");
     }
+}
+
+/// Review C3: certificate-chain checks at admission are budgeted per node. Enrolments past the
+/// burst wait (429 `enrolments_busy`) whatever their certificates, so junk enrolments cannot
+/// make a node verify chains without bound; the budget refills at `ENROLMENTS_PER_SECOND`.
+#[tokio::test]
+async fn enrolments_are_checked_within_a_per_node_budget() {
+    use epichain_node::chain::{ENROLMENT_BURST, ENROLMENTS_PER_SECOND, SubmitError};
+    let mut server = server(100_000).await;
+    let chain_id = server.chain.chain_id();
+    let junk = |seed: u32| {
+        let mut bytes = [9u8; 32];
+        bytes[..4].copy_from_slice(&seed.to_le_bytes());
+        let mut stranger =
+            epichain_core::Signer::new(epichain_core::KeyPair::from_seed(bytes), chain_id, 0);
+        stranger.enroll(vec![0x30, 0x03, 0x02, 0x01, 0x01], Vec::new())
+    };
+    let now_ms = GENESIS_MS + 60_000;
+    let flood: Vec<Vec<u8>> = (0..ENROLMENT_BURST + 10)
+        .map(|seed| junk(seed).to_bytes())
+        .collect();
+    let items: Vec<&[u8]> = flood.iter().map(Vec::as_slice).collect();
+    let outcomes = server.chain.submit_many(&items, now_ms);
+    let busy = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(SubmitError::EnrolmentsBusy)))
+        .count();
+    let checked = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(SubmitError::Refused(_))))
+        .count();
+    assert_eq!((checked, busy), (ENROLMENT_BURST as usize, 10));
+    // An honest enrolment waits too, until the budget refills.
+    let honest = server.world.enrolments()[0].to_bytes();
+    assert!(matches!(
+        server.chain.submit(&honest, now_ms),
+        Err(SubmitError::EnrolmentsBusy)
+    ));
+    let later = now_ms + 1_000 / u64::from(ENROLMENTS_PER_SECOND);
+    assert!(server.chain.submit(&honest, later).is_ok());
 }

@@ -166,3 +166,45 @@ fn a_validator_sending_conflicting_votes_cannot_break_agreement() {
         sim.assert_agreement(&[0, 1, 2]);
     });
 }
+
+/// Review M13: a validator that gossips transactions with forged signatures is blocked by every
+/// honest validator (disconnected and refused), instead of making them check forgeries forever;
+/// honest transactions still finalize.
+#[test]
+fn a_validator_gossiping_forged_signatures_is_blocked() {
+    use commonware_p2p::{Recipients, Sender as _};
+    runner(11).start(|context| async move {
+        let mut sim = Sim::new(context).await;
+        sim.connect_all(&link(10, 5, 100)).await;
+        for index in 0..3 {
+            sim.start(index).await;
+        }
+        let (transactions, ids) = workload(&mut sim.world, 20);
+        // Validator 3 gossips a well-formed transaction whose signature is not its signer's.
+        let mut forged = transactions[0].clone();
+        forged.signature.0[0] ^= 1;
+        let control = sim.oracle.control(sim.keys[3].clone());
+        let (mut sender, _receiver) = control
+            .register(channel::TRANSACTIONS, Quota::per_second(NZU32!(10_000)))
+            .await
+            .expect("register");
+        let batch = epichain_core::encoding::encode(&vec![forged.to_bytes()]);
+        let _ = sender.send(Recipients::All, batch, false);
+        sim.submit(&transactions);
+        sim.wait_applied(&[0, 1, 2], &ids).await;
+        let byzantine = sim.keys[3].clone();
+        let mut blockers = 0;
+        for _ in 0..100 {
+            let blocked = sim.oracle.blocked().await.expect("oracle");
+            blockers = (0..3)
+                .filter(|index| blocked.contains(&(sim.keys[*index].clone(), byzantine.clone())))
+                .count();
+            if blockers == 3 {
+                break;
+            }
+            sim.context.sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(blockers, 3, "honest validators that blocked the forger");
+        sim.assert_agreement(&[0, 1, 2]);
+    });
+}
