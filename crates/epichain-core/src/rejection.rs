@@ -319,6 +319,17 @@ pub enum WorkflowProblem {
     OutcomeMissing,
     /// An outcome on a step other than the final confirmation.
     OutcomeNotAllowed,
+    /// The signer's institution took another step of this signal already: each step is taken
+    /// by a distinct institution.
+    SameInstitution {
+        /// The step refused.
+        step: Step,
+        /// The step the institution took.
+        took: Step,
+    },
+    /// A confirmed outbreak needs another institution's step first, and a confirmation above
+    /// the verifying institution's level.
+    SingleInstitution,
 }
 
 /// Why an escrow key-generation message was refused.
@@ -544,6 +555,8 @@ impl WorkflowProblem {
             WorkflowProblem::MissingSteps(_) => "workflow.missing_steps",
             WorkflowProblem::OutcomeMissing => "workflow.outcome_missing",
             WorkflowProblem::OutcomeNotAllowed => "workflow.outcome_not_allowed",
+            WorkflowProblem::SameInstitution { .. } => "workflow.same_institution",
+            WorkflowProblem::SingleInstitution => "workflow.single_institution",
         }
     }
 }
@@ -892,6 +905,14 @@ impl fmt::Display for WorkflowProblem {
             WorkflowProblem::OutcomeNotAllowed => {
                 write!(f, "only a final confirmation carries an outcome")
             }
+            WorkflowProblem::SameInstitution { step, took } => write!(
+                f,
+                "your institution took {took} on this signal: {step} must be another institution's"
+            ),
+            WorkflowProblem::SingleInstitution => write!(
+                f,
+                "confirming an outbreak needs another institution's step first, verified below the confirmer's level"
+            ),
         }
     }
 }

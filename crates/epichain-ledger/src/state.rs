@@ -450,6 +450,19 @@ pub struct IdentityRecord {
     pub revoked: Option<RevocationRecord>,
 }
 
+/// An institution, for separation of duties: until certificates carry an institution claim, the
+/// role and home region its certificate names. China's CDCs are one per region, so every key of a
+/// region's CDC counts as that CDC; two laboratories of one district count as one (stricter than
+/// needed, never looser).
+pub type Institution = (Role, RegionCode);
+
+impl IdentityRecord {
+    /// The institution this identity acts for.
+    pub fn institution(&self) -> Institution {
+        (self.role, self.region)
+    }
+}
+
 /// A revocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct RevocationRecord {

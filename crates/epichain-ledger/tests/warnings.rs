@@ -278,6 +278,8 @@ fn step(
         "shenzhen_cdc" => world.shenzhen_cdc.sign(action),
         "guangdong_cdc" => world.guangdong_cdc.sign(action),
         "shenzhen_lab" => world.shenzhen_lab.sign(action),
+        "national_cdc_0" => world.national_cdc[0].sign(action),
+        "national_cdc_1" => world.national_cdc[1].sign(action),
         "futian_hospital" => world.futian_hospital.sign(action),
         "yuexiu_hospital" => world.yuexiu_hospital.sign(action),
         _ => unreachable!(),
@@ -431,5 +433,102 @@ fn authorities_outside_the_region_cannot_act() {
         signal,
         Step::Verify,
         None,
+    ));
+}
+
+/// Review C2: no single institution can take a signal through its workflow and open a
+/// disclosure grant. Each step is another institution's (two keys of the national CDC are one
+/// institution), and the confirmer must rank above the verifier.
+#[test]
+fn one_institution_cannot_take_two_steps_or_confirm_an_outbreak_alone() {
+    let mut world = World::new();
+    let (report, _) = world
+        .futian_hospital
+        .report(world.report("CHOLERA", "440304"));
+    let signal = opened(&world.block(vec![report]).events)[0].0;
+    applied(&step(
+        &mut world,
+        "guangdong_cdc",
+        signal,
+        Step::Verify,
+        None,
+    ));
+    applied(&step(
+        &mut world,
+        "shenzhen_lab",
+        signal,
+        Step::PathogenAnalysis,
+        None,
+    ));
+    // The province verified: it cannot also consult or confirm.
+    for (taker, action, outcome) in [
+        ("guangdong_cdc", Step::ExpertConsultation, None),
+        (
+            "guangdong_cdc",
+            Step::FinalConfirmation,
+            Some(SignalOutcome::ConfirmedOutbreak),
+        ),
+    ] {
+        assert_rejected(
+            &step(&mut world, taker, signal, action, outcome),
+            "workflow.same_institution",
+        );
+    }
+    // Another institution above it can.
+    applied(&step(
+        &mut world,
+        "national_cdc_0",
+        signal,
+        Step::FinalConfirmation,
+        Some(SignalOutcome::ConfirmedOutbreak),
+    ));
+
+    // Another signal: the national CDC verifies; a second national key is the same institution,
+    // and the province ranks below the verifier, so nobody left can confirm an outbreak.
+    let (report, _) = world
+        .futian_hospital
+        .report(world.report("PLAGUE", "440304"));
+    let signal = opened(&world.block(vec![report]).events)[0].0;
+    applied(&step(
+        &mut world,
+        "national_cdc_0",
+        signal,
+        Step::Verify,
+        None,
+    ));
+    assert_rejected(
+        &step(
+            &mut world,
+            "national_cdc_1",
+            signal,
+            Step::ExpertConsultation,
+            None,
+        ),
+        "workflow.same_institution",
+    );
+    applied(&step(
+        &mut world,
+        "shenzhen_lab",
+        signal,
+        Step::PathogenAnalysis,
+        None,
+    ));
+    assert_rejected(
+        &step(
+            &mut world,
+            "guangdong_cdc",
+            signal,
+            Step::FinalConfirmation,
+            Some(SignalOutcome::ConfirmedOutbreak),
+        ),
+        "workflow.single_institution",
+    );
+    // Dismissing needs no second opinion.
+    applied(&step(
+        &mut world,
+        "guangdong_cdc",
+        signal,
+        Step::FinalConfirmation,
+        Some(SignalOutcome::Dismissed),
     ));
 }

@@ -6,9 +6,15 @@
 //!   at a level at least the step's and the signal's, within the signer's jurisdiction.
 //! - The final confirmation needs the rule's required steps first and names its outcome; a
 //!   confirmed outbreak opens a disclosure grant (see `disclosure.rs`) and closes the signal.
+//! - Separation of duties (review C2): each step is taken by a distinct institution
+//!   ([`Institution`]), and a confirmed outbreak needs at least one other institution's step
+//!   and a confirmer above the verifying institution's level: no single institution can open a
+//!   disclosure grant.
 
 use super::{Event, Exec, Executor};
-use crate::state::{IdentityRecord, SignalRecord, SignalStatus, StateRead, StepRecord};
+use crate::state::{
+    IdentityRecord, Institution, SignalRecord, SignalStatus, StateRead, StepRecord,
+};
 use epichain_core::rejection::WorkflowProblem;
 use epichain_core::warning::{STEP_NOTE_BYTES_MAX, SignalAction, SignalOutcome, Step};
 use epichain_core::{Level, Rejection, Role};
@@ -22,7 +28,15 @@ impl<S: StateRead> Executor<'_, S> {
         let Some(mut signal) = self.get::<SignalRecord>(&action.signal)? else {
             return Err(Rejection::UnknownSignal(action.signal).into());
         };
-        let status = validate_step(signer, &signal, action)?;
+        let mut taken_by = Vec::with_capacity(signal.steps.len());
+        for taken in &signal.steps {
+            // A step's signer was enrolled when it signed, and identities stay.
+            let identity = self.get::<IdentityRecord>(&taken.by)?.ok_or_else(|| {
+                crate::StorageError::Corrupt(format!("no identity for step signer {}", taken.by))
+            })?;
+            taken_by.push((taken.step, identity));
+        }
+        let status = validate_step(signer, &signal, &taken_by, action)?;
         signal.steps.push(StepRecord {
             step: action.step,
             by: signer.key,
@@ -54,11 +68,43 @@ fn step_taker(step: Step) -> (Role, Level) {
     }
 }
 
-/// Checks a workflow step against the signal and the signer's role and jurisdiction; returns the
-/// status after it.
+/// Checks that the signer's institution took no other step of the signal.
+fn distinct_institution(
+    signer: &IdentityRecord,
+    taken_by: &[(Step, IdentityRecord)],
+    step: Step,
+) -> Result<(), Rejection> {
+    let institution: Institution = signer.institution();
+    match taken_by
+        .iter()
+        .find(|(_, identity)| identity.institution() == institution)
+    {
+        Some((took, _)) => Err(WorkflowProblem::SameInstitution { step, took: *took }.into()),
+        None => Ok(()),
+    }
+}
+
+/// Checks that a confirmed outbreak rests on another institution's step, with the confirmer
+/// above the verifying institution's level.
+fn confirmation_above_others(
+    signer: &IdentityRecord,
+    taken_by: &[(Step, IdentityRecord)],
+) -> Result<(), Rejection> {
+    let verifier = taken_by.iter().find(|(step, _)| *step == Step::Verify);
+    let above_verifier =
+        verifier.is_none_or(|(_, identity)| signer.region.level() < identity.region.level());
+    if taken_by.is_empty() || !above_verifier {
+        return Err(WorkflowProblem::SingleInstitution.into());
+    }
+    Ok(())
+}
+
+/// Checks a workflow step against the signal, the steps taken (with their signers) and the
+/// signer's role and jurisdiction; returns the status after it.
 pub fn validate_step(
     signer: &IdentityRecord,
     signal: &SignalRecord,
+    taken_by: &[(Step, IdentityRecord)],
     action: &SignalAction,
 ) -> Result<SignalStatus, Rejection> {
     if signal.status != SignalStatus::Open {
@@ -94,6 +140,7 @@ pub fn validate_step(
             jurisdiction: signer.region,
         });
     }
+    distinct_institution(signer, taken_by, action.step)?;
     if action.step == Step::FinalConfirmation {
         let missing: Vec<Step> = signal
             .required_steps
@@ -105,7 +152,10 @@ pub fn validate_step(
             return Err(WorkflowProblem::MissingSteps(missing).into());
         }
         return match action.outcome {
-            Some(SignalOutcome::ConfirmedOutbreak) => Ok(SignalStatus::ConfirmedOutbreak),
+            Some(SignalOutcome::ConfirmedOutbreak) => {
+                confirmation_above_others(signer, taken_by)?;
+                Ok(SignalStatus::ConfirmedOutbreak)
+            }
             Some(SignalOutcome::Dismissed) => Ok(SignalStatus::Dismissed),
             None => Err(WorkflowProblem::OutcomeMissing.into()),
         };

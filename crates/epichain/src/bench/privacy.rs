@@ -276,7 +276,8 @@ pub async fn devnet_outbreaks(
                 ("guangdong-cdc", Step::Verify),
                 ("bench-provincial-lab", Step::PathogenAnalysis),
             ],
-            "guangdong-cdc",
+            // Another institution, above the verifier (separation of duties).
+            "national-cdc-1",
         )
         .await
         .map_err(text)?;
