@@ -184,11 +184,12 @@ mod tests {
         assert!(!verify_batch(&wrong));
     }
 
+    /// The message of [`torsion_signed`].
+    const TAINTED: &[u8] = b"tainted";
+
     /// The signature the review describes: `R' = R + T` for a torsion point `T`, with `S`
-    /// computed over `R'`. A cofactorless single check rejects it while a cofactorless batch
-    /// may accept it; under ZIP-215 both accept it, always.
-    #[test]
-    fn torsion_in_r_gets_the_same_verdict_alone_and_in_any_batch() {
+    /// computed over `R'`: key bytes, key point and signature of [`TAINTED`].
+    fn torsion_signed() -> ([u8; 32], EdwardsPoint, [u8; 64]) {
         let secret = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
         let expanded = Sha512::digest(secret.to_bytes());
         let mut scalar_bytes = [0u8; 32];
@@ -199,14 +200,13 @@ mod tests {
         let a = Scalar::from_bytes_mod_order(scalar_bytes);
         let key_bytes = secret.verifying_key().to_bytes();
         let key = decompress(&key_bytes).expect("point");
-        let message = b"tainted";
         let nonce = Scalar::from_bytes_mod_order([3; 32]);
         let r = EdwardsPoint::mul_base(&nonce) + EIGHT_TORSION[4];
         let r_bytes = r.compress().to_bytes();
         let mut hasher = Sha512::new();
         hasher.update(r_bytes);
         hasher.update(key_bytes);
-        hasher.update(message);
+        hasher.update(TAINTED);
         let mut wide = [0u8; 64];
         wide.copy_from_slice(&hasher.finalize());
         let k = Scalar::from_bytes_mod_order_wide(&wide);
@@ -214,17 +214,25 @@ mod tests {
         let mut signature = [0u8; 64];
         signature[..32].copy_from_slice(&r_bytes);
         signature[32..].copy_from_slice(s.as_bytes());
+        (key_bytes, key, signature)
+    }
+
+    /// A cofactorless single check rejects the torsion signature while a cofactorless batch may
+    /// accept it; under ZIP-215 both accept it, always.
+    #[test]
+    fn torsion_in_r_gets_the_same_verdict_alone_and_in_any_batch() {
+        let (key_bytes, key, signature) = torsion_signed();
         let tainted = Item {
             key: &key,
             key_bytes: &key_bytes,
-            message,
+            message: TAINTED,
             signature: &signature,
         };
         // RFC 8032's cofactorless check (ed25519-dalek) rejects it …
         let dalek = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes).expect("key");
         assert!(
             dalek
-                .verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature))
+                .verify_strict(TAINTED, &ed25519_dalek::Signature::from_bytes(&signature))
                 .is_err()
         );
         // … ZIP-215 accepts it alone and in every batch it is put in.
@@ -244,6 +252,42 @@ mod tests {
             }
             assert!(verify_batch(&batch), "batch of {}", batch.len());
         }
+    }
+
+    /// Review M9, at the entry points the ledger and the node call: a single check and the
+    /// batched `verify_many` give the torsion signature the same verdict (were either back on
+    /// dalek's cofactorless checks, this would fail).
+    #[test]
+    fn the_public_checks_agree_on_torsion_in_r() {
+        let (key_bytes, _, signature) = torsion_signed();
+        let public = crate::PublicKey(key_bytes);
+        let signature = crate::Signature(signature);
+        assert!(public.verify(TAINTED, &signature).is_ok());
+        let others: Vec<(crate::PublicKey, Vec<u8>, crate::Signature)> = (0..8u8)
+            .map(|index| {
+                let (bytes, _, signature) = signed(index, &[index; 9]);
+                (
+                    crate::PublicKey(bytes),
+                    vec![index; 9],
+                    crate::Signature(signature),
+                )
+            })
+            .collect();
+        let mut items = vec![crate::keys::SignedMessage {
+            key: &public,
+            message: TAINTED,
+            signature: &signature,
+        }];
+        items.extend(
+            others
+                .iter()
+                .map(|(key, message, signature)| crate::keys::SignedMessage {
+                    key,
+                    message,
+                    signature,
+                }),
+        );
+        assert_eq!(crate::keys::verify_many(&items), vec![true; items.len()]);
     }
 
     #[test]

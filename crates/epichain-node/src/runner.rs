@@ -125,15 +125,6 @@ async fn replay_journal(
     Ok(Arc::new(journal))
 }
 
-/// The client a node forwards submissions with: a validator that does not answer within
-/// [`crate::api::FORWARD_TIMEOUT`] is skipped (review M7).
-fn forwarding_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(crate::api::FORWARD_TIMEOUT)
-        .build()
-        .unwrap_or_default()
-}
-
 /// Reports catch-up progress: (height, target height).
 pub type Progress = Box<dyn FnMut(u64, u64) + Send>;
 
@@ -329,7 +320,6 @@ fn run_validator(
         });
         let state = ApiState {
             gossip: Some(validator.gossip.clone()),
-            client: forwarding_client(),
             prometheus,
             peers: peer_count,
             journal: Some(journal),
@@ -361,7 +351,6 @@ fn run_replica(
         });
         let state = ApiState {
             upstream: config.upstream.clone(),
-            client: forwarding_client(),
             prometheus,
             peers: peer_count,
             ..ApiState::new(chain.clone(), NodeRole::Replica, config.name.clone())

@@ -63,3 +63,40 @@ async fn an_endless_answer_is_refused_while_it_streams() {
         "{read} bytes were sent before the follower gave up"
     );
 }
+
+/// Review M7: a replica forwarding a submission to a validator that accepts the connection and
+/// never answers gives up after `FORWARD_TIMEOUT` and answers 502, instead of holding the
+/// client (and a connection slot) forever.
+#[tokio::test]
+async fn a_forwarded_submission_to_a_silent_validator_gives_up() {
+    use epichain_node::api::{self, ApiState, FORWARD_TIMEOUT, NodeRole};
+    use tower::ServiceExt as _;
+    let single = Single::new();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = silent.local_addr().expect("address");
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            connections.push(connection);
+        }
+    });
+    let state = ApiState {
+        upstream: vec![format!("http://{address}")],
+        ..ApiState::new(single.chain.clone(), NodeRole::Replica, "replica".into())
+    };
+    let request = axum::http::Request::post("/v1/transactions")
+        .header("content-type", "application/octet-stream")
+        .body(Body::from(vec![1u8, 2, 3]))
+        .expect("request");
+    let started = Instant::now();
+    let response = api::router(state).oneshot(request).await.expect("response");
+    let waited = started.elapsed();
+    assert_eq!(response.status(), 502);
+    assert!(
+        waited >= FORWARD_TIMEOUT && waited < FORWARD_TIMEOUT + Duration::from_secs(5),
+        "gave up after {waited:?}"
+    );
+    held.abort();
+}

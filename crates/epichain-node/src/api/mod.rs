@@ -47,7 +47,8 @@ pub struct ApiState {
     pub gossip: Option<mpsc::UnboundedSender<Arc<SignedTransaction>>>,
     /// Replicas: validator API URLs to forward submissions to.
     pub upstream: Vec<String>,
-    /// HTTP client for forwarding.
+    /// HTTP client for forwarding: a validator that does not answer within [`FORWARD_TIMEOUT`]
+    /// is skipped (review M7).
     pub client: reqwest::Client,
     /// Prometheus renderer.
     pub prometheus: Option<PrometheusHandle>,
@@ -70,7 +71,10 @@ impl ApiState {
             name,
             gossip: None,
             upstream: Vec::new(),
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .timeout(FORWARD_TIMEOUT)
+                .build()
+                .unwrap_or_default(),
             prometheus: None,
             peers: Arc::default(),
             streams: Arc::default(),
