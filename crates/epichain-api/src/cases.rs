@@ -113,16 +113,6 @@ pub enum VersionChange {
     },
 }
 
-impl VersionChange {
-    /// The sealed details this change carried (hex; empty if none).
-    pub fn sealed_hex(&self) -> String {
-        match self {
-            VersionChange::Report { report } => hex::encode(&report.sealed),
-            VersionChange::Update { sealed, .. } => sealed.clone(),
-        }
-    }
-}
-
 /// One version of a case record with the change its transaction made. Versions form a hash
 /// chain: each names the hash of the one it replaces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -165,17 +155,6 @@ pub struct CaseAnswer {
     pub history: Vec<VersionView>,
     /// The `from_version` of the next page, if there is one.
     pub next_version: Option<u32>,
-}
-
-impl CaseAnswer {
-    /// The latest version in this page that carried sealed details.
-    pub fn latest_sealed_version(&self) -> Option<u32> {
-        self.history
-            .iter()
-            .rev()
-            .find(|version| !version.change.sealed_hex().is_empty())
-            .map(|version| version.version)
-    }
 }
 
 /// Which page of a case's history.

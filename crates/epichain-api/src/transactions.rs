@@ -125,9 +125,4 @@ impl TransactionStatus {
             None => Some(format!("not finalized ({:?})", self.status).to_lowercase()),
         }
     }
-
-    /// The rejection code, once finalized and rejected.
-    pub fn rejection_code(&self) -> Option<&'static str> {
-        self.outcome.as_ref().and_then(TransactionOutcome::code)
-    }
 }

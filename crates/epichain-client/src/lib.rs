@@ -14,7 +14,7 @@
 use epichain_api::ApiError;
 use epichain_api::cases::CaseAnswer;
 use epichain_api::disclosure::{EscrowView, GrantQuery, GrantView, HolderPostings};
-use epichain_api::identities::IdentityView;
+use epichain_api::identities::{IdentityQuery, IdentityView};
 use epichain_api::node::{BlockView, NodeStatus};
 use epichain_api::signals::{CountPoint, CountQuery, SignalDetail, SignalQuery, SignalView};
 use epichain_api::transactions::{BatchItem, BatchResponse, SubmitResponse, TransactionStatus};
@@ -241,8 +241,12 @@ impl Client {
         role: Role,
         region: RegionCode,
     ) -> Result<Vec<IdentityView>, ClientError> {
-        self.get(&format!("/v1/identities?role={role}&region={region}"))
-            .await
+        let query = IdentityQuery {
+            role: role.to_string(),
+            region: region.to_string(),
+            after: None,
+        };
+        self.get_query("/v1/identities", &query).await
     }
 
     /// A signer for `key` that continues after the key's last finalized nonce.
