@@ -1,7 +1,7 @@
 //! Enrolled identities and whom a reporter seals details to.
 
 use epichain_core::transaction::RevocationReason;
-use epichain_core::{Hash, PublicKey, RegionCode, Role};
+use epichain_core::{Hash, Institution, PublicKey, RegionCode, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -33,6 +33,9 @@ pub struct IdentityView {
     /// Home region from the certificate.
     #[schema(value_type = String)]
     pub region: RegionCode,
+    /// The organisation the key acts for, from the certificate.
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9.-]{1,64}$")]
+    pub institution: Institution,
     /// Subject common name.
     pub name: String,
     /// Hash of the leaf certificate.

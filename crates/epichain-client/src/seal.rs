@@ -57,8 +57,22 @@ pub async fn escrow_wrap(
     ))
 }
 
+/// An identity as a reader: its key and published encryption key (`None` if it has published
+/// none, or is unknown or revoked).
+pub async fn reader_of(client: &Client, key: &PublicKey) -> Result<Option<Reader>, ClientError> {
+    Ok(client
+        .identity(key)
+        .await?
+        .filter(|identity| identity.revoked.is_none())
+        .and_then(|identity| {
+            let encryption = identity.encryption_key_bytes()?;
+            Some((identity.key, EncryptionPublicKey(encryption)))
+        }))
+}
+
 /// Seals `details` for version `version` of case `case_id` in `region`: to the authorities over
-/// the region, to `also` (e.g. the sealer, to stay a reader), and to the escrow key.
+/// the region, to `also` (e.g. the sealer, to stay a reader, and a case's reporter, whom the
+/// ledger requires among the readers of details someone else replaces), and to the escrow key.
 pub async fn seal_case_details(
     client: &Client,
     chain_id: Hash,
@@ -66,10 +80,14 @@ pub async fn seal_case_details(
     version: u32,
     region: RegionCode,
     details: &CaseDetails,
-    also: Option<Reader>,
+    also: &[Reader],
 ) -> Result<Vec<u8>, SealingError> {
     let mut readers = authorities_over(client, region).await?;
-    readers.extend(also.filter(|reader| !readers.contains(reader)));
+    for reader in also {
+        if !readers.contains(reader) {
+            readers.push(*reader);
+        }
+    }
     let binding = sealed::binding(&chain_id, case_id, version);
     let target = sealed::escrow_target(&chain_id, case_id, version);
     let wrap = escrow_wrap(client, chain_id).await?;

@@ -3,12 +3,13 @@
 //! Issuance uses `rcgen`; verification of a chain (signatures, validity at a given time, CA basic
 //! constraints, key purpose) uses `rustls-webpki`; our own claims are read with `x509-parser`.
 //!
-//! Every epichain certificate carries a non-critical extension with the holder's [`Role`] and home
-//! [`RegionCode`]. Leaves also carry the epichain extended key usage (webpki requires one). On top
+//! Every epichain certificate carries a non-critical extension with the holder's [`Role`], home
+//! [`RegionCode`] and [`Institution`]. Leaves also carry the epichain extended key usage (webpki requires one). On top
 //! of the X.509 path checks, a chain is accepted only if it follows the hierarchy: every issuer is a
 //! certificate authority, every CA's region lies strictly below its issuer's region, and every leaf's
 //! region lies within its issuing CA's region.
 
+use crate::institution::Institution;
 use crate::keys::{KeyPair, PublicKey};
 use crate::region::{Level, RegionCode};
 use crate::rejection::CertificateProblem;
@@ -67,24 +68,30 @@ pub enum CertError {
 }
 
 /// What an epichain certificate states about its holder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claims {
     /// Role of the holder.
     pub role: Role,
     /// Home region of the holder (for a CA: the region it may issue in).
     pub region: RegionCode,
+    /// The organisation the holder acts for (for a CA: the organisation running it).
+    pub institution: Institution,
 }
 
 impl Claims {
-    /// DER: `SEQUENCE { UTF8String role, PrintableString region }`.
+    /// DER: `SEQUENCE { UTF8String role, PrintableString region, PrintableString institution }`
+    /// (every string is shorter than 128 bytes, so each length is one byte).
     pub fn to_der(&self) -> Vec<u8> {
         let role = self.role.name().as_bytes();
         let region = self.region.to_string();
-        let mut body = Vec::with_capacity(4 + role.len() + region.len());
+        let institution = self.institution.as_str().as_bytes();
+        let mut body = Vec::with_capacity(6 + role.len() + region.len() + institution.len());
         body.extend([0x0C, role.len() as u8]);
         body.extend_from_slice(role);
         body.extend([0x13, region.len() as u8]);
         body.extend_from_slice(region.as_bytes());
+        body.extend([0x13, institution.len() as u8]);
+        body.extend_from_slice(institution);
         let mut der = vec![0x30, body.len() as u8];
         der.extend(body);
         der
@@ -99,6 +106,7 @@ impl Claims {
         };
         let (role, rest) = der_string(body, 0x0C).ok_or_else(malformed)?;
         let (region, rest) = der_string(rest, 0x13).ok_or_else(malformed)?;
+        let (institution, rest) = der_string(rest, 0x13).ok_or_else(malformed)?;
         if !rest.is_empty() {
             return Err(malformed());
         }
@@ -110,7 +118,15 @@ impl Claims {
             .ok()
             .and_then(|text| text.parse().ok())
             .ok_or_else(malformed)?;
-        Ok(Claims { role, region })
+        let institution = std::str::from_utf8(institution)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(malformed)?;
+        Ok(Claims {
+            role,
+            region,
+            institution,
+        })
     }
 }
 
@@ -232,7 +248,7 @@ fn rcgen_key(key: &KeyPair) -> Result<rcgen::KeyPair, CertError> {
 fn params_for(
     subject_key: &PublicKey,
     common_name: &str,
-    claims: Claims,
+    claims: &Claims,
     validity: Validity,
 ) -> Result<rcgen::CertificateParams, CertError> {
     let time = |seconds: i64| {
@@ -258,7 +274,7 @@ fn params_for(
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     let mut name = rcgen::DistinguishedName::new();
     name.push(rcgen::DnType::CommonName, common_name);
-    name.push(rcgen::DnType::OrganizationName, "epichain");
+    name.push(rcgen::DnType::OrganizationName, claims.institution.as_str());
     name.push(
         rcgen::DnType::OrganizationalUnitName,
         format!("{} {}", claims.role, claims.region),
@@ -291,13 +307,15 @@ fn params_for(
 pub fn create_root(
     key: &KeyPair,
     common_name: &str,
+    institution: Institution,
     validity: Validity,
 ) -> Result<Vec<u8>, CertError> {
     let claims = Claims {
         role: Role::CertificateAuthority,
         region: RegionCode::NATIONAL,
+        institution,
     };
-    let params = params_for(&key.public_key(), common_name, claims, validity)?;
+    let params = params_for(&key.public_key(), common_name, &claims, validity)?;
     let certificate = params
         .self_signed(&rcgen_key(key)?)
         .map_err(|error| CertError::Generate(error.to_string()))?;
@@ -339,7 +357,7 @@ pub fn issue(
     let params = params_for(
         &request.subject_key,
         request.common_name,
-        request.claims,
+        &request.claims,
         request.validity,
     )?;
     let issuer = rcgen::Issuer::from_ca_cert_der(
@@ -478,10 +496,10 @@ pub fn verify_identity_chain(
         })??;
     issuers.push(root);
 
-    let mut subject = leaf.claims;
+    let mut subject = &leaf.claims;
     for issuer in &issuers {
-        check_issuance(&issuer.claims, &subject)?;
-        subject = issuer.claims;
+        check_issuance(&issuer.claims, subject)?;
+        subject = &issuer.claims;
     }
     if subject.region != RegionCode::NATIONAL {
         return Err(CertError::Hierarchy(
@@ -562,6 +580,10 @@ mod tests {
         text.parse().expect("valid region")
     }
 
+    fn org(text: &str) -> Institution {
+        text.parse().expect("valid institution")
+    }
+
     struct Hierarchy {
         root_key: KeyPair,
         root: Vec<u8>,
@@ -577,7 +599,8 @@ mod tests {
 
     fn hierarchy() -> Hierarchy {
         let root_key = KeyPair::from_seed([1; 32]);
-        let root = create_root(&root_key, "National Root CA", validity()).expect("root");
+        let root =
+            create_root(&root_key, "National Root CA", org("root-ca"), validity()).expect("root");
         let province_key = KeyPair::from_seed([2; 32]);
         let province = issue(
             &root,
@@ -587,6 +610,7 @@ mod tests {
                 claims: Claims {
                     role: Role::CertificateAuthority,
                     region: code("440000"),
+                    institution: org("test-org"),
                 },
                 common_name: "Guangdong CA",
                 validity: validity(),
@@ -602,6 +626,7 @@ mod tests {
                 claims: Claims {
                     role: Role::CertificateAuthority,
                     region: code("440300"),
+                    institution: org("test-org"),
                 },
                 common_name: "Shenzhen CA",
                 validity: validity(),
@@ -627,6 +652,7 @@ mod tests {
                 claims: Claims {
                     role,
                     region: code(region),
+                    institution: org("futian-hospital"),
                 },
                 common_name: "Futian Hospital",
                 validity: validity(),
@@ -640,8 +666,9 @@ mod tests {
         let claims = Claims {
             role: Role::DataProvider,
             region: code("440304"),
+            institution: org("91440300MA5DC7XX2Q"),
         };
-        assert_eq!(Claims::from_der(&claims.to_der()), Ok(claims));
+        assert_eq!(Claims::from_der(&claims.to_der()), Ok(claims.clone()));
         let mut bad = claims.to_der();
         bad.push(0);
         assert!(Claims::from_der(&bad).is_err());
@@ -704,8 +731,13 @@ mod tests {
     #[test]
     fn unknown_root_is_rejected() {
         let h = hierarchy();
-        let other = create_root(&KeyPair::from_seed([42; 32]), "Rogue Root", validity())
-            .expect("other root");
+        let other = create_root(
+            &KeyPair::from_seed([42; 32]),
+            "Rogue Root",
+            org("rogue"),
+            validity(),
+        )
+        .expect("other root");
         let leaf_der = leaf(&h, Role::Doctor, "440304", 9);
         assert!(
             verify_identity_chain(
@@ -729,6 +761,7 @@ mod tests {
                 claims: Claims {
                     role: Role::Hospital,
                     region: code("440104"),
+                    institution: org("test-org"),
                 },
                 common_name: "Guangzhou hospital",
                 validity: validity(),
@@ -744,9 +777,10 @@ mod tests {
         let params = params_for(
             &KeyPair::from_seed([7; 32]).public_key(),
             "Out-of-region hospital",
-            Claims {
+            &Claims {
                 role: Role::Hospital,
                 region: code("440104"),
+                institution: org("rogue-hospital"),
             },
             validity(),
         )
@@ -803,6 +837,7 @@ mod tests {
                 claims: Claims {
                     role: Role::CertificateAuthority,
                     region: code("440304"),
+                    institution: org("test-org"),
                 },
                 common_name: "District CA",
                 validity: validity(),

@@ -5,13 +5,14 @@
 use crate::cert::{self, CertError};
 use crate::disease::{Catalogue, Disease, DiseaseError};
 use crate::encoding::{Hash, hash_value, tag};
+use crate::governance::Approver;
 use crate::region::{RegionCode, RegionError, RegionInfo, RegionSet};
 use crate::warning::{HistoricalSeries, WarningRule};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 /// Version of the genesis format.
-pub const GENESIS_FORMAT_VERSION: u16 = 1;
+pub const GENESIS_FORMAT_VERSION: u16 = 2;
 
 /// Errors building or reading genesis.
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +62,10 @@ pub struct Genesis {
     pub catalogue: Catalogue,
     /// Regions and their adjacency.
     pub regions: RegionSet,
-    /// Number of national-authority approvals a governance proposal needs.
+    /// Number of approver institutions a governance proposal needs.
     pub approval_threshold: u16,
+    /// The institutions that approve governance proposals, with their approving keys.
+    pub approvers: Vec<Approver>,
     /// Consensus validators (empty for a ledger on one machine).
     pub validators: Vec<Validator>,
     /// Early-warning rules.
@@ -82,11 +85,8 @@ impl Genesis {
         if self.format_version != GENESIS_FORMAT_VERSION {
             return Err(GenesisError::Version(self.format_version));
         }
-        if self.approval_threshold == 0 {
-            return Err(GenesisError::Invalid(
-                "approval_threshold must be at least 1".to_string(),
-            ));
-        }
+        crate::governance::check_approvers(&self.approvers, self.approval_threshold)
+            .map_err(|problem| GenesisError::Invalid(format!("approvers: {problem}")))?;
         if self.root_certificates.is_empty() {
             return Err(GenesisError::Invalid(
                 "at least one root certificate is required".to_string(),
@@ -148,6 +148,8 @@ pub struct GenesisFile {
     pub adjacency: Vec<[RegionCode; 2]>,
     /// Governance approval threshold.
     pub approval_threshold: u16,
+    /// Institutions that approve governance proposals, with their approving keys.
+    pub approvers: Vec<Approver>,
     /// Consensus validators.
     #[serde(default)]
     pub validators: Vec<Validator>,
@@ -181,6 +183,7 @@ impl GenesisFile {
             catalogue,
             regions,
             approval_threshold: self.approval_threshold,
+            approvers: self.approvers,
             validators: self.validators,
             warning_rules: self.warning_rules,
             history: self.history,
@@ -201,6 +204,7 @@ impl GenesisFile {
             regions: genesis.regions.iter().cloned().collect(),
             adjacency: genesis.regions.adjacency().map(|(a, b)| [a, b]).collect(),
             approval_threshold: genesis.approval_threshold,
+            approvers: genesis.approvers.clone(),
             validators: genesis.validators.clone(),
             warning_rules: genesis.warning_rules.clone(),
             history: genesis.history.clone(),

@@ -164,6 +164,9 @@ pub enum Rejection {
         /// Encoded size of the value.
         bytes: u64,
     },
+    /// Diagnosis, outcome and replacing details are for the reporting institution: other
+    /// institutions' updates may only annotate.
+    NotCaseOwner,
 }
 
 /// Why an enrolment certificate was refused.
@@ -188,6 +191,8 @@ pub enum CertificateProblem {
     WrongKey,
     /// Certifies a key of small order, for which anyone can sign.
     WeakKey,
+    /// A re-enrolment brings a certificate no newer than the enrolled one.
+    Superseded,
 }
 
 /// Why a report or an update's fields were refused.
@@ -287,6 +292,21 @@ pub enum GovernanceProblem {
     },
     /// The approval threshold is zero.
     ZeroThreshold,
+    /// The approver list is empty, too long or names an institution twice.
+    ApproverList(u32),
+    /// The threshold is not between a majority of the approver institutions and all of them.
+    ThresholdOutOfRange {
+        /// Asked.
+        threshold: u32,
+        /// Approver institutions.
+        approvers: u32,
+    },
+    /// The approving key's institution is not an approver.
+    ApproverNotListed(PublicKey),
+    /// As many proposals wait out their timelock as may.
+    PendingFull,
+    /// No pending proposal has this sequence number.
+    UnknownPending(u64),
 }
 
 /// Why a workflow step was refused.
@@ -372,6 +392,8 @@ pub enum SealedProblem {
     EscrowWrapMissing,
     /// The escrow wrap has the wrong shape.
     EscrowWrapMalformed,
+    /// Details replaced by someone other than the reporter must keep the reporter a reader.
+    ReporterNotReader,
 }
 
 /// Why a disclosure (grant or decryption shares) was refused.
@@ -455,6 +477,7 @@ impl Rejection {
             Rejection::StaleNonce { .. } => "stale_nonce",
             Rejection::NonceGap { .. } => "nonce_gap",
             Rejection::StateValueTooLarge { .. } => "state_value_too_large",
+            Rejection::NotCaseOwner => "not_case_owner",
             Rejection::RoleNotPermitted { .. } => "role_not_permitted",
             Rejection::OutsideJurisdiction { .. } => "outside_jurisdiction",
             Rejection::Certificate(problem) => problem.code(),
@@ -493,6 +516,7 @@ impl CertificateProblem {
             CertificateProblem::Hierarchy => "certificate.hierarchy",
             CertificateProblem::WrongKey => "certificate.wrong_key",
             CertificateProblem::WeakKey => "certificate.weak_key",
+            CertificateProblem::Superseded => "certificate.superseded",
         }
     }
 }
@@ -539,6 +563,11 @@ impl GovernanceProblem {
             GovernanceProblem::UnknownMethod(_) => "governance.unknown_method",
             GovernanceProblem::RuleParameters { .. } => "governance.rule_parameters",
             GovernanceProblem::ZeroThreshold => "governance.zero_threshold",
+            GovernanceProblem::ApproverList(_) => "governance.approver_list",
+            GovernanceProblem::ThresholdOutOfRange { .. } => "governance.threshold_out_of_range",
+            GovernanceProblem::ApproverNotListed(_) => "governance.approver_not_listed",
+            GovernanceProblem::PendingFull => "governance.pending_full",
+            GovernanceProblem::UnknownPending(_) => "governance.unknown_pending",
         }
     }
 }
@@ -588,6 +617,7 @@ impl SealedProblem {
             SealedProblem::NoJurisdictionReader(_) => "sealed.no_jurisdiction_reader",
             SealedProblem::EscrowWrapMissing => "sealed.escrow_wrap_missing",
             SealedProblem::EscrowWrapMalformed => "sealed.escrow_wrap_malformed",
+            SealedProblem::ReporterNotReader => "sealed.reporter_not_reader",
         }
     }
 }
@@ -735,6 +765,10 @@ impl fmt::Display for Rejection {
             Rejection::Sealed(problem) => write!(f, "sealed details rejected: {problem}"),
             Rejection::Disclosure(problem) => write!(f, "disclosure rejected: {problem}"),
             Rejection::AccessLog(problem) => write!(f, "access log rejected: {problem}"),
+            Rejection::NotCaseOwner => write!(
+                f,
+                "only the reporting institution may diagnose, record an outcome or replace the details of this case; other institutions annotate"
+            ),
         }
     }
 }
@@ -757,6 +791,9 @@ impl fmt::Display for CertificateProblem {
             CertificateProblem::WrongKey => "the certificate is for another key than the signer's",
             CertificateProblem::WeakKey => {
                 "the certificate is for a key of small order, for which anyone can sign"
+            }
+            CertificateProblem::Superseded => {
+                "the key is enrolled with a certificate at least as new: re-enrol with a newer one"
             }
         })
     }
@@ -874,6 +911,29 @@ impl fmt::Display for GovernanceProblem {
             GovernanceProblem::ZeroThreshold => {
                 write!(f, "the approval threshold must be at least 1")
             }
+            GovernanceProblem::ApproverList(count) => write!(
+                f,
+                "the approvers must be 1 to {} distinct institutions ({count} given)",
+                crate::governance::APPROVERS_MAX
+            ),
+            GovernanceProblem::ThresholdOutOfRange {
+                threshold,
+                approvers,
+            } => write!(
+                f,
+                "a threshold of {threshold} is not between a majority of the {approvers} approver institutions and all of them"
+            ),
+            GovernanceProblem::ApproverNotListed(key) => {
+                write!(f, "approver {key} does not act for an approver institution")
+            }
+            GovernanceProblem::PendingFull => write!(
+                f,
+                "{} approved proposals already wait out their timelock",
+                crate::governance::PENDING_PROPOSALS_MAX
+            ),
+            GovernanceProblem::UnknownPending(sequence) => {
+                write!(f, "no approved proposal {sequence} waits out its timelock")
+            }
         }
     }
 }
@@ -952,6 +1012,10 @@ impl fmt::Display for SealedProblem {
                 "the escrow key exists: wrap the data key to it too, or no disclosure grant can reach these details"
             ),
             SealedProblem::EscrowWrapMalformed => write!(f, "the escrow wrap is malformed"),
+            SealedProblem::ReporterNotReader => write!(
+                f,
+                "replaced details must stay readable by the case's reporter: seal them to it too"
+            ),
         }
     }
 }

@@ -9,8 +9,8 @@ use epichain_core::sealed::EncryptionPublicKey;
 use epichain_core::transaction::RevocationReason;
 use epichain_core::warning::{Period, SignalOutcome, Step, WarningRule};
 use epichain_core::{
-    CaseStatus, Catalogue, Day, DiseaseCode, Genesis, Level, Outcome, PatientRef, PublicKey,
-    RegionCode, RegionSet, Role, Sex,
+    CaseStatus, Catalogue, Day, DiseaseCode, Genesis, GovernanceAction, Institution, Level,
+    Outcome, PatientRef, PublicKey, RegionCode, RegionSet, Role, Sex,
 };
 use serde::Serialize;
 
@@ -165,6 +165,13 @@ pub struct GrantRecord {
 }
 
 impl GrantRecord {
+    /// True if the identity is a grantee: in the audience, with claims held since before the
+    /// grant opened (review M12: the audience is fixed when the grant opens).
+    pub fn admits(&self, identity: &IdentityRecord) -> bool {
+        self.audience.includes(identity.role, identity.region)
+            && identity.claims_since_height < self.created_height
+    }
+
     /// True if decryption shares may still be posted at `time_ms`.
     pub fn is_open(&self, time_ms: u64) -> bool {
         self.revoked_height.is_none() && time_ms < self.expires_time_ms
@@ -384,10 +391,14 @@ pub struct ChainConfig {
     pub catalogue: Catalogue,
     /// Regions and adjacency.
     pub regions: RegionSet,
-    /// National-authority approvals a governance proposal needs.
+    /// Approver institutions a governance proposal needs.
     pub approval_threshold: u16,
-    /// Sequence number of the last applied governance proposal.
+    /// The institutions that approve governance proposals, with their approving keys.
+    pub approvers: Vec<epichain_core::governance::Approver>,
+    /// Sequence number of the last approved governance proposal (applied or pending).
     pub governance_sequence: u64,
+    /// Approved proposals waiting out their timelock, in sequence order.
+    pub pending_governance: Vec<PendingProposal>,
     /// Early-warning rules.
     pub warning_rules: Vec<WarningRule>,
     /// First day with counts (imported history or genesis): earlier days are unknown, not zero.
@@ -406,7 +417,9 @@ impl ChainConfig {
             catalogue: genesis.catalogue.clone(),
             regions: genesis.regions.clone(),
             approval_threshold: genesis.approval_threshold,
+            approvers: genesis.approvers.clone(),
             governance_sequence: 0,
+            pending_governance: Vec::new(),
             warning_rules: genesis.warning_rules.clone(),
             coverage_start_day: genesis
                 .history
@@ -423,6 +436,21 @@ impl ChainConfig {
     }
 }
 
+/// An approved governance proposal with a timelocked action, waiting to apply.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct PendingProposal {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// Its actions, applied all or none once due.
+    pub actions: Vec<GovernanceAction>,
+    /// The national authority that submitted it (recorded as the revoker of what it revokes).
+    pub submitter: PublicKey,
+    /// Height of approval.
+    pub approved_height: u64,
+    /// It applies in the first block at or after this time, Unix milliseconds.
+    pub due_time_ms: u64,
+}
+
 /// An enrolled identity.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct IdentityRecord {
@@ -432,6 +460,8 @@ pub struct IdentityRecord {
     pub role: Role,
     /// Home region from the certificate.
     pub region: RegionCode,
+    /// The organisation the key acts for, from the certificate.
+    pub institution: Institution,
     /// Subject common name.
     pub name: String,
     /// Hash of the leaf certificate (stored under [`StateKey::Certificate`]).
@@ -444,23 +474,16 @@ pub struct IdentityRecord {
     pub valid_until_seconds: i64,
     /// Height of (re-)enrolment.
     pub enrolled_height: u64,
+    /// Height since which the key holds its current role, region and institution (a
+    /// re-enrolment with the same claims keeps it): a disclosure grant admits only identities
+    /// that held their claims before it opened.
+    pub claims_since_height: u64,
+    /// `not_before` of the leaf certificate, Unix seconds: a re-enrolment must bring a newer one.
+    pub certificate_not_before_seconds: i64,
     /// Last nonce used.
     pub nonce: u64,
     /// Set once revoked.
     pub revoked: Option<RevocationRecord>,
-}
-
-/// An institution, for separation of duties: until certificates carry an institution claim, the
-/// role and home region its certificate names. China's CDCs are one per region, so every key of a
-/// region's CDC counts as that CDC; two laboratories of one district count as one (stricter than
-/// needed, never looser).
-pub type Institution = (Role, RegionCode);
-
-impl IdentityRecord {
-    /// The institution this identity acts for.
-    pub fn institution(&self) -> Institution {
-        (self.role, self.region)
-    }
 }
 
 /// A revocation.

@@ -121,6 +121,7 @@ fn a_small_order_key_cannot_enrol_though_anyone_can_sign_for_it() {
             claims: Claims {
                 role: Role::Hospital,
                 region: code("440304"),
+                institution: "nobody".parse().expect("institution"),
             },
             common_name: "Nobody's hospital",
             validity: validity(),
@@ -341,6 +342,27 @@ fn every_governance_action_is_validated() {
         (
             vec![GovernanceAction::RevokeGrant(Hash([6; 32]))],
             "disclosure.unknown_grant",
+        ),
+        // Review H7: no threshold below a majority of the approvers, and none above all of
+        // them (the brick).
+        (
+            vec![GovernanceAction::SetApprovalThreshold(1)],
+            "governance.threshold_out_of_range",
+        ),
+        (
+            vec![GovernanceAction::SetApprovalThreshold(u16::MAX)],
+            "governance.threshold_out_of_range",
+        ),
+        (
+            vec![GovernanceAction::SetApprovers {
+                approvers: vec![],
+                threshold: 1,
+            }],
+            "governance.approver_list",
+        ),
+        (
+            vec![GovernanceAction::CancelPending(7)],
+            "governance.unknown_pending",
         ),
     ];
     for (actions, expected) in cases {

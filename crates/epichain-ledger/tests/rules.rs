@@ -495,8 +495,13 @@ fn enrolment_needs_a_chain_to_a_genesis_root_and_proof_of_possession() {
     // A rogue root not in genesis.
     let rogue_key = KeyPair::from_seed([77; 32]);
     let rogue_root = Authority {
-        certificate: epichain_core::cert::create_root(&rogue_key, "Rogue", validity())
-            .expect("root"),
+        certificate: epichain_core::cert::create_root(
+            &rogue_key,
+            "Rogue",
+            "rogue".parse().expect("institution"),
+            validity(),
+        )
+        .expect("root"),
         key: rogue_key,
         chain: vec![],
     };
@@ -639,4 +644,323 @@ fn a_transaction_signed_with_a_wrong_key_never_applies() {
     }
     .sign(&KeyPair::from_seed([98; 32]));
     assert_rejected(&world.submit(transaction), "bad_signature");
+}
+
+/// Review H8: a case belongs to its reporting institution (and the authorities over it). Another
+/// hospital of the same district cannot amend it, lock the reporter out or record a death; a
+/// colleague of the reporter can, but keeps the reporter a reader; a laboratory's details are an
+/// annotation in the history, never the details readers see.
+#[test]
+fn only_the_reporting_institution_replaces_a_case_and_the_reporter_stays_a_reader() {
+    let mut world = World::new();
+    let (id, head) = reported_case(&mut world);
+    let (mut other_hospital, enroll) =
+        world
+            .shenzhen
+            .issue_leaf(world.chain_id(), 44, Role::Hospital, "440304", validity());
+    applied(&world.submit(enroll));
+    let cdc_only = sealed_to(&[&world.futian_cdc]);
+    let amend = other_hospital.update(id, head, CaseChange::Amend, cdc_only.clone());
+    assert_rejected(&world.submit(amend), "not_case_owner");
+    let died = other_hospital.update(id, head, CaseChange::Outcome(Outcome::Died), vec![]);
+    assert_rejected(&world.submit(died), "not_case_owner");
+
+    // The reporter's colleague may amend, but not drop the reporter from the readers.
+    let locked_out = world
+        .futian_doctor
+        .update(id, head, CaseChange::Amend, cdc_only);
+    assert_rejected(&world.submit(locked_out), "sealed.reporter_not_reader");
+    let with_reporter = sealed_to(&[&world.futian_cdc, &world.futian_hospital]);
+    let amend = world
+        .futian_doctor
+        .update(id, head, CaseChange::Amend, with_reporter.clone());
+    applied(&world.submit(amend));
+
+    // A laboratory confirms with its own details: kept in the history, not in place of the
+    // reporter's.
+    let head = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .case(&id)
+        .expect("read")
+        .expect("case")
+        .head;
+    let lab_details = sealed_to(&[
+        &world.futian_cdc,
+        &world.shenzhen_lab,
+        &world.futian_hospital,
+    ]);
+    let confirm = world.shenzhen_lab.update(
+        id,
+        head,
+        CaseChange::Status(CaseStatus::LabConfirmed),
+        lab_details.clone(),
+    );
+    applied(&world.submit(confirm));
+    let reader = world.ledger.reader().expect("reader");
+    let view = reader.case_view(&id).expect("read").expect("case");
+    assert_eq!(view.record.state.status, CaseStatus::LabConfirmed);
+    assert_eq!(view.sealed, with_reporter);
+    let history = reader.case_history(&id).expect("history");
+    assert_eq!(history[2].change.sealed(), lab_details.as_slice());
+}
+
+/// Review M10: re-enrolment brings a strictly newer certificate, so a key demoted from authority
+/// to hospital cannot bring its old authority certificate back.
+#[test]
+fn a_superseded_certificate_cannot_be_enrolled_again() {
+    let mut world = World::new();
+    let chain_id = world.chain_id();
+    let older = validity();
+    let newer = epichain_core::cert::Validity::days_from(older.not_before_seconds + 3_600, 365);
+    let (mut key, as_authority) =
+        world
+            .shenzhen
+            .issue_member(chain_id, 46, Role::Authority, "440304", older, "org-46");
+    applied(&world.submit(as_authority.clone()));
+    let (_, as_hospital) =
+        world
+            .shenzhen
+            .issue_member(chain_id, 46, Role::Hospital, "440304", newer, "org-46");
+    let Payload::EnrollIdentity(as_hospital) = as_hospital.transaction.payload else {
+        unreachable!()
+    };
+    let Payload::EnrollIdentity(as_authority) = as_authority.transaction.payload else {
+        unreachable!()
+    };
+    let chain = world.shenzhen.chain.clone();
+    applied(&world.submit(key.enroll(as_hospital.certificate.clone(), chain.clone())));
+    assert_rejected(
+        &world.submit(key.enroll(as_authority.certificate, chain.clone())),
+        "certificate.superseded",
+    );
+    // A refused enrolment leaves the enrolled nonce where it was.
+    let mut key = epichain_core::Signer::new(KeyPair::from_seed([46; 32]), chain_id, 2);
+    // The same certificate again is no newer either.
+    assert_rejected(
+        &world.submit(key.enroll(as_hospital.certificate, chain)),
+        "certificate.superseded",
+    );
+    let identity = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .identity(&key.public_key())
+        .expect("read")
+        .expect("enrolled");
+    assert_eq!(identity.role, Role::Hospital);
+}
+
+/// Submits a proposal with the next sequence number, approved by the national CDCs at
+/// `approvers` (indexes into `world.national_cdc`).
+fn propose(
+    world: &mut World,
+    actions: Vec<GovernanceAction>,
+    approvers: &[usize],
+) -> TransactionOutcome {
+    let sequence = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .config()
+        .expect("config")
+        .governance_sequence
+        + 1;
+    let proposal = GovernanceProposal { sequence, actions };
+    let approvals = approvers
+        .iter()
+        .map(|index| proposal.approve(&world.chain_id(), world.national_cdc[*index].key()))
+        .collect();
+    let transaction = world.national_cdc[approvers[0]].govern(proposal, approvals);
+    world.submit(transaction)
+}
+
+fn config(world: &World) -> epichain_ledger::state::ChainConfig {
+    world
+        .ledger
+        .reader()
+        .expect("reader")
+        .config()
+        .expect("config")
+}
+
+/// Review H7: the root CA can certify a national authority in any institution's name, but only
+/// the keys genesis lists approve; two keys of one institution count once.
+#[test]
+fn approvals_count_listed_institutions_not_keys() {
+    let mut world = World::new();
+    let chain_id = world.chain_id();
+    // A key the root minted in the name of approver institution org-21.
+    let (mut minted, enroll) = world.root.issue_member(
+        chain_id,
+        50,
+        Role::Authority,
+        "000000",
+        validity(),
+        "org-21",
+    );
+    applied(&world.submit(enroll));
+    let proposal = GovernanceProposal {
+        sequence: 1,
+        actions: vec![GovernanceAction::RetireDisease(disease("DENGUE"))],
+    };
+    let approvals = vec![
+        proposal.approve(&chain_id, world.national_cdc[0].key()),
+        proposal.approve(&chain_id, minted.key()),
+    ];
+    let transaction = minted.govern(proposal.clone(), approvals);
+    assert_rejected(&world.submit(transaction), "governance.approver_not_listed");
+    // A second listed key of org-20 (seed 24, see the test genesis) adds no institution.
+    let (second, enroll) = world.root.issue_member(
+        chain_id,
+        24,
+        Role::Authority,
+        "000000",
+        validity(),
+        "org-20",
+    );
+    applied(&world.submit(enroll));
+    let approvals = vec![
+        proposal.approve(&chain_id, world.national_cdc[0].key()),
+        proposal.approve(&chain_id, second.key()),
+    ];
+    let transaction = world.national_cdc[0].govern(proposal, approvals);
+    match world.submit(transaction) {
+        TransactionOutcome::Rejected(epichain_core::Rejection::Governance(
+            epichain_core::rejection::GovernanceProblem::TooFewApprovals {
+                approvals,
+                threshold,
+            },
+        )) => assert_eq!((approvals, threshold), (1, 2)),
+        other => panic!("expected too few approvals, got {other:?}"),
+    }
+}
+
+/// Threshold and root changes wait out the timelock, can be cancelled meanwhile, and apply at
+/// the first block after it.
+#[test]
+fn threshold_changes_wait_out_the_timelock_and_can_be_cancelled() {
+    let mut world = World::new();
+    applied(&propose(
+        &mut world,
+        vec![GovernanceAction::SetApprovalThreshold(3)],
+        &[0, 1],
+    ));
+    let pending = config(&world).pending_governance;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(config(&world).approval_threshold, 2, "not before its time");
+    // A second one, cancelled by a third before it is due.
+    let second_root = epichain_core::cert::create_root(
+        &KeyPair::from_seed([54; 32]),
+        "Second Root CA",
+        "second-root-ca".parse().expect("institution"),
+        validity(),
+    )
+    .expect("root");
+    applied(&propose(
+        &mut world,
+        vec![GovernanceAction::AddRootCertificate(second_root)],
+        &[1, 2],
+    ));
+    let cancelled = config(&world).governance_sequence;
+    applied(&propose(
+        &mut world,
+        vec![GovernanceAction::CancelPending(cancelled)],
+        &[0, 2],
+    ));
+    assert_eq!(config(&world).pending_governance, pending);
+    world.time_ms = pending[0].due_time_ms;
+    let outcome = world.block(vec![]);
+    assert!(outcome.events.iter().any(|event| matches!(
+        event,
+        epichain_ledger::Event::GovernanceApplied { sequence: 1 }
+    )));
+    let config = config(&world);
+    assert_eq!(config.approval_threshold, 3);
+    assert!(config.pending_governance.is_empty());
+    // The cancelled change never applied.
+    assert_eq!(config.root_certificates.len(), 1);
+    // At most PENDING_PROPOSALS_MAX wait at once.
+    for _ in 0..epichain_core::governance::PENDING_PROPOSALS_MAX {
+        applied(&propose(
+            &mut world,
+            vec![GovernanceAction::SetApprovalThreshold(3)],
+            &[0, 1, 2],
+        ));
+    }
+    assert_rejected(
+        &propose(
+            &mut world,
+            vec![GovernanceAction::SetApprovalThreshold(3)],
+            &[0, 1, 2],
+        ),
+        "governance.pending_full",
+    );
+}
+
+/// Review H6 and M10: governance revokes what nobody else can — a national authority, the root
+/// (with everything it issued), and a CA key before anything under it enrolled.
+#[test]
+fn governance_revokes_national_authorities_roots_and_unseen_cas() {
+    let mut world = World::new();
+    let chain_id = world.chain_id();
+    // A peer cannot revoke a national authority; governance can.
+    let target = world.national_cdc[2].public_key();
+    let by_peer = world.national_cdc[0].revoke(target, RevocationReason::KeyCompromise);
+    assert_rejected(&world.submit(by_peer), "outside_jurisdiction");
+    applied(&propose(
+        &mut world,
+        vec![GovernanceAction::RevokeKey {
+            key: target,
+            reason: RevocationReason::KeyCompromise,
+        }],
+        &[0, 1],
+    ));
+    let transaction = world.national_cdc[2].revoke(target, RevocationReason::Superseded);
+    assert_eq!(
+        world.submit(transaction),
+        TransactionOutcome::Rejected(epichain_core::Rejection::RevokedSigner(target))
+    );
+    // A leaked city CA key nothing was issued under yet.
+    let leaked = world.guangdong.issue_ca(51, "440100", "Leaked CA");
+    applied(&propose(
+        &mut world,
+        vec![GovernanceAction::RevokeKey {
+            key: leaked.key.public_key(),
+            reason: RevocationReason::CaCompromise,
+        }],
+        &[0, 1],
+    ));
+    let (_, enroll) = leaked.issue_leaf(chain_id, 52, Role::Hospital, "440104", validity());
+    assert_rejected(&world.submit(enroll), "revoked_issuer");
+    // Removing the root (after a second root is trusted) revokes everything under it.
+    let second_root = KeyPair::from_seed([53; 32]);
+    let second = epichain_core::cert::create_root(
+        &second_root,
+        "Second Root CA",
+        "second-root-ca".parse().expect("institution"),
+        validity(),
+    )
+    .expect("root");
+    let root = world.root.key.public_key();
+    applied(&propose(
+        &mut world,
+        vec![
+            GovernanceAction::AddRootCertificate(second),
+            GovernanceAction::RemoveRootCertificate(root),
+        ],
+        &[0, 1],
+    ));
+    world.time_ms = config(&world).pending_governance[0].due_time_ms;
+    world.block(vec![]);
+    let (transaction, _) = world
+        .futian_hospital
+        .report(world.report("DENGUE", "440304"));
+    assert_eq!(
+        world.submit(transaction),
+        TransactionOutcome::Rejected(epichain_core::Rejection::RevokedIssuer(
+            world.root.key.public_key()
+        ))
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use epichain_core::warning::{HistoricalSeries, SignalAction, SignalOutcome, Step};
-use epichain_core::{CaseChange, CaseStatus, Day, Hash, Payload, TransactionOutcome};
+use epichain_core::{CaseChange, CaseStatus, Day, Hash, Payload, Role, TransactionOutcome};
 use epichain_ledger::state::{CountBasis, SignalStatus};
 use epichain_ledger::{Event, Ledger};
 
@@ -483,8 +483,8 @@ fn one_institution_cannot_take_two_steps_or_confirm_an_outbreak_alone() {
         Some(SignalOutcome::ConfirmedOutbreak),
     ));
 
-    // Another signal: the national CDC verifies; a second national key is the same institution,
-    // and the province ranks below the verifier, so nobody left can confirm an outbreak.
+    // Another signal: the national CDC verifies; a second key of the national CDC (its
+    // certificate names the same institution) is the same institution, and the province ranks below the verifier, so nobody left can confirm an outbreak.
     let (report, _) = world
         .futian_hospital
         .report(world.report("PLAGUE", "440304"));
@@ -496,16 +496,22 @@ fn one_institution_cannot_take_two_steps_or_confirm_an_outbreak_alone() {
         Step::Verify,
         None,
     ));
-    assert_rejected(
-        &step(
-            &mut world,
-            "national_cdc_1",
-            signal,
-            Step::ExpertConsultation,
-            None,
-        ),
-        "workflow.same_institution",
+    let (mut second_key, enroll) = world.root.issue_member(
+        world.chain_id(),
+        45,
+        Role::Authority,
+        "000000",
+        validity(),
+        "org-20",
     );
+    applied(&world.submit(enroll));
+    let consult = second_key.sign(Payload::SignalAction(SignalAction {
+        signal,
+        step: Step::ExpertConsultation,
+        outcome: None,
+        note: String::new(),
+    }));
+    assert_rejected(&world.submit(consult), "workflow.same_institution");
     applied(&step(
         &mut world,
         "shenzhen_lab",

@@ -336,8 +336,8 @@ pub fn granted_records(
     Ok(records)
 }
 
-/// The grantees of a grant that can receive shares now: enrolled, unrevoked, with a published
-/// encryption key.
+/// The grantees of a grant that can receive shares now: admitted by the grant (in its audience
+/// since before it opened), unrevoked, with a published encryption key.
 pub fn grantees(
     reader: &LedgerReader,
     grant: &GrantRecord,
@@ -359,7 +359,7 @@ pub fn grantees(
         let Some(identity) = reader.identity(&key)? else {
             continue;
         };
-        if identity.revoked.is_some() || !grant.audience.includes(identity.role, identity.region) {
+        if identity.revoked.is_some() || !grant.admits(&identity) {
             continue;
         }
         if let Some(encryption) = reader.get::<epichain_core::sealed::EncryptionPublicKey>(&key)? {

@@ -551,6 +551,54 @@ fn a_confirmed_outbreak_opens_a_grant_to_the_neighbours_until_it_expires() {
         .expect("the neighbouring district CDC reads the outbreak's record");
     assert!(details.name.starts_with("Patient "));
 
+    // Review M12: the audience is fixed when the grant opens. A hospital enrolled in the
+    // neighbouring district afterwards receives nothing, and shares for it are refused.
+    let world = &mut escrowed.single.world;
+    let nanshan_district = "440305".parse().expect("region");
+    world
+        .add_identity(
+            "nanshan-clinic",
+            "Nanshan clinic (enrolled after the grant)",
+            epichain_core::Role::Hospital,
+            nanshan_district,
+            2,
+            "nanshan-clinic",
+        )
+        .expect("identity");
+    let clinic = world.identity("nanshan-clinic").expect("clinic");
+    let late_key = clinic.signer.public_key();
+    let enrolment = vec![
+        clinic
+            .signer
+            .enroll(clinic.certificate.clone(), clinic.chain.clone()),
+        clinic
+            .signer
+            .sign(Payload::PublishEncryptionKey(clinic.encryption.public())),
+    ];
+    assert!(applied(&escrowed.single.block(&enrolment)));
+    assert!(escrowed.round().is_empty(), "no shares for a late grantee");
+    let reader = escrowed.single.chain.reader().expect("reader");
+    let transactions = escrowed.agents[0]
+        .sign(
+            &reader,
+            vec![Payload::DecryptionShares(DecryptionShares {
+                grant,
+                grantee: late_key,
+                records: vec![RecordVersion {
+                    case_id: case,
+                    version: 0,
+                }],
+                sealed: vec![0; 80],
+            })],
+        )
+        .expect("sign");
+    drop(reader);
+    let outcomes = escrowed.single.block(&transactions);
+    assert!(
+        rejected_with(&outcomes[0], "disclosure.not_in_audience"),
+        "{outcomes:?}"
+    );
+
     // After 30 days the grant has expired: a new case's shares are neither posted nor accepted.
     escrowed.single.time_ms += 31 * 86_400_000;
     let (nanshan, _) = escrowed.single.keys("nanshan-hospital");

@@ -46,6 +46,9 @@ pub enum WorldError {
         /// Cause.
         source: std::io::Error,
     },
+    /// An institution id is malformed.
+    #[error("institution: {0}")]
+    Institution(#[from] epichain_core::institution::InstitutionError),
     /// Writing a key failed.
     #[error("key: {0}")]
     Key(#[from] epichain_core::keys::KeyError),
@@ -71,8 +74,27 @@ enum Sealing<'a> {
     Sealed(Option<EscrowSealer<'a>>),
 }
 
-/// Governance approvals needed in the demo world (of three national authorities).
+/// Governance approvals needed in the demo world (of three approver institutions).
 pub const DEMO_APPROVAL_THRESHOLD: u16 = 2;
+
+/// The demo world's approver institutions with the participant approving for each.
+const DEMO_APPROVERS: [(&str, &str); 3] = [
+    ("china-cdc", "national-cdc-1"),
+    ("nhc", "national-cdc-2"),
+    ("ndcpa", "national-cdc-3"),
+];
+
+fn demo_approvers() -> Result<Vec<epichain_core::governance::Approver>> {
+    DEMO_APPROVERS
+        .iter()
+        .map(|(institution, handle)| {
+            Ok(epichain_core::governance::Approver {
+                institution: institution.parse()?,
+                keys: vec![KeyPair::from_seed(seed(handle)).public_key()],
+            })
+        })
+        .collect()
+}
 
 /// Certificate lifetime in the demo world.
 const DEMO_VALIDITY_DAYS: i64 = 3 * 365;
@@ -126,28 +148,33 @@ pub struct DemoWorld {
     validity: Validity,
 }
 
-/// (handle, name, role, region, issuing CA index).
-const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
+/// (handle, name, role, region, issuing CA index, institution). Doctors act for their hospital;
+/// the CDC laboratories are certified as institutions of their own (pathogen analysis is an
+/// independent step of a signal's workflow); the three national approvers are three institutions.
+const PARTICIPANTS: &[(&str, &str, Role, &str, usize, &str)] = &[
     (
         "national-cdc-1",
-        "China CDC (approver 1)",
+        "China CDC",
         Role::Authority,
         "000000",
         0,
+        "china-cdc",
     ),
     (
         "national-cdc-2",
-        "China CDC (approver 2)",
+        "National Health Commission",
         Role::Authority,
         "000000",
         0,
+        "nhc",
     ),
     (
         "national-cdc-3",
-        "China CDC (approver 3)",
+        "National Disease Control and Prevention Administration",
         Role::Authority,
         "000000",
         0,
+        "ndcpa",
     ),
     (
         "guangdong-cdc",
@@ -155,14 +182,23 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Authority,
         "440000",
         1,
+        "guangdong-cdc",
     ),
-    ("shenzhen-cdc", "Shenzhen CDC", Role::Authority, "440300", 2),
+    (
+        "shenzhen-cdc",
+        "Shenzhen CDC",
+        Role::Authority,
+        "440300",
+        2,
+        "shenzhen-cdc",
+    ),
     (
         "futian-cdc",
         "Futian District CDC",
         Role::Authority,
         "440304",
         2,
+        "futian-cdc",
     ),
     (
         "nanshan-cdc",
@@ -170,6 +206,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Authority,
         "440305",
         2,
+        "nanshan-cdc",
     ),
     (
         "guangzhou-cdc",
@@ -177,6 +214,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Authority,
         "440100",
         3,
+        "guangzhou-cdc",
     ),
     (
         "yuexiu-cdc",
@@ -184,6 +222,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Authority,
         "440104",
         3,
+        "yuexiu-cdc",
     ),
     (
         "futian-hospital",
@@ -191,6 +230,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Hospital,
         "440304",
         2,
+        "futian-peoples-hospital",
     ),
     (
         "nanshan-hospital",
@@ -198,6 +238,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Hospital,
         "440305",
         2,
+        "nanshan-peoples-hospital",
     ),
     (
         "futian-doctor",
@@ -205,6 +246,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Doctor,
         "440304",
         2,
+        "futian-peoples-hospital",
     ),
     (
         "shenzhen-lab",
@@ -212,6 +254,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Lab,
         "440300",
         2,
+        "shenzhen-cdc-laboratory",
     ),
     (
         "yuexiu-hospital",
@@ -219,6 +262,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Hospital,
         "440104",
         3,
+        "guangzhou-first-peoples-hospital",
     ),
     (
         "baiyun-hospital",
@@ -226,6 +270,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Hospital,
         "440111",
         3,
+        "guangzhou-eighth-peoples-hospital",
     ),
     (
         "yuexiu-doctor",
@@ -233,6 +278,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Doctor,
         "440104",
         3,
+        "guangzhou-first-peoples-hospital",
     ),
     (
         "guangzhou-lab",
@@ -240,8 +286,16 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize)] = &[
         Role::Lab,
         "440100",
         3,
+        "guangzhou-cdc-laboratory",
     ),
-    ("patient-zhang", "Zhang San", Role::Patient, "440304", 2),
+    (
+        "patient-zhang",
+        "Zhang San",
+        Role::Patient,
+        "440304",
+        2,
+        "patient-zhang",
+    ),
 ];
 
 /// Reporting hospitals and the districts they report in: (hospital handle, district).
@@ -282,7 +336,12 @@ impl DemoWorld {
         let validity =
             Validity::days_from((genesis_time_ms / 1000) as i64 - 86_400, DEMO_VALIDITY_DAYS);
         let root_key = KeyPair::from_seed(seed("root-ca"));
-        let root_certificate = cert::create_root(&root_key, "epichain National Root CA", validity)?;
+        let root_certificate = cert::create_root(
+            &root_key,
+            "epichain National Root CA",
+            "national-root-ca".parse()?,
+            validity,
+        )?;
         let root = DemoAuthority {
             name: "epichain National Root CA".to_string(),
             region: RegionCode::NATIONAL,
@@ -302,6 +361,7 @@ impl DemoWorld {
             catalogue: Catalogue::shipped()?,
             regions: RegionSet::shipped_guangdong()?,
             approval_threshold: DEMO_APPROVAL_THRESHOLD,
+            approvers: demo_approvers()?,
             validators,
             warning_rules: epichain_core::warning::WarningRule::defaults(),
             history,
@@ -312,8 +372,8 @@ impl DemoWorld {
             identities: Vec::new(),
             validity,
         };
-        for (handle, name, role, region, issuer) in PARTICIPANTS {
-            world.add_identity(handle, name, *role, region.parse()?, *issuer)?;
+        for (handle, name, role, region, issuer, institution) in PARTICIPANTS {
+            world.add_identity(handle, name, *role, region.parse()?, *issuer, institution)?;
         }
         // Validators with demo keys enrol too: they sign the escrow's transactions.
         let demo_validators: Vec<(usize, String)> = world
@@ -331,13 +391,15 @@ impl DemoWorld {
                 Role::Validator,
                 RegionCode::NATIONAL,
                 0,
+                &format!("validator-{index}"),
             )?;
         }
         Ok(world)
     }
 
     /// Issues a certificate from the CA at `issuer` (0 root, 1 Guangdong, 2 Shenzhen,
-    /// 3 Guangzhou) and adds the participant. Its key derives from the handle.
+    /// 3 Guangzhou) and adds the participant, acting for `institution`. Its key derives from the
+    /// handle.
     pub fn add_identity(
         &mut self,
         handle: &str,
@@ -345,6 +407,7 @@ impl DemoWorld {
         role: Role,
         region: RegionCode,
         issuer: usize,
+        institution: &str,
     ) -> Result<()> {
         let authority = self
             .authorities
@@ -356,7 +419,11 @@ impl DemoWorld {
             &authority.key,
             &IssueRequest {
                 subject_key: key.public_key(),
-                claims: Claims { role, region },
+                claims: Claims {
+                    role,
+                    region,
+                    institution: institution.parse()?,
+                },
                 common_name: name,
                 validity: self.validity,
             },
@@ -658,6 +725,7 @@ fn subordinate(
             claims: Claims {
                 role: Role::CertificateAuthority,
                 region,
+                institution: slug(name).parse()?,
             },
             common_name: name,
             validity,

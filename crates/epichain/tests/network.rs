@@ -327,7 +327,14 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let futian = "440304".parse().expect("region");
         let world = &mut devnet.world;
         world
-            .add_identity("futian-clinic", "Futian clinic", Role::Hospital, futian, 2)
+            .add_identity(
+                "futian-clinic",
+                "Futian clinic",
+                Role::Hospital,
+                futian,
+                2,
+                "futian-clinic",
+            )
             .expect("identity");
         let clinic = world.identity("futian-clinic").expect("clinic");
         let clinic_key = clinic.signer.public_key();

@@ -6,6 +6,10 @@
 //! - An update names the version it replaces (optimistic concurrency), moves the status forward
 //!   only (suspected → clinical → confirmed, or excluded), records an outcome, closes, or amends
 //!   the sealed details; the role table says who may do which, within their jurisdiction.
+//! - A case belongs to its reporting institution and to the authorities over its region: only
+//!   they diagnose, record outcomes, amend, or replace the details readers see; a laboratory's
+//!   (or anyone else's) sealed details stay in their version as an annotation. Details replaced
+//!   by anyone but the reporter keep the (unrevoked) reporter a reader.
 //! - Sealed details are empty or an envelope readable by an authority over the case's region with
 //!   a published encryption key and, once the escrow key exists, wrapped to the escrow too.
 //! - Every version is kept: versions form a hash chain ending at the record's head.
@@ -151,8 +155,12 @@ impl<S: StateRead> Executor<'_, S> {
         let Some(mut record) = self.get::<CaseRecord>(&update.case_id)? else {
             return Err(Rejection::UnknownCase(update.case_id).into());
         };
-        let new_state = validate_update(signer, &record, update)?;
-        self.check_sealed(&update.sealed, record.region)?;
+        let owner = self.is_owner(signer, &record)?;
+        let new_state = validate_update(signer, owner, &record, update)?;
+        let envelope = self.check_sealed(&update.sealed, record.region)?;
+        if let Some(envelope) = &envelope {
+            self.check_reporter_reads(signer, &record, envelope)?;
+        }
         let location = self.location();
         let details = details_of(&update.sealed, location);
         let version = CaseVersion {
@@ -181,7 +189,9 @@ impl<S: StateRead> Executor<'_, S> {
         record.version = version.version;
         record.head = version.hash();
         record.head_location = location;
-        if details.is_some() {
+        // An owner's details replace the latest; anyone else's stay in the version as an
+        // annotation (readable through the history, never in place of the reporter's).
+        if details.is_some() && owner {
             record.details = details;
         }
         self.pending_versions.push(version);
@@ -195,9 +205,9 @@ impl<S: StateRead> Executor<'_, S> {
     /// the region with a published encryption key (so the jurisdiction can read it), and, once
     /// the escrow key exists, carries an escrow wrap (so a disclosure grant can reach it). The
     /// ledger cannot see inside the ciphertexts: whether each wrap opens is the readers' check.
-    fn check_sealed(&self, sealed: &[u8], region: RegionCode) -> Exec<()> {
+    fn check_sealed(&self, sealed: &[u8], region: RegionCode) -> Exec<Option<Envelope>> {
         if sealed.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let envelope = Envelope::from_bytes(sealed).map_err(|_| SealedProblem::Malformed)?;
         if !self.has_jurisdiction_reader(&envelope, region)? {
@@ -210,7 +220,42 @@ impl<S: StateRead> Executor<'_, S> {
             epichain_escrow::check_wrap_shape(&envelope.escrow)
                 .map_err(|_| SealedProblem::EscrowWrapMalformed)?;
         }
-        Ok(())
+        Ok(Some(envelope))
+    }
+
+    /// The case's owners (review H8): keys of the reporting institution, and the authorities
+    /// whose jurisdiction covers the case (the district CDC and those above it).
+    fn is_owner(&self, signer: &IdentityRecord, record: &CaseRecord) -> Exec<bool> {
+        if signer.key == record.reporter
+            || (signer.role == Role::Authority && record.region.is_within(signer.region))
+        {
+            return Ok(true);
+        }
+        let Some(reporter) = self.get::<IdentityRecord>(&record.reporter)? else {
+            return Err(StorageError::Corrupt(format!(
+                "case {} has no reporter identity",
+                record.case_id
+            ))
+            .into());
+        };
+        Ok(reporter.institution == signer.institution)
+    }
+
+    /// Details sealed by anyone but the reporter keep the reporter (while unrevoked) a reader,
+    /// so nobody locks the reporting institution out of its own case.
+    fn check_reporter_reads(
+        &self,
+        signer: &IdentityRecord,
+        record: &CaseRecord,
+        envelope: &Envelope,
+    ) -> Exec<()> {
+        if signer.key == record.reporter || envelope.is_reader(&record.reporter) {
+            return Ok(());
+        }
+        if self.is_revoked(&record.reporter)? {
+            return Ok(());
+        }
+        Err(SealedProblem::ReporterNotReader.into())
     }
 
     /// True if a reader of the envelope is an unrevoked authority over `region` with a published
@@ -264,14 +309,21 @@ fn check_sealed_size(sealed: &[u8]) -> Result<(), ReportProblem> {
     Ok(())
 }
 
-/// Checks an update against the record and the role table; returns the state after it.
+/// Checks an update against the record, the role table and ownership; returns the state after
+/// it. A doctor's or hospital's changes (diagnosis, outcome, amendment) are the reporting
+/// institution's; a laboratory confirms and an authority excludes or closes any case in its
+/// jurisdiction.
 fn validate_update(
     signer: &IdentityRecord,
+    owner: bool,
     record: &CaseRecord,
     update: &CaseUpdate,
 ) -> Result<CaseState, Rejection> {
     require_role(signer.role, action_for_change(&update.change))?;
     require_within(record.region, signer.region)?;
+    if matches!(signer.role, Role::Doctor | Role::Hospital) && !owner {
+        return Err(Rejection::NotCaseOwner);
+    }
     if record.state.closed {
         return Err(Rejection::CaseClosed);
     }

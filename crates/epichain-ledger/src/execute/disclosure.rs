@@ -261,7 +261,7 @@ impl<S: StateRead> Executor<'_, S> {
             }
             Err(abort) => return Err(abort),
         }
-        if !grant.audience.includes(grantee.role, grantee.region) {
+        if !grant.admits(&grantee) {
             return Err(DisclosureProblem::NotInAudience {
                 role: grantee.role,
                 region: grantee.region,

@@ -61,6 +61,20 @@ pub enum Event {
         /// Its sequence number.
         sequence: u64,
     },
+    /// An approved proposal with a timelocked action waits until `due_time_ms`.
+    GovernanceScheduled {
+        /// Its sequence number.
+        sequence: u64,
+        /// When it applies, Unix milliseconds.
+        due_time_ms: u64,
+    },
+    /// A pending proposal was cancelled by another, or no longer applied when due.
+    GovernanceDropped {
+        /// Its sequence number.
+        sequence: u64,
+        /// Why, if it failed when due (none if cancelled).
+        rejection: Option<epichain_core::Rejection>,
+    },
     /// An identity published its encryption key.
     EncryptionKeyPublished {
         /// Identity.

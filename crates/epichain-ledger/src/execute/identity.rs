@@ -3,7 +3,8 @@
 //! - A key enrols itself (proof of possession: the enrolment is signed by the key) with an X.509
 //!   chain that verifies at block time against the configured roots and follows the national →
 //!   province → city hierarchy; the leaf names the role and home region. Re-enrolment renews
-//!   the certificate and keeps the nonce.
+//!   the certificate and keeps the nonce; it must bring a certificate newer (by `not_before`)
+//!   than the one it replaces, so a superseded certificate cannot restore an old role.
 //! - A signer is authenticated when enrolled, not revoked, no CA above it revoked, inside its
 //!   chain's validity at block time, and its nonce is the next after its last (a gap waits: a
 //!   transaction that overtook an earlier one in the network must not make the earlier stale).
@@ -19,6 +20,7 @@ use epichain_core::cert;
 use epichain_core::encoding::{hash_tagged, tag};
 use epichain_core::rejection::CertificateProblem;
 use epichain_core::sealed::EncryptionPublicKey;
+use epichain_core::transaction::RevocationReason;
 use epichain_core::{
     EnrollIdentity, PublicKey, Rejection, RevokeIdentity, Role, SignedTransaction,
 };
@@ -32,6 +34,30 @@ fn check_nonce(nonce: u64, last: u64) -> Result<(), Rejection> {
         return Err(Rejection::NonceGap { nonce, last });
     }
     Ok(())
+}
+
+/// The height since which a (re-)enrolling key holds the leaf's claims: kept by a renewal with
+/// the same claims. Review M10: a re-enrolment must bring a newer certificate than the enrolled
+/// one, so a superseded certificate cannot be brought back.
+fn claims_since(
+    existing: Option<&IdentityRecord>,
+    leaf: &cert::ParsedCertificate,
+    height: u64,
+) -> Result<u64, Rejection> {
+    let Some(existing) = existing else {
+        return Ok(height);
+    };
+    if leaf.not_before_seconds <= existing.certificate_not_before_seconds {
+        return Err(CertificateProblem::Superseded.into());
+    }
+    let same_claims = existing.role == leaf.claims.role
+        && existing.region == leaf.claims.region
+        && existing.institution == leaf.claims.institution;
+    Ok(if same_claims {
+        existing.claims_since_height
+    } else {
+        height
+    })
 }
 
 impl<S: StateRead> Executor<'_, S> {
@@ -104,10 +130,12 @@ impl<S: StateRead> Executor<'_, S> {
                 return Err(Rejection::RevokedIssuer(issuer.key).into());
             }
         }
-        let last_nonce = self
-            .get::<IdentityRecord>(&leaf.key)?
-            .map_or(0, |existing| existing.nonce);
-        check_nonce(transaction.nonce, last_nonce)?;
+        let existing = self.get::<IdentityRecord>(&leaf.key)?;
+        check_nonce(
+            transaction.nonce,
+            existing.as_ref().map_or(0, |existing| existing.nonce),
+        )?;
+        let claims_since_height = claims_since(existing.as_ref(), leaf, self.context.height)?;
         let certificate_hash = hash_tagged(tag::CERTIFICATE, &enroll.certificate);
         self.overlay.put(
             &certificate_hash,
@@ -118,12 +146,15 @@ impl<S: StateRead> Executor<'_, S> {
             key: leaf.key,
             role: leaf.claims.role,
             region: leaf.claims.region,
+            institution: leaf.claims.institution.clone(),
             name: leaf.common_name.clone(),
             certificate: certificate_hash,
             issuer_keys: verified.issuers.iter().map(|issuer| issuer.key).collect(),
             valid_from_seconds: verified.valid_from_seconds,
             valid_until_seconds: verified.valid_until_seconds,
             enrolled_height: self.context.height,
+            claims_since_height,
+            certificate_not_before_seconds: leaf.not_before_seconds,
             nonce: transaction.nonce,
             revoked: None,
         };
@@ -161,20 +192,28 @@ impl<S: StateRead> Executor<'_, S> {
         if target != signer.key {
             self.check_may_revoke(signer, target, identity.as_ref())?;
         }
+        self.write_revocation(target, signer.key, revoke.reason)
+    }
+
+    /// Revokes `target` (an identity, a CA, or a key not seen yet), final.
+    pub(super) fn write_revocation(
+        &mut self,
+        target: PublicKey,
+        by: PublicKey,
+        reason: RevocationReason,
+    ) -> Exec<()> {
         let record = RevocationRecord {
             height: self.context.height,
-            by: signer.key,
-            reason: revoke.reason,
+            by,
+            reason,
         };
         self.overlay.put(&target, record);
-        if let Some(mut identity) = identity {
+        if let Some(mut identity) = self.get::<IdentityRecord>(&target)? {
             identity.revoked = Some(record);
             self.overlay.put(&target, identity);
         }
-        self.pending_events.push(Event::KeyRevoked {
-            key: target,
-            by: signer.key,
-        });
+        self.pending_events
+            .push(Event::KeyRevoked { key: target, by });
         Ok(())
     }
 

@@ -180,6 +180,7 @@ pub fn execute_block(
     );
     let config = Arc::new(chain_config(state)?);
     let mut executor = Executor::new(state, config, context);
+    executor.apply_due_governance()?;
     for (position, (transaction, signature_valid)) in block
         .transactions
         .iter()

@@ -7,14 +7,12 @@
 //! - The final confirmation needs the rule's required steps first and names its outcome; a
 //!   confirmed outbreak opens a disclosure grant (see `disclosure.rs`) and closes the signal.
 //! - Separation of duties (review C2): each step is taken by a distinct institution
-//!   ([`Institution`]), and a confirmed outbreak needs at least one other institution's step
+//!   (the certificate's [`epichain_core::Institution`]), and a confirmed outbreak needs at least one other institution's step
 //!   and a confirmer above the verifying institution's level: no single institution can open a
 //!   disclosure grant.
 
 use super::{Event, Exec, Executor};
-use crate::state::{
-    IdentityRecord, Institution, SignalRecord, SignalStatus, StateRead, StepRecord,
-};
+use crate::state::{IdentityRecord, SignalRecord, SignalStatus, StateRead, StepRecord};
 use epichain_core::rejection::WorkflowProblem;
 use epichain_core::warning::{STEP_NOTE_BYTES_MAX, SignalAction, SignalOutcome, Step};
 use epichain_core::{Level, Rejection, Role};
@@ -74,10 +72,9 @@ fn distinct_institution(
     taken_by: &[(Step, IdentityRecord)],
     step: Step,
 ) -> Result<(), Rejection> {
-    let institution: Institution = signer.institution();
     match taken_by
         .iter()
-        .find(|(_, identity)| identity.institution() == institution)
+        .find(|(_, identity)| identity.institution == signer.institution)
     {
         Some((took, _)) => Err(WorkflowProblem::SameInstitution { step, took: *took }.into()),
         None => Ok(()),

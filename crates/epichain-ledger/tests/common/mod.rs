@@ -37,6 +37,23 @@ pub struct Authority {
 }
 
 impl Authority {
+    /// The national root CA of the test world.
+    pub fn root() -> Authority {
+        let key = KeyPair::from_seed([1; 32]);
+        let certificate = cert::create_root(
+            &key,
+            "National Root CA",
+            "national-root-ca".parse().expect("institution"),
+            validity(),
+        )
+        .expect("root");
+        Authority {
+            key,
+            certificate,
+            chain: vec![],
+        }
+    }
+
     pub fn issue_ca(&self, seed: u8, region: &str, name: &str) -> Authority {
         let key = KeyPair::from_seed([seed; 32]);
         let certificate = cert::issue(
@@ -47,6 +64,7 @@ impl Authority {
                 claims: Claims {
                     role: Role::CertificateAuthority,
                     region: code(region),
+                    institution: format!("ca-{seed}").parse().expect("institution"),
                 },
                 common_name: name,
                 validity: validity(),
@@ -62,7 +80,8 @@ impl Authority {
         }
     }
 
-    /// Issues a leaf certificate and returns a signer with its enrolment transaction.
+    /// Issues a leaf certificate for an institution of its own (`org-SEED`) and returns a
+    /// signer with its enrolment transaction.
     pub fn issue_leaf(
         &self,
         chain_id: epichain_core::Hash,
@@ -70,6 +89,20 @@ impl Authority {
         role: Role,
         region: &str,
         validity: Validity,
+    ) -> (Signer, SignedTransaction) {
+        let institution = format!("org-{seed}");
+        self.issue_member(chain_id, seed, role, region, validity, &institution)
+    }
+
+    /// Issues a leaf certificate for a key of `institution`.
+    pub fn issue_member(
+        &self,
+        chain_id: epichain_core::Hash,
+        seed: u8,
+        role: Role,
+        region: &str,
+        validity: Validity,
+        institution: &str,
     ) -> (Signer, SignedTransaction) {
         let key = KeyPair::from_seed([seed; 32]);
         let certificate = cert::issue(
@@ -80,6 +113,7 @@ impl Authority {
                 claims: Claims {
                     role,
                     region: code(region),
+                    institution: institution.parse().expect("institution"),
                 },
                 common_name: &format!("{role} {region} #{seed}"),
                 validity,
@@ -125,6 +159,17 @@ pub fn genesis_with_root(root_certificate: Vec<u8>) -> Genesis {
         catalogue: Catalogue::shipped().expect("catalogue"),
         regions: RegionSet::shipped_guangdong().expect("regions"),
         approval_threshold: 2,
+        // The three national CDCs (seeds 20 to 22), each its own institution; org-20 lists a
+        // second key (seed 24) that is not enrolled at first.
+        approvers: (20u8..23)
+            .map(|seed| epichain_core::governance::Approver {
+                institution: format!("org-{seed}").parse().expect("institution"),
+                keys: std::iter::once(seed)
+                    .chain((seed == 20).then_some(24))
+                    .map(|seed| KeyPair::from_seed([seed; 32]).public_key())
+                    .collect(),
+            })
+            .collect(),
         validators: vec![],
         warning_rules: epichain_core::warning::WarningRule::defaults(),
         history: Vec::new(),
@@ -138,30 +183,26 @@ impl World {
 
     /// A world whose genesis imports `history` (daily counts by report date).
     pub fn with_history(history: Vec<epichain_core::warning::HistoricalSeries>) -> World {
-        let root_key = KeyPair::from_seed([1; 32]);
-        let root_certificate =
-            cert::create_root(&root_key, "National Root CA", validity()).expect("root");
-        let mut genesis = genesis_with_root(root_certificate.clone());
+        let root = Authority::root();
+        let mut genesis = genesis_with_root(root.certificate.clone());
         genesis.history = history;
         let chain_id = genesis.chain_id();
         let directory = tempfile::tempdir().expect("temp dir");
         let ledger = Ledger::open(&directory.path().join("ledger.redb"), &genesis).expect("open");
-        let root = Authority {
-            key: root_key,
-            certificate: root_certificate,
-            chain: vec![],
-        };
         let guangdong = root.issue_ca(2, "440000", "Guangdong CA");
         let shenzhen = guangdong.issue_ca(3, "440300", "Shenzhen CA");
         let guangzhou = guangdong.issue_ca(4, "440100", "Guangzhou CA");
         let mut enrolments = Vec::new();
+        // The doctor works at the Futian hospital (seed 10): one institution, two keys.
+        let (futian_doctor, enroll) =
+            shenzhen.issue_member(chain_id, 11, Role::Doctor, "440304", validity(), "org-10");
+        enrolments.push(enroll);
         let mut leaf = |authority: &Authority, seed: u8, role: Role, region: &str| {
             let (signer, enroll) = authority.issue_leaf(chain_id, seed, role, region, validity());
             enrolments.push(enroll);
             signer
         };
         let futian_hospital = leaf(&shenzhen, 10, Role::Hospital, "440304");
-        let futian_doctor = leaf(&shenzhen, 11, Role::Doctor, "440304");
         let shenzhen_lab = leaf(&shenzhen, 12, Role::Lab, "440300");
         let mut futian_cdc = leaf(&shenzhen, 13, Role::Authority, "440304");
         let mut shenzhen_cdc = leaf(&shenzhen, 14, Role::Authority, "440300");
@@ -235,10 +276,13 @@ impl World {
         Day::from_unix_ms(self.time_ms)
     }
 
-    /// Sealed details for a case in `region`, readable by the world's authorities over it (the
-    /// ledger checks the readers, not the binding, so one dummy binding serves every case).
+    /// Sealed details for a case in `region`, readable by the world's authorities over it and
+    /// the hospital reporting there (the ledger checks the readers, not the binding, so one
+    /// dummy binding serves every case).
     pub fn sealed_for(&self, region: RegionCode) -> Vec<u8> {
         let readers: Vec<_> = [
+            (&self.futian_hospital, "440304"),
+            (&self.yuexiu_hospital, "440104"),
             (&self.futian_cdc, "440304"),
             (&self.shenzhen_cdc, "440300"),
             (&self.guangdong_cdc, "440000"),

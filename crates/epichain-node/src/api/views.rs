@@ -34,6 +34,7 @@ pub fn identity(record: IdentityRecord, encryption_key: Option<String>) -> Ident
         key: record.key,
         role: record.role,
         region: record.region,
+        institution: record.institution,
         name: record.name,
         certificate: record.certificate,
         issuer_keys: record.issuer_keys,

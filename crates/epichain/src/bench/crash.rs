@@ -189,6 +189,7 @@ async fn enrol_clients(devnet: &mut Devnet, client: &Client, count: usize) -> Re
                 Role::Hospital,
                 futian,
                 2,
+                &format!("crash-hospital-{index}"),
             )
             .map_err(|error| error.to_string())?;
     }

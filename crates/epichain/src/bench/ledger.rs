@@ -176,6 +176,7 @@ fn workload(config: &LedgerBenchConfig) -> Result<Workload> {
             Role::Hospital,
             futian,
             2,
+            &handle,
         )?;
     }
     let mut enrolments = world.enrolments();

@@ -265,6 +265,7 @@ pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, Strin
                 Role::Hospital,
                 futian,
                 2,
+                &format!("bench-hospital-{index}"),
             )
             .map_err(|error| error.to_string())?;
     }

@@ -4,7 +4,7 @@ use super::wall_clock_ms;
 use anyhow::{Context, Result, bail};
 use epichain_core::cert::{self, Claims, IssueRequest, Validity};
 use epichain_core::keys::read_public_key_file;
-use epichain_core::{Genesis, KeyPair, RegionCode, RegionSet, Role};
+use epichain_core::{Genesis, Institution, KeyPair, RegionCode, RegionSet, Role};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -20,6 +20,9 @@ pub enum CaCommand {
         /// Common name.
         #[arg(long, default_value = "epichain National Root CA")]
         name: String,
+        /// The organisation running the root (letters, digits, '-' and '.').
+        #[arg(long, default_value = "national-root-ca")]
+        institution: Institution,
         /// Validity in days from now.
         #[arg(long, default_value_t = 3650)]
         days: i64,
@@ -39,6 +42,10 @@ pub enum CaCommand {
         /// Home region (GB/T 2260 code, e.g. 440304; 000000 is national).
         #[arg(long)]
         region: RegionCode,
+        /// The organisation the holder acts for: every key of one hospital, laboratory or CDC
+        /// names the same id (e.g. its unified social credit code; letters, digits, '-', '.').
+        #[arg(long)]
+        institution: Institution,
         /// The holder's key: private key PEM, public key PEM, or 64 hex digits.
         #[arg(long)]
         subject_key: PathBuf,
@@ -63,13 +70,15 @@ pub fn run(command: CaCommand) -> Result<()> {
             key,
             out,
             name,
+            institution,
             days,
-        } => init(&key, &out, &name, days),
+        } => init(&key, &out, &name, institution, days),
         CaCommand::Issue {
             ca_cert,
             ca_key,
             role,
             region,
+            institution,
             subject_key,
             out,
             name,
@@ -82,16 +91,12 @@ pub fn run(command: CaCommand) -> Result<()> {
             };
             regions.require(region)?;
             let name = name.unwrap_or_else(|| format!("{role} {region}"));
-            issue(
-                &ca_cert,
-                &ca_key,
+            let claims = Claims {
                 role,
                 region,
-                &subject_key,
-                &out,
-                &name,
-                days,
-            )
+                institution,
+            };
+            issue(&ca_cert, &ca_key, claims, &subject_key, &out, &name, days)
         }
     }
 }
@@ -107,7 +112,13 @@ fn validity(days: i64) -> Result<Validity> {
     ))
 }
 
-fn init(key_path: &Path, out: &Path, name: &str, days: i64) -> Result<()> {
+fn init(
+    key_path: &Path,
+    out: &Path,
+    name: &str,
+    institution: Institution,
+    days: i64,
+) -> Result<()> {
     refuse_existing(out)?;
     let key = if key_path.exists() {
         KeyPair::read_pem_file(key_path)?
@@ -117,18 +128,16 @@ fn init(key_path: &Path, out: &Path, name: &str, days: i64) -> Result<()> {
         println!("generated root key {}", key_path.display());
         key
     };
-    let certificate = cert::create_root(&key, name, validity(days)?)?;
+    let certificate = cert::create_root(&key, name, institution, validity(days)?)?;
     write_new(out, &cert::to_pem(&certificate))?;
     println!("root CA {} → {}", key.public_key(), out.display());
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn issue(
     ca_cert: &Path,
     ca_key: &Path,
-    role: Role,
-    region: RegionCode,
+    claims: Claims,
     subject_key: &Path,
     out: &Path,
     name: &str,
@@ -143,7 +152,7 @@ fn issue(
         &ca_key,
         &IssueRequest {
             subject_key: subject,
-            claims: Claims { role, region },
+            claims: claims.clone(),
             common_name: name,
             validity: validity(days)?,
         },
@@ -157,7 +166,13 @@ fn issue(
         }
     }
     write_new(out, &pem)?;
-    println!("{role} {region} {subject} → {}", out.display());
+    println!(
+        "{} {} {} {subject} → {}",
+        claims.role,
+        claims.region,
+        claims.institution,
+        out.display()
+    );
     Ok(())
 }
 

@@ -105,6 +105,13 @@ fn update(
         let mut signer = client.signer(key).await?;
         let sealed = match &details {
             Some(details) => {
+                // The reporter stays a reader of details anyone else replaces.
+                let mut also: Vec<_> = mine.into_iter().collect();
+                if case.record.reporter != signer.public_key() {
+                    also.extend(
+                        epichain_client::seal::reader_of(&client, &case.record.reporter).await?,
+                    );
+                }
                 epichain_client::seal::seal_case_details(
                     &client,
                     signer.chain_id(),
@@ -112,7 +119,7 @@ fn update(
                     version + 1,
                     region,
                     details,
-                    mine,
+                    &also,
                 )
                 .await?
             }

@@ -104,6 +104,7 @@ pub fn report(
             .transpose()?
             .map(|pair| (signer.public_key(), pair.public()));
         let case = epichain_core::case::case_id(&signer.public_key(), signer.next_nonce());
+        let mine: Vec<_> = mine.into_iter().collect();
         body.sealed = runtime.block_on(epichain_client::seal::seal_case_details(
             &client,
             signer.chain_id(),
@@ -111,7 +112,7 @@ pub fn report(
             0,
             body.region,
             &details,
-            mine,
+            &mine,
         ))?;
     }
     let (transaction, case_id) = signer.report(body);

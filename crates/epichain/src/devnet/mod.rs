@@ -608,6 +608,7 @@ pub async fn attach_bench(node: &str, directory: &Path) -> Result<(Client, Devne
         epichain_core::Role::Hospital,
         province,
         1,
+        "guangdong-provincial-peoples-hospital",
     )?;
     devnet.world.add_identity(
         "bench-provincial-lab",
@@ -615,6 +616,7 @@ pub async fn attach_bench(node: &str, directory: &Path) -> Result<(Client, Devne
         epichain_core::Role::Lab,
         province,
         1,
+        "guangdong-cdc",
     )?;
     devnet.resume_nonces(&client).await?;
     enrol_world(&mut devnet, &client).await?;
