@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 pub mod cases;
 pub mod disclosure;
+pub mod governance;
 pub mod identities;
 pub mod node;
 pub mod signals;

@@ -300,6 +300,13 @@ impl Client {
         self.get("/v1/escrow").await
     }
 
+    /// Governance: approvers, threshold, next sequence number and pending proposals.
+    pub async fn governance(
+        &self,
+    ) -> Result<epichain_api::governance::GovernanceView, ClientError> {
+        self.get("/v1/governance").await
+    }
+
     /// Disclosure grants matching `query`, newest first (one page).
     pub async fn grants(&self, query: &GrantQuery) -> Result<Vec<GrantView>, ClientError> {
         self.get_query("/v1/grants", query).await

@@ -11,6 +11,7 @@ use epichain::devnet::{self, Devnet};
 use epichain_client::Client;
 use epichain_client::api::signals::SignalQuery;
 use epichain_core::{Day, Hash, Role};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -384,7 +385,93 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         assert!(revoked.is_some_and(|identity| identity.revoked.is_some_and(|revocation| {
             revocation.reason == epichain_core::RevocationReason::CessationOfOperation
         })));
+        governance_from_the_command_line(&client, directory.path(), &keys).await;
     });
+}
+
+/// Two approver institutions revoke the third's national authority from the command line
+/// (propose, approve on each side, submit: review H6, nobody else could), then approve a
+/// threshold change that waits out its timelock, visible in `governance list`.
+async fn governance_from_the_command_line(client: &Client, directory: &Path, keys: &Path) {
+    let epichain = |args: &[&std::ffi::OsStr]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+            .args(args)
+            .output()
+            .expect("run epichain");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let national = |index: usize| keys.join(format!("national-cdc-{index}.key.pem"));
+    let leaked = epichain_core::KeyPair::read_pem_file(&national(3))
+        .expect("key")
+        .public_key();
+    for (name, actions) in [
+        (
+            "revoke",
+            format!(
+                r#"[{{"kind":"revoke-key","value":{{"key":"{leaked}","reason":"key-compromise"}}}}]"#
+            ),
+        ),
+        (
+            "threshold",
+            r#"[{"kind":"set-approval-threshold","value":3}]"#.to_string(),
+        ),
+    ] {
+        let actions_file = directory.join(format!("{name}.actions.json"));
+        std::fs::write(&actions_file, actions).expect("actions");
+        let proposal = directory.join(format!("{name}.proposal.json"));
+        epichain(&[
+            "governance".as_ref(),
+            "propose".as_ref(),
+            "--node".as_ref(),
+            client.base().as_ref(),
+            "--actions".as_ref(),
+            actions_file.as_os_str(),
+            "--out".as_ref(),
+            proposal.as_os_str(),
+        ]);
+        for approver in [1, 2] {
+            epichain(&[
+                "governance".as_ref(),
+                "approve".as_ref(),
+                "--key".as_ref(),
+                national(approver).as_os_str(),
+                proposal.as_os_str(),
+            ]);
+        }
+        epichain(&[
+            "governance".as_ref(),
+            "submit".as_ref(),
+            "--node".as_ref(),
+            client.base().as_ref(),
+            "--key".as_ref(),
+            national(1).as_os_str(),
+            proposal.as_os_str(),
+        ]);
+    }
+    let revoked = client.identity(&leaked).await.expect("node");
+    assert!(revoked.is_some_and(|identity| identity.revoked.is_some()));
+    let view = client.governance().await.expect("governance");
+    assert_eq!(
+        view.approval_threshold, 2,
+        "the change waits out its timelock"
+    );
+    assert_eq!(view.pending.len(), 1);
+    let listed = epichain(&[
+        "governance".as_ref(),
+        "list".as_ref(),
+        "--node".as_ref(),
+        client.base().as_ref(),
+    ]);
+    assert!(
+        listed.contains(&format!("pending {}", view.pending[0].sequence)),
+        "{listed}"
+    );
 }
 
 /// Review M6: a validator acknowledges a transaction only once it is in its mempool journal.

@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 
 mod cases;
 mod disclosure;
+mod governance;
 mod identities;
 mod node;
 mod page;
@@ -345,6 +346,7 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(disclosure::grants))
         .routes(routes!(disclosure::grant))
         .routes(routes!(disclosure::grant_shares))
+        .routes(routes!(governance::governance))
         .with_state(state)
         .split_for_parts();
     let document = Arc::new(with_limit_responses(document));

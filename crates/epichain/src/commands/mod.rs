@@ -3,6 +3,7 @@
 mod ca;
 mod case;
 mod genesis;
+mod governance;
 mod keys;
 mod local;
 mod network;
@@ -142,6 +143,9 @@ enum Command {
     /// Early-warning signals: list, show, act on them.
     #[command(subcommand)]
     Signals(signals::SignalsCommand),
+    /// Governance: approvers, proposals, approvals and the timelock.
+    #[command(subcommand)]
+    Governance(governance::GovernanceCommand),
     /// Show a node's status.
     Status {
         /// Node API URL.
@@ -333,6 +337,7 @@ pub fn run(cli: Cli) -> Result<()> {
             reason,
         } => network::revoke(&node, &key, &target, reason),
         Command::Signals(command) => signals::run(command),
+        Command::Governance(command) => governance::run(command),
         Command::Case(command) => case::run(command),
         Command::Detect {
             method,

@@ -19,7 +19,7 @@ const OUTBREAK_DENGUE_CASES: usize = 40;
 /// Interval between devnet report batches.
 const DEVNET_TICK: Duration = Duration::from_secs(2);
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
