@@ -1,5 +1,6 @@
 //! Case records, their verifiable version history, and the audited reads of their details.
 
+use epichain_core::transaction::AccessPurpose;
 use epichain_core::{
     CaseChange, CaseReport, CaseStatus, Day, DiseaseCode, Hash, Outcome, PatientRef, PublicKey,
     RegionCode, Sex,
@@ -174,8 +175,10 @@ pub struct AccessLogView {
     pub reader: PublicKey,
     /// Block time, Unix milliseconds.
     pub time_ms: u64,
-    /// Stated purpose.
-    pub purpose: String,
+    /// Stated purpose (a code: `case-investigation`, `contact-tracing`, `outbreak-response`,
+    /// `clinical-care`, `laboratory-follow-up`, `audit`).
+    #[schema(value_type = String)]
+    pub purpose: AccessPurpose,
 }
 
 /// Which access logs to return.

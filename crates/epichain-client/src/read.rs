@@ -8,7 +8,7 @@ use epichain_api::cases::CaseAnswer;
 use epichain_api::disclosure::{GrantQuery, GrantStatus};
 use epichain_core::disclosure::RecordVersion;
 use epichain_core::sealed::{self, CaseDetails, EncryptionKeyPair, Envelope, SealError};
-use epichain_core::transaction::AccessLog;
+use epichain_core::transaction::{AccessLog, AccessPurpose};
 use epichain_core::{Hash, KeyPair, Payload, PublicKey, TransactionOutcome};
 use epichain_escrow::EscrowError;
 use epichain_escrow::disclosure::{Grantee, SealedBundle};
@@ -112,7 +112,7 @@ pub async fn read_case(
     id: &Hash,
     signing: &KeyPair,
     encryption: &EncryptionKeyPair,
-    purpose: Option<String>,
+    purpose: Option<AccessPurpose>,
 ) -> Result<ReadOutcome, ReadError> {
     let (case, envelope, version) = latest_envelope(client, id).await?;
     let chain_id = client.status().await?.chain_id;
@@ -158,7 +158,7 @@ async fn read_granted(
     me: &Me<'_>,
     envelope: &Envelope,
     record: RecordVersion,
-    purpose: Option<String>,
+    purpose: Option<AccessPurpose>,
 ) -> Result<ReadOutcome, ReadError> {
     let identity = me.signing.public_key();
     let query = GrantQuery {
@@ -198,9 +198,7 @@ async fn read_granted(
             }
             continue;
         }
-        let purpose = purpose
-            .clone()
-            .unwrap_or_else(|| format!("disclosure grant {}: {}", grant.id, grant.purpose));
+        let purpose = purpose.unwrap_or(AccessPurpose::OutbreakResponse);
         let access_logged_at =
             Some(log_access(client, me.signing, &record.case_id, purpose).await?);
         let details = grantee.open(envelope, &record, &partials)?;
@@ -247,7 +245,7 @@ async fn log_access(
     client: &Client,
     signing: &KeyPair,
     case: &Hash,
-    purpose: String,
+    purpose: AccessPurpose,
 ) -> Result<u64, ReadError> {
     let mut signer = client.signer(signing.clone()).await?;
     let log = signer.sign(Payload::AccessLog(AccessLog {

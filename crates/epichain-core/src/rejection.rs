@@ -40,6 +40,8 @@ pub enum Action {
     RevokeOther,
     /// Submit a governance proposal.
     Govern,
+    /// Read (and log reading) sealed case details.
+    ReadDetails,
 }
 
 impl Action {
@@ -55,6 +57,7 @@ impl Action {
             Action::AmendCase => "amend case details",
             Action::RevokeOther => "revoke other identities",
             Action::Govern => "submit governance proposals",
+            Action::ReadDetails => "read sealed case details",
         }
     }
 }
@@ -394,6 +397,8 @@ pub enum SealedProblem {
     EscrowWrapMalformed,
     /// Details replaced by someone other than the reporter must keep the reporter a reader.
     ReporterNotReader,
+    /// A reader's data key is not sealed to the encryption key that reader published.
+    ReaderKeyMismatch(PublicKey),
 }
 
 /// Why a disclosure (grant or decryption shares) was refused.
@@ -459,8 +464,9 @@ pub enum DisclosureProblem {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLogProblem {
-    /// The purpose is empty or too long.
-    PurposeLength(u32),
+    /// The signer's role never reads sealed details (only authorities, hospitals, doctors and
+    /// laboratories do).
+    RoleCannotRead(Role),
 }
 
 impl Rejection {
@@ -618,6 +624,7 @@ impl SealedProblem {
             SealedProblem::EscrowWrapMissing => "sealed.escrow_wrap_missing",
             SealedProblem::EscrowWrapMalformed => "sealed.escrow_wrap_malformed",
             SealedProblem::ReporterNotReader => "sealed.reporter_not_reader",
+            SealedProblem::ReaderKeyMismatch(_) => "sealed.reader_key_mismatch",
         }
     }
 }
@@ -656,7 +663,7 @@ impl AccessLogProblem {
     /// Stable code.
     pub fn code(self) -> &'static str {
         match self {
-            AccessLogProblem::PurposeLength(_) => "access_log.purpose_length",
+            AccessLogProblem::RoleCannotRead(_) => "access_log.role_cannot_read",
         }
     }
 }
@@ -1016,6 +1023,10 @@ impl fmt::Display for SealedProblem {
                 f,
                 "replaced details must stay readable by the case's reporter: seal them to it too"
             ),
+            SealedProblem::ReaderKeyMismatch(reader) => write!(
+                f,
+                "reader {reader} is not sealed to the encryption key it published on chain (publish it first, or the key came from a node that lies)"
+            ),
         }
     }
 }
@@ -1076,10 +1087,9 @@ impl fmt::Display for DisclosureProblem {
 impl fmt::Display for AccessLogProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AccessLogProblem::PurposeLength(bytes) => write!(
+            AccessLogProblem::RoleCannotRead(role) => write!(
                 f,
-                "an access purpose is 1 to {} bytes, not {bytes}",
-                crate::transaction::ACCESS_PURPOSE_BYTES_MAX
+                "a {role} never reads sealed case details, so it logs no access"
             ),
         }
     }
@@ -1163,7 +1173,7 @@ mod tests {
             (EscrowProblem::BadLog.into(), 25),
             (SealedProblem::Malformed.into(), 26),
             (DisclosureProblem::NotHolder.into(), 27),
-            (AccessLogProblem::PurposeLength(0).into(), 28),
+            (AccessLogProblem::RoleCannotRead(Role::Patient).into(), 28),
             (Rejection::NonceGap { nonce: 3, last: 1 }, 29),
             (Rejection::StateValueTooLarge { bytes: 1 }, 30),
         ];

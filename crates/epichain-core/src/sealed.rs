@@ -20,7 +20,7 @@ type HpkeKdf = hpke::kdf::HkdfSha256;
 type HpkeAead = hpke::aead::ChaCha20Poly1305;
 
 /// Version of the envelope format.
-pub const ENVELOPE_FORMAT_VERSION: u8 = 1;
+pub const ENVELOPE_FORMAT_VERSION: u8 = 2;
 
 /// Most readers of one envelope.
 pub const READERS_MAX: usize = 32;
@@ -214,6 +214,10 @@ impl EncryptionKeyPair {
 pub struct WrappedKey {
     /// The reader's identity key.
     pub reader: PublicKey,
+    /// The encryption key the data key was sealed to: the ledger requires it to be the reader's
+    /// published key, so a node that hands a reporter another key (review H5) gets the report
+    /// refused instead of readable by whoever holds that key.
+    pub recipient: EncryptionPublicKey,
     /// HPKE encapsulated key.
     #[serde(with = "crate::encoding::hex_bytes")]
     pub encapped: Vec<u8>,
@@ -306,6 +310,7 @@ pub fn seal(
         .map_err(|_| SealError::InvalidKey)?;
         wrapped.push(WrappedKey {
             reader: *reader,
+            recipient: *key,
             encapped: encapped.to_bytes().to_vec(),
             ciphertext,
         });
@@ -358,6 +363,10 @@ impl Envelope {
             .iter()
             .find(|wrapped| wrapped.reader == *reader)
             .ok_or(SealError::NotAReader)?;
+        // The envelope names the key it was sealed to: another than ours is a tampered envelope.
+        if wrapped.recipient != key.public() {
+            return Err(SealError::Authentication);
+        }
         let data_key = key.unwrap_key(wrapped, binding)?;
         self.open_with_data_key(&data_key, binding)
     }

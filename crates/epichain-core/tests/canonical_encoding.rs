@@ -8,7 +8,7 @@ use epichain_core::case::{
 use epichain_core::disclosure::{DecryptionShares, EscrowMessage, RecordVersion};
 use epichain_core::governance::{Governance, GovernanceAction, GovernanceProposal};
 use epichain_core::sealed::{self, EncryptionKeyPair, Envelope};
-use epichain_core::transaction::{AccessLog, EnrollIdentity, HexBytes};
+use epichain_core::transaction::{AccessLog, AccessPurpose, EnrollIdentity, HexBytes};
 use epichain_core::{
     Block, BlockHeader, Day, DiseaseCode, Hash, KeyPair, Payload, PublicKey, RegionCode,
     RevocationReason, RevokeIdentity, SignedTransaction, Transaction,
@@ -108,8 +108,12 @@ fn payload() -> impl Strategy<Value = Payload> {
         any::<[u8; 32]>().prop_map(|key| Payload::PublishEncryptionKey(
             epichain_core::sealed::EncryptionPublicKey(key)
         )),
-        (hash(), "[a-z ]{0,40}")
-            .prop_map(|(case_id, purpose)| Payload::AccessLog(AccessLog { case_id, purpose })),
+        (hash(), 0usize..AccessPurpose::ALL.len()).prop_map(|(case_id, purpose)| {
+            Payload::AccessLog(AccessLog {
+                case_id,
+                purpose: AccessPurpose::ALL[purpose],
+            })
+        }),
         (any::<[u8; 32]>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(|(dealer, ack)| {
             Payload::Escrow(EscrowMessage::Ack {
                 dealer: PublicKey(dealer),

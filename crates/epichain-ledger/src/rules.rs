@@ -19,7 +19,8 @@ pub fn action_for_change(change: &CaseChange) -> Action {
 }
 
 /// The role table: doctors and hospitals report, diagnose, record outcomes and amend; labs
-/// confirm; authorities exclude, close, revoke and govern.
+/// confirm; authorities exclude, close, revoke and govern; only these four roles read sealed
+/// details (and log it).
 pub fn role_may(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
@@ -28,6 +29,10 @@ pub fn role_may(role: Role, action: Action) -> bool {
         }
         ConfirmByLab => role == Role::Lab,
         ExcludeCase | CloseCase | RevokeOther | Govern => role == Role::Authority,
+        ReadDetails => matches!(
+            role,
+            Role::Authority | Role::Hospital | Role::Doctor | Role::Lab
+        ),
     }
 }
 

@@ -23,6 +23,7 @@ use crate::state::{
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::encoding::{self, Hash};
+use epichain_core::transaction::AccessPurpose;
 use epichain_core::{Block, BlockHeader, DiseaseCode, PublicKey, Receipt, RegionCode, Role};
 use epichain_core::{SignedTransaction, block::BLOCK_TRANSACTIONS_MAX};
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
@@ -450,12 +451,14 @@ fn write_event_indexes(
                 case_id,
                 reader,
                 purpose,
+                location,
             } => {
                 let key = Layout::new()
                     .hash(case_id)
-                    .number(header.height)
+                    .number(location.height)
+                    .number(u64::from(location.index))
                     .key(reader);
-                let value = encoding::encode(&(header.time_ms, purpose.clone()));
+                let value = encoding::encode(&(header.time_ms, *purpose));
                 access
                     .insert(key.as_slice(), value.as_slice())
                     .map_err(storage)?;
@@ -940,9 +943,9 @@ impl StoreReader {
         case_id: &Hash,
         from_height: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, PublicKey, u64, String)>, StorageError> {
+    ) -> Result<Vec<(u64, PublicKey, u64, AccessPurpose)>, StorageError> {
         let start = Layout::new().hash(case_id).number(from_height);
-        let end = Layout::new().hash(case_id).bytes(&[0xFF; 40]);
+        let end = Layout::new().hash(case_id).bytes(&[0xFF; 48]);
         self.scan(
             INDEX_ACCESS,
             start.as_slice(),
@@ -951,8 +954,8 @@ impl StoreReader {
             limit,
             |key, value: &[u8]| {
                 let height = u64::from_be_bytes(field::<8>(key, 32)?);
-                let reader = PublicKey(tail_hash(key, 40)?.0);
-                let (time_ms, purpose): (u64, String) = encoding::decode(value)?;
+                let reader = PublicKey(tail_hash(key, 48)?.0);
+                let (time_ms, purpose): (u64, AccessPurpose) = encoding::decode(value)?;
                 Ok(Some((height, reader, time_ms, purpose)))
             },
         )

@@ -346,7 +346,7 @@ fn sealed_details_must_be_readable_by_an_authority_over_the_region() {
     let outcome = report_sealed(&mut world, "440304", vec![1, 2, 3]);
     assert_rejected(&outcome, "sealed.malformed");
     let mut future = sealed::Envelope::from_bytes(&sealed_to(&[&world.futian_cdc])).expect("env");
-    future.format = 2;
+    future.format = sealed::ENVELOPE_FORMAT_VERSION + 1;
     let outcome = report_sealed(&mut world, "440304", future.to_bytes());
     assert_rejected(&outcome, "sealed.malformed");
     // Sealed only to the reporter: no authority could read it.
@@ -360,7 +360,7 @@ fn sealed_details_must_be_readable_by_an_authority_over_the_region() {
     // Sealed to an authority over the region that never published an encryption key …
     let unpublished = sealed_to(&[&world.national_cdc[0]]);
     let outcome = report_sealed(&mut world, "440304", unpublished.clone());
-    assert_rejected(&outcome, "sealed.no_jurisdiction_reader");
+    assert_rejected(&outcome, "sealed.reader_key_mismatch");
     // … accepted once it has.
     let key = encryption_key(&world.national_cdc[0]).public();
     let publish = world.national_cdc[0].sign(Payload::PublishEncryptionKey(key));
@@ -963,4 +963,37 @@ fn governance_revokes_national_authorities_roots_and_unseen_cas() {
             world.root.key.public_key()
         ))
     );
+}
+
+/// Review H5 (ledger half): a node that hands a reporter an attacker's encryption key for the
+/// district CDC gets the report refused, instead of readable by the attacker.
+#[test]
+fn every_reader_must_be_sealed_to_the_key_it_published() {
+    let mut world = World::new();
+    let attacker = sealed::EncryptionKeyPair::from_seed([66; 32]).public();
+    let redirected = sealed::seal(
+        b"{}",
+        &[(world.futian_cdc.public_key(), attacker)],
+        None,
+        b"binding",
+    )
+    .expect("seal")
+    .to_bytes();
+    let mut report = world.report("DENGUE", "440304");
+    report.sealed = redirected;
+    let (transaction, _) = world.futian_hospital.report(report);
+    assert_eq!(
+        world.submit(transaction),
+        TransactionOutcome::Rejected(
+            epichain_core::rejection::SealedProblem::ReaderKeyMismatch(
+                world.futian_cdc.public_key()
+            )
+            .into()
+        )
+    );
+    // A reader that never published a key cannot be named either.
+    let mut report = world.report("DENGUE", "440304");
+    report.sealed = sealed_to(&[&world.futian_cdc, &world.futian_doctor]);
+    let (transaction, _) = world.futian_hospital.report(report);
+    assert_rejected(&world.submit(transaction), "sealed.reader_key_mismatch");
 }

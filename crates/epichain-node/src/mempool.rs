@@ -418,7 +418,7 @@ mod tests {
             nonce: 2,
             payload: Payload::AccessLog(epichain_core::transaction::AccessLog {
                 case_id: Hash::ZERO,
-                purpose: "twin".into(),
+                purpose: epichain_core::transaction::AccessPurpose::Audit,
             }),
         }
         .sign(&key);

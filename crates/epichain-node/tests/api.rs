@@ -323,7 +323,7 @@ async fn strangers_cannot_fill_the_mempool_or_the_chain() {
     let mut server = server(200).await;
     let chain_id = server.chain.chain_id();
     let http = reqwest::Client::new();
-    // 300 fresh keys, each with a 60 KB access log: more than the mempool holds.
+    // 300 fresh keys, each with a 60 KB report: more than the mempool holds.
     let junk: Vec<String> = (0..300u32)
         .map(|index| {
             let mut seed = [7u8; 32];
@@ -333,9 +333,16 @@ async fn strangers_cannot_fill_the_mempool_or_the_chain() {
                 chain_id,
                 signer: key.public_key(),
                 nonce: 1,
-                payload: Payload::AccessLog(epichain_core::transaction::AccessLog {
-                    case_id: Hash::ZERO,
-                    purpose: "x".repeat(60_000),
+                payload: Payload::ReportCase(epichain_core::CaseReport {
+                    disease: epichain_core::DiseaseCode::new("DENGUE").expect("code"),
+                    region: epichain_core::RegionCode::NATIONAL,
+                    status: epichain_core::CaseStatus::Suspected,
+                    patient: epichain_core::PatientRef::Pseudonym(Hash::ZERO),
+                    onset_day: epichain_core::Day(20_000),
+                    diagnosis_day: epichain_core::Day(20_000),
+                    age_band: 0,
+                    sex: epichain_core::Sex::Unknown,
+                    sealed: vec![0x5A; 60_000],
                 }),
             }
             .sign(&key);
@@ -396,7 +403,7 @@ async fn strangers_cannot_fill_the_mempool_or_the_chain() {
     let identity = &mut server.world.identities[0].signer;
     let publish = identity.sign(Payload::AccessLog(epichain_core::transaction::AccessLog {
         case_id: Hash::ZERO,
-        purpose: "audit".into(),
+        purpose: epichain_core::transaction::AccessPurpose::Audit,
     }));
     assert_eq!(post(&server.base, &publish).await.status(), 202);
     let genesis = epichain_node::block::ChainBlock::genesis(chain_id);

@@ -237,7 +237,13 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         // The district authority reads (logging the access); before any grant, the neighbouring
         // hospital reads nothing.
         let by_authority =
-            devnet::read_as(devnet, &client, "futian-cdc", &case, Some("test".into()))
+            devnet::read_as(
+                devnet,
+                &client,
+                "futian-cdc",
+                &case,
+                Some(epichain_core::transaction::AccessPurpose::CaseInvestigation),
+            )
                 .await
                 .expect("node")
                 .expect("the district authority reads");
@@ -305,7 +311,13 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
             "{stdout}{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let updated = devnet::read_as(devnet, &client, "futian-cdc", &case, Some("test".into()))
+        let updated = devnet::read_as(
+                devnet,
+                &client,
+                "futian-cdc",
+                &case,
+                Some(epichain_core::transaction::AccessPurpose::CaseInvestigation),
+            )
             .await
             .expect("node")
             .expect("the district authority reads the new version");

@@ -10,14 +10,16 @@
 //!   they diagnose, record outcomes, amend, or replace the details readers see; a laboratory's
 //!   (or anyone else's) sealed details stay in their version as an annotation. Details replaced
 //!   by anyone but the reporter keep the (unrevoked) reporter a reader.
-//! - Sealed details are empty or an envelope readable by an authority over the case's region with
-//!   a published encryption key and, once the escrow key exists, wrapped to the escrow too.
+//! - Sealed details are empty or an envelope readable by an authority over the case's region,
+//!   every reader sealed to the encryption key it published, and, once the escrow key exists,
+//!   wrapped to the escrow too.
 //! - Every version is kept: versions form a hash chain ending at the record's head.
-//! - A reader logs its purpose on chain before decrypting someone else's record.
+//! - A reader logs its purpose (a code) on chain before decrypting someone else's record; only
+//!   the roles that read sealed details log.
 
 use super::{Event, Exec, Executor};
 use crate::StorageError;
-use crate::rules::{Action, action_for_change, require_role, require_within};
+use crate::rules::{Action, action_for_change, require_role, require_within, role_may};
 use crate::state::{
     CaseRecord, CaseState, CaseVersion, DetailsRef, EscrowKeyRecord, IdentityRecord, StateRead,
     TransactionLocation, details_hash,
@@ -26,7 +28,7 @@ use epichain_core::case::{AGE_BAND_MAX, SEALED_BYTES_MAX, case_id};
 use epichain_core::disease::DiseaseError;
 use epichain_core::rejection::{AccessLogProblem, ReportProblem, SealedProblem};
 use epichain_core::sealed::{EncryptionPublicKey, Envelope};
-use epichain_core::transaction::{ACCESS_PURPOSE_BYTES_MAX, AccessLog};
+use epichain_core::transaction::AccessLog;
 use epichain_core::{
     CaseChange, CaseReport, CaseStatus, CaseUpdate, Hash, Level, PatientRef, RegionCode, Rejection,
     Role, SignedTransaction,
@@ -210,9 +212,7 @@ impl<S: StateRead> Executor<'_, S> {
             return Ok(None);
         }
         let envelope = Envelope::from_bytes(sealed).map_err(|_| SealedProblem::Malformed)?;
-        if !self.has_jurisdiction_reader(&envelope, region)? {
-            return Err(SealedProblem::NoJurisdictionReader(region).into());
-        }
+        self.check_readers(&envelope, region)?;
         if self.exists::<EscrowKeyRecord>(&())? {
             if envelope.escrow.is_empty() {
                 return Err(SealedProblem::EscrowWrapMissing.into());
@@ -258,35 +258,44 @@ impl<S: StateRead> Executor<'_, S> {
         Err(SealedProblem::ReporterNotReader.into())
     }
 
-    /// True if a reader of the envelope is an unrevoked authority over `region` with a published
-    /// encryption key.
-    fn has_jurisdiction_reader(&self, envelope: &Envelope, region: RegionCode) -> Exec<bool> {
-        for reader in envelope.reader_keys() {
-            let Some(identity) = self.get::<IdentityRecord>(reader)? else {
-                continue;
-            };
-            if identity.role == Role::Authority
-                && identity.revoked.is_none()
-                && region.is_within(identity.region)
-                && self.exists::<EncryptionPublicKey>(reader)?
-            {
-                return Ok(true);
+    /// Every reader's data key is sealed to the encryption key that reader published (review H5:
+    /// a node handing the reporter another key gets the report refused), and one reader is an
+    /// unrevoked authority over `region`.
+    fn check_readers(&self, envelope: &Envelope, region: RegionCode) -> Exec<()> {
+        let mut jurisdiction_reads = false;
+        for wrapped in &envelope.readers {
+            let published = self.get::<EncryptionPublicKey>(&wrapped.reader)?;
+            if published != Some(wrapped.recipient) {
+                return Err(SealedProblem::ReaderKeyMismatch(wrapped.reader).into());
+            }
+            if !jurisdiction_reads {
+                jurisdiction_reads =
+                    self.get::<IdentityRecord>(&wrapped.reader)?
+                        .is_some_and(|identity| {
+                            identity.role == Role::Authority
+                                && identity.revoked.is_none()
+                                && region.is_within(identity.region)
+                        });
             }
         }
-        Ok(false)
+        if !jurisdiction_reads {
+            return Err(SealedProblem::NoJurisdictionReader(region).into());
+        }
+        Ok(())
     }
 
     pub(super) fn access_log(&mut self, signer: &IdentityRecord, access: &AccessLog) -> Exec<()> {
+        if !role_may(signer.role, Action::ReadDetails) {
+            return Err(AccessLogProblem::RoleCannotRead(signer.role).into());
+        }
         if !self.exists::<CaseRecord>(&access.case_id)? {
             return Err(Rejection::UnknownCase(access.case_id).into());
-        }
-        if access.purpose.trim().is_empty() || access.purpose.len() > ACCESS_PURPOSE_BYTES_MAX {
-            return Err(AccessLogProblem::PurposeLength(access.purpose.len() as u32).into());
         }
         self.pending_events.push(Event::AccessLogged {
             case_id: access.case_id,
             reader: signer.key,
-            purpose: access.purpose.clone(),
+            purpose: access.purpose,
+            location: self.location(),
         });
         Ok(())
     }

@@ -87,7 +87,9 @@ pub enum Event {
         /// Reader.
         reader: PublicKey,
         /// Purpose.
-        purpose: String,
+        purpose: epichain_core::transaction::AccessPurpose,
+        /// Where the log is stored (two logs of one reader in one block are two entries).
+        location: TransactionLocation,
     },
     /// A warning rule raised a new signal.
     SignalOpened {

@@ -202,21 +202,28 @@ impl World {
             enrolments.push(enroll);
             signer
         };
-        let futian_hospital = leaf(&shenzhen, 10, Role::Hospital, "440304");
-        let shenzhen_lab = leaf(&shenzhen, 12, Role::Lab, "440300");
+        let mut futian_hospital = leaf(&shenzhen, 10, Role::Hospital, "440304");
+        let mut shenzhen_lab = leaf(&shenzhen, 12, Role::Lab, "440300");
         let mut futian_cdc = leaf(&shenzhen, 13, Role::Authority, "440304");
         let mut shenzhen_cdc = leaf(&shenzhen, 14, Role::Authority, "440300");
         let mut guangdong_cdc = leaf(&guangdong, 15, Role::Authority, "440000");
         let national_cdc = (0..3)
             .map(|index| leaf(&root, 20 + index, Role::Authority, "000000"))
             .collect();
-        let yuexiu_hospital = leaf(&guangzhou, 16, Role::Hospital, "440104");
+        let mut yuexiu_hospital = leaf(&guangzhou, 16, Role::Hospital, "440104");
         let patient = leaf(&shenzhen, 17, Role::Patient, "440304");
-        // The authorities publish their encryption keys with their enrolment, so reports can be
-        // sealed to them.
-        for authority in [&mut futian_cdc, &mut shenzhen_cdc, &mut guangdong_cdc] {
-            let key = encryption_key(authority).public();
-            enrolments.push(authority.sign(epichain_core::Payload::PublishEncryptionKey(key)));
+        // The authorities, hospitals and the laboratory publish their encryption keys with their
+        // enrolment, so details can be sealed to them (the ledger checks every reader's key).
+        for reader in [
+            &mut futian_cdc,
+            &mut shenzhen_cdc,
+            &mut guangdong_cdc,
+            &mut futian_hospital,
+            &mut yuexiu_hospital,
+            &mut shenzhen_lab,
+        ] {
+            let key = encryption_key(reader).public();
+            enrolments.push(reader.sign(epichain_core::Payload::PublishEncryptionKey(key)));
         }
         let mut world = World {
             directory,

@@ -77,8 +77,9 @@ fn client_from(last_octet: u8) -> Result<reqwest::Client, String> {
 }
 
 /// Transactions signed by keys nobody enrolled.
-fn junk(chain_id: Hash, keys: usize, seed: u64) -> Vec<SignedTransaction> {
-    (0..keys)
+fn junk(chain_id: Hash, keys: usize, seed: u64) -> Result<Vec<SignedTransaction>, String> {
+    let dengue = epichain_core::DiseaseCode::new("DENGUE").map_err(|error| error.to_string())?;
+    Ok((0..keys)
         .map(|index| {
             let mut bytes = [0u8; 32];
             bytes[..8].copy_from_slice(&seed.to_le_bytes());
@@ -88,14 +89,27 @@ fn junk(chain_id: Hash, keys: usize, seed: u64) -> Vec<SignedTransaction> {
                 chain_id,
                 signer: key.public_key(),
                 nonce: 1,
-                payload: Payload::AccessLog(AccessLog {
-                    case_id: Hash::ZERO,
-                    purpose: "x".repeat(60_000),
-                }),
+                payload: Payload::ReportCase(junk_report(dengue.clone(), index as u64)),
             }
             .sign(&key)
         })
-        .collect()
+        .collect())
+}
+
+/// A report carrying 60 KB of junk "details".
+fn junk_report(disease: epichain_core::DiseaseCode, index: u64) -> epichain_core::CaseReport {
+    let day = epichain_core::Day(20_000);
+    epichain_core::CaseReport {
+        disease,
+        region: epichain_core::RegionCode::NATIONAL,
+        status: epichain_core::CaseStatus::Suspected,
+        patient: epichain_core::PatientRef::Pseudonym(Hash::ZERO),
+        onset_day: day,
+        diagnosis_day: day,
+        age_band: (index % 18) as u8,
+        sex: epichain_core::Sex::Unknown,
+        sealed: vec![0x5A; 60_000],
+    }
 }
 
 /// Posts encoded transactions as one binary batch; returns the HTTP status.
@@ -326,8 +340,8 @@ fn forged(devnet: &mut Devnet) -> Result<Vec<SignedTransaction>, String> {
     Ok((0..4_096u32)
         .map(|index| {
             let mut transaction = probe.sign(Payload::AccessLog(AccessLog {
-                case_id: Hash::ZERO,
-                purpose: format!("forged {index}"),
+                case_id: Hash([index as u8; 32]),
+                purpose: epichain_core::transaction::AccessPurpose::Audit,
             }));
             transaction.signature.0[..4].copy_from_slice(&index.to_le_bytes());
             transaction.signature.0[40] ^= 0x55;
@@ -468,7 +482,7 @@ pub async fn run(config: HostileBenchConfig) -> Result<HostileBenchReport, Strin
         (config.honest_rate as u64 * config.seconds) as usize,
     )?;
     let forged = Arc::new(forged(&mut devnet)?);
-    let junk = Arc::new(junk(chain_id, config.flood_keys, config.seconds));
+    let junk = Arc::new(junk(chain_id, config.flood_keys, config.seconds)?);
     let case = reports.first().map(|report| {
         epichain_core::case::case_id(&report.transaction.signer, report.transaction.nonce)
     });

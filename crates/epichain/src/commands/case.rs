@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use epichain_client::Client;
 use epichain_client::read::{ReadError, ReadPath, read_case};
 use epichain_core::sealed::EncryptionKeyPair;
+use epichain_core::transaction::AccessPurpose;
 use epichain_core::{Hash, KeyPair};
 use std::path::PathBuf;
 
@@ -28,9 +29,12 @@ pub enum CaseCommand {
         /// Your encryption key (from `keys encryption`).
         #[arg(long, requires = "key")]
         encryption_key: Option<PathBuf>,
-        /// Why you read the details (recorded on chain when you did not report the case).
+        /// Why you read the details, recorded on chain when you did not report the case:
+        /// case-investigation, contact-tracing, outbreak-response, clinical-care,
+        /// laboratory-follow-up or audit (through a disclosure grant: outbreak-response unless
+        /// given).
         #[arg(long)]
-        purpose: Option<String>,
+        purpose: Option<AccessPurpose>,
     },
     /// Update a case on the network; with --details, seal new details for the new version.
     Update {
@@ -136,7 +140,7 @@ fn show(
     id: Hash,
     key: Option<PathBuf>,
     encryption_key: Option<PathBuf>,
-    purpose: Option<String>,
+    purpose: Option<AccessPurpose>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -543,7 +543,7 @@ pub async fn read_as(
     client: &Client,
     reader: &str,
     case: &Hash,
-    purpose: Option<String>,
+    purpose: Option<epichain_core::transaction::AccessPurpose>,
 ) -> Result<Result<epichain_client::read::ReadOutcome, epichain_client::read::ReadError>, DevnetError>
 {
     let identity = devnet.world.identity(reader)?;
