@@ -22,6 +22,16 @@ pub const REQUEST_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Most transactions in one batch request.
 pub const BATCH_TRANSACTIONS_MAX: usize = 4_096;
 
+/// Header of a signed read request: the reader's identity key (hex).
+pub const READER_KEY_HEADER: &str = "x-epichain-reader";
+
+/// Header of a signed read request: the request time, Unix milliseconds.
+pub const READER_TIME_HEADER: &str = "x-epichain-time";
+
+/// Header of a signed read request: the signature (hex) over
+/// `epichain_core::request::read_request_bytes`.
+pub const READER_SIGNATURE_HEADER: &str = "x-epichain-signature";
+
 /// Seconds a client should wait after a refusal that carries `Retry-After`.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 

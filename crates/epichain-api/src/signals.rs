@@ -101,7 +101,8 @@ pub struct SignalView {
     pub statistic_bits: u64,
     /// The threshold's exact f64 bits.
     pub threshold_bits: u64,
-    /// Cases reported in the series while the signal was open.
+    /// Cases reported in the series while the signal was open (empty unless the request was
+    /// signed by an identity whose jurisdiction covers the signal's region).
     #[schema(value_type = Vec<String>)]
     pub cases: Vec<Hash>,
     /// Block that opened it.
@@ -151,13 +152,14 @@ pub struct CaseSummary {
     pub sex: Sex,
 }
 
-/// One signal with the public metadata of its cases.
+/// One signal with the metadata of its cases (for callers whose jurisdiction covers it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SignalDetail {
     /// The signal.
     pub signal: SignalView,
-    /// Its cases.
-    pub cases: Vec<CaseSummary>,
+    /// Its cases; `null` unless the request was signed by an identity whose jurisdiction covers
+    /// the signal's region.
+    pub cases: Option<Vec<CaseSummary>>,
 }
 
 /// Filters of the signal listing.
@@ -233,12 +235,16 @@ pub struct CountPoint {
     /// Day.
     #[schema(value_type = String)]
     pub day: Day,
-    /// Suspected cases.
-    pub suspected: u32,
-    /// Clinically diagnosed cases.
-    pub clinical: u32,
-    /// Laboratory-confirmed (and imported) cases.
-    pub confirmed: u32,
-    /// All counted cases.
-    pub total: u32,
+    /// Suspected cases (`null` unless the caller's jurisdiction covers the region).
+    pub suspected: Option<u32>,
+    /// Clinically diagnosed cases (idem).
+    pub clinical: Option<u32>,
+    /// Laboratory-confirmed (and imported) cases (idem).
+    pub confirmed: Option<u32>,
+    /// All counted cases; `null` when suppressed (1 to [`SMALL_CELL_MAX`] cases, for callers
+    /// outside the region's jurisdiction).
+    pub total: Option<u32>,
 }
+
+/// Largest daily total suppressed for anonymous callers (a cell of 1 to 4 cases identifies).
+pub const SMALL_CELL_MAX: u32 = 4;

@@ -11,16 +11,17 @@
 //! # Ok(()) }
 //! ```
 
-use epichain_api::ApiError;
 use epichain_api::cases::CaseAnswer;
 use epichain_api::disclosure::{EscrowView, GrantQuery, GrantView, HolderPostings};
 use epichain_api::identities::{IdentityQuery, IdentityView};
 use epichain_api::node::{BlockView, NodeStatus};
 use epichain_api::signals::{CountPoint, CountQuery, SignalDetail, SignalQuery, SignalView};
 use epichain_api::transactions::{BatchItem, BatchResponse, SubmitResponse, TransactionStatus};
+use epichain_api::{ApiError, READER_KEY_HEADER, READER_SIGNATURE_HEADER, READER_TIME_HEADER};
 use epichain_core::{Hash, KeyPair, PublicKey, RegionCode, Role, SignedTransaction, Signer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub mod read;
@@ -88,12 +89,65 @@ impl ClientError {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    /// Signs read requests, if set ([`Client::signed_by`]).
+    reader: Option<Arc<ReadSigner>>,
+}
+
+/// The identity a client signs its read requests with.
+struct ReadSigner {
+    key: KeyPair,
+    chain_id: Hash,
+}
+
+/// The wall clock: a read request carries the time it was signed (the client is an edge).
+#[allow(clippy::disallowed_methods)]
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+impl std::fmt::Debug for ReadSigner {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "ReadSigner({})", self.key.public_key())
+    }
+}
+
+impl ReadSigner {
+    /// Adds the read-signature headers over the request's method, path and query.
+    fn sign(&self, request: &mut reqwest::Request) {
+        let time_ms = wall_clock_ms();
+        let url = request.url();
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
+        let signature = epichain_core::request::sign_read_request(
+            &self.key,
+            &self.chain_id,
+            request.method().as_str(),
+            &target,
+            time_ms,
+        );
+        let headers = request.headers_mut();
+        let pairs = [
+            (READER_KEY_HEADER, self.key.public_key().to_hex()),
+            (READER_TIME_HEADER, time_ms.to_string()),
+            (READER_SIGNATURE_HEADER, hex::encode(signature.0)),
+        ];
+        for (name, value) in pairs {
+            if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+    }
 }
 
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:8000`).
     pub fn new(base: &str) -> Self {
         Client {
+            reader: None,
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
@@ -142,8 +196,30 @@ impl Client {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
-        let response = self.http.get(&url).send().await;
+        let mut request = self
+            .http
+            .get(&url)
+            .build()
+            .map_err(|source| ClientError::Http {
+                url: url.clone(),
+                source,
+            })?;
+        if let Some(reader) = &self.reader {
+            reader.sign(&mut request);
+        }
+        let response = self.http.execute(request).await;
         Self::decode(url, response).await
+    }
+
+    /// A client that signs its read requests with `key` (an enrolled identity), so the node
+    /// serves it the line-level records its jurisdiction covers (case records, access logs,
+    /// patients, signals' cases, counts by status).
+    pub async fn signed_by(&self, key: KeyPair) -> Result<Client, ClientError> {
+        let chain_id = self.status().await?.chain_id;
+        Ok(Client {
+            reader: Some(Arc::new(ReadSigner { key, chain_id })),
+            ..self.clone()
+        })
     }
 
     async fn get_query<T: DeserializeOwned>(
@@ -153,6 +229,9 @@ impl Client {
     ) -> Result<T, ClientError> {
         let encoded = serde_urlencoded::to_string(query)
             .map_err(|invalid| ClientError::Query(invalid.to_string()))?;
+        if encoded.is_empty() {
+            return self.get(path).await;
+        }
         self.get(&format!("{path}?{encoded}")).await
     }
 

@@ -114,7 +114,15 @@ pub async fn read_case(
     encryption: &EncryptionKeyPair,
     purpose: Option<AccessPurpose>,
 ) -> Result<ReadOutcome, ReadError> {
-    let (case, envelope, version) = latest_envelope(client, id).await?;
+    // Case records are served to their readers only: every request is signed.
+    let client = &client.signed_by(signing.clone()).await?;
+    let (case, envelope, version) = match latest_envelope(client, id).await {
+        // Outside the reader's jurisdiction and no grant admits it.
+        Err(ReadError::Client(refused)) if refused.code() == Some("not_permitted") => {
+            return Err(ReadError::NotPermitted);
+        }
+        other => other?,
+    };
     let chain_id = client.status().await?.chain_id;
     let me = signing.public_key();
     if !envelope.is_reader(&me) {

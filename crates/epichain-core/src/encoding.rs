@@ -41,6 +41,8 @@ pub mod tag {
     pub const CERTIFICATE: &str = "epichain/v1/certificate";
     /// Hash of a case's sealed details, as the state commits them.
     pub const SEALED_DETAILS: &str = "epichain/v1/sealed-details";
+    /// An identity's signature over an HTTP read request.
+    pub const READ_REQUEST: &str = "epichain/v1/read-request";
 }
 
 /// Upper bound on any single encoded object we decode from untrusted input.

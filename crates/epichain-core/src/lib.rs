@@ -18,6 +18,7 @@ pub mod keys;
 pub mod merkle;
 pub mod region;
 pub mod rejection;
+pub mod request;
 pub mod role;
 pub mod sealed;
 pub mod signer;

@@ -514,3 +514,167 @@ async fn enrolments_are_checked_within_a_per_node_budget() {
     let later = now_ms + 1_000 / u64::from(ENROLMENTS_PER_SECOND);
     assert!(server.chain.submit(&honest, later).is_ok());
 }
+
+/// Proposes a block from the mempool at `time_ms` on top of `parent` and commits it as final.
+fn commit(
+    server: &Server,
+    parent: epichain_node::block::ChainBlock,
+    time_ms: u64,
+) -> epichain_node::block::ChainBlock {
+    let block = server.chain.propose(&[parent], time_ms).expect("propose");
+    server
+        .chain
+        .apply_finalized(&block, Some(b"certificate"), Box::new(|| ()))
+        .expect("apply");
+    block
+}
+
+/// A GET signed as `key` at `time_ms` (the signature over `signed_path`, normally the path).
+async fn signed_get(
+    server: &Server,
+    key: &epichain_core::KeyPair,
+    path: &str,
+    signed_path: &str,
+    time_ms: u64,
+) -> (u16, serde_json::Value) {
+    let signature = epichain_core::request::sign_read_request(
+        key,
+        &server.chain.chain_id(),
+        "GET",
+        signed_path,
+        time_ms,
+    );
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server.base))
+        .header(epichain_api::READER_KEY_HEADER, key.public_key().to_hex())
+        .header(epichain_api::READER_TIME_HEADER, time_ms.to_string())
+        .header(
+            epichain_api::READER_SIGNATURE_HEADER,
+            hex::encode(signature.0),
+        )
+        .send()
+        .await
+        .expect("get");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+#[allow(clippy::disallowed_methods)]
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}
+
+/// Review H3: anonymous callers get aggregates (small cells suppressed, signals without cases);
+/// case records and patients need a request signed by an enrolled identity whose jurisdiction
+/// covers them, with a fresh time and a signature over the exact request.
+#[tokio::test]
+async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
+    let mut server = server(1_000).await;
+    for transaction in server.world.enrolments() {
+        post(&server.base, &transaction).await;
+    }
+    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
+    let first = commit(&server, genesis, GENESIS_MS + 60_000);
+    let day = epichain_core::Day::from_unix_ms(GENESIS_MS + 120_000);
+    let (report, case) = server.world.reports(day, 1, 9).expect("report").remove(0);
+    assert_eq!(post(&server.base, &report).await.status(), 202);
+    commit(&server, first, GENESIS_MS + 120_000);
+    let region = server
+        .chain
+        .reader()
+        .expect("reader")
+        .case(&case)
+        .expect("read")
+        .expect("case")
+        .region;
+    let key_of = |world: &mut DemoWorld, handle: &str| {
+        world
+            .identity(handle)
+            .expect("identity")
+            .signer
+            .key()
+            .clone()
+    };
+    let district = key_of(&mut server.world, district_cdc(region));
+    let outsider = key_of(&mut server.world, "yuexiu-hospital");
+    let patient = key_of(&mut server.world, "patient-zhang");
+    let path = format!("/v1/cases/{case}");
+    let now = now_ms();
+
+    let anonymous = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .expect("get");
+    assert_eq!(anonymous.status(), 401);
+    let (status, body) = signed_get(&server, &district, &path, &path, now).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = signed_get(&server, &outsider, &path, &path, now).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_permitted"))
+    );
+    // A signature over another request, or too old, or by a stranger, is refused.
+    let other = format!("/v1/cases/{case}/access");
+    let (status, body) = signed_get(&server, &district, &path, &other, now).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    let stale = now - epichain_core::request::READ_REQUEST_SKEW_MS_MAX - 1_000;
+    let (status, body) = signed_get(&server, &district, &path, &path, stale).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("request_expired"))
+    );
+    let stranger = epichain_core::KeyPair::from_seed([3; 32]);
+    let (status, body) = signed_get(&server, &stranger, &path, &path, now).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unknown_signer"))
+    );
+    // Access logs follow the case; a patient's identity is not public, a hospital's is.
+    let (status, _) = signed_get(&server, &district, &other, &other, now).await;
+    assert_eq!(status, 200);
+    let patient_path = format!("/v1/identities/{}", patient.public_key());
+    let anonymous = reqwest::get(format!("{}{patient_path}", server.base))
+        .await
+        .expect("get");
+    assert_eq!(anonymous.status(), 401);
+    let (status, _) = signed_get(&server, &patient, &patient_path, &patient_path, now).await;
+    assert_eq!(status, 200, "a patient sees itself");
+    let hospital = format!("/v1/identities/{}", outsider.public_key());
+    assert_eq!(get_json(&server.base, &hospital).await["role"], "hospital");
+
+    // Counts: one case is a small cell for anonymous callers; the district sees it by status.
+    let counts = format!(
+        "/v1/counts?disease={}&region={region}&from={day}&to={day}",
+        server
+            .chain
+            .reader()
+            .expect("reader")
+            .case(&case)
+            .expect("read")
+            .expect("case")
+            .disease
+    );
+    let public = get_json(&server.base, &counts).await;
+    assert!(
+        public[0]["total"].is_null() && public[0]["suspected"].is_null(),
+        "{public}"
+    );
+    let (status, signed) = signed_get(&server, &district, &counts, &counts, now).await;
+    assert_eq!(status, 200);
+    assert_eq!(signed[0]["total"], 1, "{signed}");
+}
+
+/// The handle of the world's CDC for a reporting district.
+fn district_cdc(region: epichain_core::RegionCode) -> &'static str {
+    match region.to_string().as_str() {
+        "440304" => "futian-cdc",
+        "440305" => "nanshan-cdc",
+        "440104" => "yuexiu-cdc",
+        _ => "guangzhou-cdc",
+    }
+}

@@ -231,8 +231,25 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let query = SignalQuery::newest("DENGUE", "440304", 0);
         let signals = client.signals(&query).await.expect("signals");
         let signal = signals.first().expect("a dengue signal in Futian").id;
-        let details = client.signal(&signal).await.expect("signal");
-        let case = details.cases.first().expect("a case").case_id;
+        // Review H3: an anonymous caller sees the signal, not its cases; the district CDC,
+        // signing its requests, sees them.
+        let anonymous = client.signal(&signal).await.expect("signal");
+        assert!(anonymous.cases.is_none() && anonymous.signal.cases.is_empty());
+        let mut key_of =
+            |handle: &str| devnet.world.identity(handle).expect("identity").signer.key().clone();
+        let (district_key, outsider_key) = (key_of("futian-cdc"), key_of("yuexiu-hospital"));
+        let district = client.signed_by(district_key).await.expect("status");
+        let details = district.signal(&signal).await.expect("signal");
+        let case = details.cases.expect("the district sees its cases")[0].case_id;
+        // The case record itself: 401 anonymous, 403 outside the jurisdiction, 200 inside.
+        let refused = |result: Result<_, epichain_client::ClientError>| match result {
+            Err(error) => error.code().unwrap_or("transport").to_string(),
+            Ok(_) => "served".to_string(),
+        };
+        assert_eq!(refused(client.case(&case).await), "authentication_required");
+        let outsider = client.signed_by(outsider_key).await.expect("status");
+        assert_eq!(refused(outsider.case(&case).await), "not_permitted");
+        assert!(district.case(&case).await.is_ok());
 
         // The district authority reads (logging the access); before any grant, the neighbouring
         // hospital reads nothing.

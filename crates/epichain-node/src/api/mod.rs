@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod caller;
 mod cases;
 mod disclosure;
 mod governance;

@@ -1,6 +1,7 @@
 //! `/v1/signals` and `/v1/counts`: early-warning signals (listing, one signal, a live stream)
 //! and the count series behind them.
 
+use super::caller::Caller;
 use super::{
     ApiState, Failure, StreamSlot, bad_request, failure, not_found, page, parse_hash,
     parse_optional, views,
@@ -11,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use epichain_api::ApiError;
 use epichain_api::signals::{
-    COUNT_SERIES_DAYS_MAX, CountBasis, CountPoint, CountQuery, SIGNALS_LIST_MAX, SignalDetail,
-    SignalQuery, SignalView,
+    COUNT_SERIES_DAYS_MAX, CountBasis, CountPoint, CountQuery, SIGNALS_LIST_MAX, SMALL_CELL_MAX,
+    SignalDetail, SignalQuery, SignalView,
 };
 use epichain_core::{Day, DiseaseCode, Hash, RegionCode};
 use epichain_ledger::LedgerError;
@@ -30,6 +31,7 @@ use epichain_ledger::store::TimedIndex;
 )]
 pub async fn signals(
     State(state): State<ApiState>,
+    caller: Caller,
     uri: axum::http::Uri,
     Query(query): Query<SignalQuery>,
 ) -> Result<Response, Failure> {
@@ -45,7 +47,8 @@ pub async fn signals(
         let Some(record) = reader.get::<SignalRecord>(&id)? else {
             return Ok(None);
         };
-        let view = views::signal(record);
+        let covered = caller.covers(record.region);
+        let view = views::signal_for(record, covered);
         let region_ok = region.is_none_or(|region| view.region.is_within(region));
         let disease_ok = query
             .disease
@@ -59,7 +62,8 @@ pub async fn signals(
     Ok(page::with_next(Json(views).into_response(), &uri, next))
 }
 
-/// One signal with the public metadata of its cases and its workflow steps.
+/// One signal with its workflow steps; its cases (ids and metadata) only for a signed request
+/// whose jurisdiction covers the signal's region.
 #[utoipa::path(
     get,
     path = "/v1/signals/{id}",
@@ -68,6 +72,7 @@ pub async fn signals(
 )]
 pub async fn signal(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SignalDetail>, Failure> {
     let id = parse_hash(&id)?;
@@ -75,12 +80,18 @@ pub async fn signal(
     let record = reader
         .get::<SignalRecord>(&id)?
         .ok_or_else(|| not_found("signal"))?;
-    let mut cases = Vec::with_capacity(record.cases.len());
-    for case in &record.cases {
-        cases.extend(reader.case(case)?.map(views::case_summary));
-    }
+    let covered = caller.covers(record.region);
+    let cases = if covered {
+        let mut cases = Vec::with_capacity(record.cases.len());
+        for case in &record.cases {
+            cases.extend(reader.case(case)?.map(views::case_summary));
+        }
+        Some(cases)
+    } else {
+        None
+    };
     Ok(Json(SignalDetail {
-        signal: views::signal(record),
+        signal: views::signal_for(record, covered),
         cases,
     }))
 }
@@ -99,7 +110,9 @@ fn count_series(query: &CountQuery) -> Result<(DiseaseCode, RegionCode, Day, Day
     Ok((disease, region, from, to))
 }
 
-/// Daily counts of a disease in a region (any of the four levels), by report or onset day.
+/// Daily counts of a disease in a region (any of the four levels), by report or onset day. By
+/// status only for a signed request whose jurisdiction covers the region; anyone else gets daily
+/// totals, with totals of 1 to `SMALL_CELL_MAX` suppressed (null).
 #[utoipa::path(
     get,
     path = "/v1/counts",
@@ -108,6 +121,7 @@ fn count_series(query: &CountQuery) -> Result<(DiseaseCode, RegionCode, Day, Day
 )]
 pub async fn counts(
     State(state): State<ApiState>,
+    caller: Caller,
     Query(query): Query<CountQuery>,
 ) -> Result<Json<Vec<CountPoint>>, Failure> {
     let (disease, region, from, to) = count_series(&query)?;
@@ -116,15 +130,29 @@ pub async fn counts(
         CountBasis::Onset => epichain_ledger::state::CountBasis::Onset,
     };
     let reader = state.reader()?;
+    let covered = caller.covers(region);
     let mut points = Vec::with_capacity((to.0 - from.0 + 1) as usize);
     for day in (from.0..=to.0).map(Day) {
         let counts = reader.count(&disease, region, basis, day)?;
-        points.push(CountPoint {
-            day,
-            suspected: counts.suspected,
-            clinical: counts.clinical,
-            confirmed: counts.confirmed,
-            total: counts.total(),
+        let total = counts.total();
+        points.push(if covered {
+            CountPoint {
+                day,
+                suspected: Some(counts.suspected),
+                clinical: Some(counts.clinical),
+                confirmed: Some(counts.confirmed),
+                total: Some(total),
+            }
+        } else {
+            // Anonymous (or outside the caller's jurisdiction): totals only, small cells
+            // suppressed (review H3).
+            CountPoint {
+                day,
+                suspected: None,
+                clinical: None,
+                confirmed: None,
+                total: (total == 0 || total > SMALL_CELL_MAX).then_some(total),
+            }
         });
     }
     Ok(Json(points))
@@ -162,7 +190,7 @@ pub async fn signal_stream(State(state): State<ApiState>) -> Result<Response, Fa
                         .reader()
                         .ok()
                         .and_then(|reader| reader.get::<SignalRecord>(&id).ok().flatten())
-                        .map(views::signal);
+                        .map(|record| views::signal_for(record, false));
                     if let Some(view) = view {
                         let event = axum::response::sse::Event::default()
                             .event("signal")

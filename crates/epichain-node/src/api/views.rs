@@ -116,7 +116,17 @@ pub fn case_summary(case: CaseRecord) -> CaseSummary {
 }
 
 /// A signal with its numbers as floats and its response times.
-pub fn signal(record: SignalRecord) -> SignalView {
+/// A signal as a caller sees it: its case ids only if `covered` (the caller's jurisdiction covers
+/// the signal's region).
+pub fn signal_for(record: SignalRecord, covered: bool) -> SignalView {
+    let mut view = signal(record);
+    if !covered {
+        view.cases.clear();
+    }
+    view
+}
+
+fn signal(record: SignalRecord) -> SignalView {
     let response_seconds = record
         .steps
         .iter()

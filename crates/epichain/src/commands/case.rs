@@ -6,7 +6,7 @@
 //! on this machine for that version.
 
 use super::local::ChangeArgs;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use epichain_client::Client;
 use epichain_client::read::{ReadError, ReadPath, read_case};
 use epichain_core::sealed::EncryptionKeyPair;
@@ -23,8 +23,9 @@ pub enum CaseCommand {
         node: String,
         /// Case id.
         id: Hash,
-        /// Your signing key (PKCS#8 PEM), to sign the access log.
-        #[arg(long, requires = "encryption_key")]
+        /// Your signing key (PKCS#8 PEM): signs the request (case records are served only to
+        /// identities whose jurisdiction covers them) and the access log.
+        #[arg(long)]
         key: Option<PathBuf>,
         /// Your encryption key (from `keys encryption`).
         #[arg(long, requires = "key")]
@@ -103,7 +104,7 @@ fn update(
         .enable_all()
         .build()?;
     let transaction = runtime.block_on(async {
-        let client = Client::new(node);
+        let client = Client::new(node).signed_by(key.clone()).await?;
         let case = client.case(&id).await?;
         let (head, version, region) = (case.record.head, case.record.version, case.record.region);
         let mut signer = client.signer(key).await?;
@@ -145,19 +146,22 @@ fn show(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let Some(key) = key else {
+        bail!(
+            "reading a case needs --key: case records are served only to identities whose jurisdiction covers them"
+        );
+    };
+    let signing = KeyPair::read_pem_file(&key)?;
     runtime.block_on(async {
-        let client = Client::new(node);
+        let client = Client::new(node).signed_by(signing.clone()).await?;
         let case = client.case(&id).await?;
         let mut public = case.record;
         public.sealed = format!("{} bytes of ciphertext", public.sealed.len() / 2);
         println!("{}", serde_json::to_string_pretty(&public)?);
-        let (Some(key), Some(encryption_key)) = (key, encryption_key) else {
-            println!(
-                "(public metadata only: pass --key and --encryption-key to read the sealed details)"
-            );
+        let Some(encryption_key) = encryption_key else {
+            println!("(metadata only: pass --encryption-key to read the sealed details)");
             return Ok(());
         };
-        let signing = KeyPair::read_pem_file(&key)?;
         let encryption = EncryptionKeyPair::read_file(&encryption_key)?;
         match read_case(&client, &id, &signing, &encryption, purpose).await {
             Ok(outcome) => {

@@ -401,9 +401,12 @@ async fn disclose_outbreak(devnet: &mut Devnet, client: &Client, signal: &Hash) 
         regions(&grant.audience.neighbours),
         regions(&grant.audience.parents),
     );
-    let details = client.signal(signal).await?;
+    // A signal's cases are line-level metadata: the district CDC asks for them, signed.
+    let district = devnet.world.identity("futian-cdc")?.signer.key().clone();
+    let details = client.signed_by(district).await?.signal(signal).await?;
     let case = details
         .cases
+        .unwrap_or_default()
         .first()
         .map(|case| case.case_id)
         .context("the signal lists no case")?;
