@@ -216,10 +216,14 @@ impl Client {
     /// patients, signals' cases, counts by status).
     pub async fn signed_by(&self, key: KeyPair) -> Result<Client, ClientError> {
         let chain_id = self.status().await?.chain_id;
-        Ok(Client {
+        Ok(self.signed_for(key, chain_id))
+    }
+
+    fn signed_for(&self, key: KeyPair, chain_id: Hash) -> Client {
+        Client {
             reader: Some(Arc::new(ReadSigner { key, chain_id })),
             ..self.clone()
-        })
+        }
     }
 
     async fn get_query<T: DeserializeOwned>(
@@ -331,10 +335,14 @@ impl Client {
     /// A signer for `key` that continues after the key's last finalized nonce.
     pub async fn signer(&self, key: KeyPair) -> Result<Signer, ClientError> {
         let chain_id = self.status().await?.chain_id;
-        let last_nonce = self
-            .identity(&key.public_key())
-            .await?
-            .map_or(0, |identity| identity.nonce);
+        // Asked as the key itself: a patient's record is served to the patient only. A key
+        // not enrolled yet is refused as unknown and starts from nonce 0.
+        let myself = self.signed_for(key.clone(), chain_id);
+        let last_nonce = match myself.identity(&key.public_key()).await {
+            Ok(identity) => identity.map_or(0, |identity| identity.nonce),
+            Err(error) if error.code() == Some("unknown_signer") => 0,
+            Err(error) => return Err(error),
+        };
         Ok(Signer::new(key, chain_id, last_nonce))
     }
 
