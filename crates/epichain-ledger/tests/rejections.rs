@@ -178,14 +178,7 @@ fn report_and_update_fields_are_bounded() {
         .futian_hospital
         .report(world.report("DENGUE", "440304"));
     applied(&world.submit(transaction));
-    let head = world
-        .ledger
-        .reader()
-        .expect("reader")
-        .case(&id)
-        .expect("read")
-        .expect("case")
-        .head;
+    let head = world.case(&id).head;
     let empty = world
         .futian_doctor
         .update(id, head, CaseChange::Amend, Vec::new());

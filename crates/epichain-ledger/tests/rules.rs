@@ -20,15 +20,7 @@ fn reported_case(world: &mut World) -> (Hash, Hash) {
     let report = world.report("DENGUE", "440304");
     let (transaction, id) = world.futian_hospital.report(report);
     applied(&world.submit(transaction));
-    let head = world
-        .ledger
-        .reader()
-        .expect("reader")
-        .case(&id)
-        .expect("read")
-        .expect("case exists")
-        .head;
-    (id, head)
+    (id, world.case(&id).head)
 }
 
 #[test]
@@ -678,14 +670,7 @@ fn only_the_reporting_institution_replaces_a_case_and_the_reporter_stays_a_reade
 
     // A laboratory confirms with its own details: kept in the history, not in place of the
     // reporter's.
-    let head = world
-        .ledger
-        .reader()
-        .expect("reader")
-        .case(&id)
-        .expect("read")
-        .expect("case")
-        .head;
+    let head = world.case(&id).head;
     let lab_details = sealed_to(&[
         &world.futian_cdc,
         &world.shenzhen_lab,

@@ -582,14 +582,14 @@ async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
     let (report, case) = server.world.reports(day, 1, 9).expect("report").remove(0);
     assert_eq!(post(&server.base, &report).await.status(), 202);
     commit(&server, first, GENESIS_MS + 120_000);
-    let region = server
+    let record = server
         .chain
         .reader()
         .expect("reader")
         .case(&case)
         .expect("read")
-        .expect("case")
-        .region;
+        .expect("case");
+    let region = record.region;
     let key_of = |world: &mut DemoWorld, handle: &str| {
         world
             .identity(handle)
@@ -650,14 +650,7 @@ async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
     // Counts: one case is a small cell for anonymous callers; the district sees it by status.
     let counts = format!(
         "/v1/counts?disease={}&region={region}&from={day}&to={day}",
-        server
-            .chain
-            .reader()
-            .expect("reader")
-            .case(&case)
-            .expect("read")
-            .expect("case")
-            .disease
+        record.disease
     );
     let public = get_json(&server.base, &counts).await;
     assert!(

@@ -279,6 +279,16 @@ impl World {
         }
     }
 
+    /// The current record of case `id`.
+    pub fn case(&self, id: &epichain_core::Hash) -> epichain_ledger::CaseRecord {
+        self.ledger
+            .reader()
+            .expect("reader")
+            .case(id)
+            .expect("read")
+            .expect("case exists")
+    }
+
     pub fn today(&self) -> Day {
         Day::from_unix_ms(self.time_ms)
     }
