@@ -273,7 +273,9 @@ fn params_for(
     serial[0] &= 0x7F;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     let mut name = rcgen::DistinguishedName::new();
-    name.push(rcgen::DnType::CommonName, common_name);
+    if !common_name.is_empty() {
+        name.push(rcgen::DnType::CommonName, common_name);
+    }
     name.push(rcgen::DnType::OrganizationName, claims.institution.as_str());
     name.push(
         rcgen::DnType::OrganizationalUnitName,

@@ -196,6 +196,8 @@ pub enum CertificateProblem {
     WeakKey,
     /// A re-enrolment brings a certificate no newer than the enrolled one.
     Superseded,
+    /// A patient's certificate names its holder: every enrolled certificate is public.
+    PatientNamed,
 }
 
 /// Why a report or an update's fields were refused.
@@ -523,6 +525,7 @@ impl CertificateProblem {
             CertificateProblem::WrongKey => "certificate.wrong_key",
             CertificateProblem::WeakKey => "certificate.weak_key",
             CertificateProblem::Superseded => "certificate.superseded",
+            CertificateProblem::PatientNamed => "certificate.patient_named",
         }
     }
 }
@@ -801,6 +804,9 @@ impl fmt::Display for CertificateProblem {
             }
             CertificateProblem::Superseded => {
                 "the key is enrolled with a certificate at least as new: re-enrol with a newer one"
+            }
+            CertificateProblem::PatientNamed => {
+                "a patient's certificate must carry no name: enrolled certificates are public"
             }
         })
     }

@@ -982,3 +982,38 @@ fn every_reader_must_be_sealed_to_the_key_it_published() {
     let (transaction, _) = world.futian_hospital.report(report);
     assert_rejected(&world.submit(transaction), "sealed.reader_key_mismatch");
 }
+
+/// Review H3: enrolled certificates are public, so a patient's must not name the patient (a CA
+/// using other tooling than `epichain ca issue`, which refuses a name, could still write one).
+#[test]
+fn a_patient_certificate_that_names_the_patient_is_refused() {
+    let mut world = World::new();
+    let key = KeyPair::from_seed([47; 32]);
+    let named = epichain_core::cert::issue(
+        &world.shenzhen.certificate,
+        &world.shenzhen.key,
+        &epichain_core::cert::IssueRequest {
+            subject_key: key.public_key(),
+            claims: epichain_core::cert::Claims {
+                role: Role::Patient,
+                region: code("440304"),
+                institution: "patients".parse().expect("institution"),
+            },
+            common_name: "Li Si",
+            validity: validity(),
+        },
+    )
+    .expect("a careless CA can write one");
+    let mut patient = Signer::new(key, world.chain_id(), 0);
+    let enroll = patient.enroll(named, world.shenzhen.chain.clone());
+    assert_rejected(&world.submit(enroll), "certificate.patient_named");
+    // The world's patient enrolled without a name.
+    let identity = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .identity(&world.patient.public_key())
+        .expect("read")
+        .expect("enrolled");
+    assert!(identity.name.is_empty());
+}

@@ -288,14 +288,7 @@ const PARTICIPANTS: &[(&str, &str, Role, &str, usize, &str)] = &[
         3,
         "guangzhou-cdc-laboratory",
     ),
-    (
-        "patient-zhang",
-        "Zhang San",
-        Role::Patient,
-        "440304",
-        2,
-        "patient-zhang",
-    ),
+    ("patient-zhang", "", Role::Patient, "440304", 2, "patients"),
 ];
 
 /// Reporting hospitals and the districts they report in: (hospital handle, district).

@@ -119,6 +119,10 @@ impl<S: StateRead> Executor<'_, S> {
         if leaf.key.is_weak() {
             return Err(CertificateProblem::WeakKey.into());
         }
+        // Review H3: the certificate goes on chain; a patient's must not name the patient.
+        if leaf.claims.role == Role::Patient && !leaf.common_name.is_empty() {
+            return Err(CertificateProblem::PatientNamed.into());
+        }
         if !self.config.regions.contains(leaf.claims.region) {
             return Err(Rejection::UnknownRegion(leaf.claims.region).into());
         }

@@ -115,7 +115,12 @@ impl Authority {
                     region: code(region),
                     institution: institution.parse().expect("institution"),
                 },
-                common_name: &format!("{role} {region} #{seed}"),
+                // Patients' certificates carry no name (the ledger refuses one that does).
+                common_name: &if role == Role::Patient {
+                    String::new()
+                } else {
+                    format!("{role} {region} #{seed}")
+                },
                 validity,
             },
         )

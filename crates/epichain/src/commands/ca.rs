@@ -52,7 +52,8 @@ pub enum CaCommand {
         /// Output: the new certificate followed by the issuing chain without the root (PEM).
         #[arg(long)]
         out: PathBuf,
-        /// Holder's name (default: role and region).
+        /// Holder's name (default: role and region; refused for patients, whose certificates
+        /// carry no name).
         #[arg(long)]
         name: Option<String>,
         /// Validity in days from now.
@@ -90,7 +91,14 @@ pub fn run(command: CaCommand) -> Result<()> {
                 None => RegionSet::shipped_guangdong()?,
             };
             regions.require(region)?;
-            let name = name.unwrap_or_else(|| format!("{role} {region}"));
+            // A patient's certificate carries no name: enrolled certificates are public.
+            let name = match (name, role) {
+                (Some(_), Role::Patient) => {
+                    bail!("a patient's certificate carries no name (--name is refused)")
+                }
+                (None, Role::Patient) => String::new(),
+                (name, _) => name.unwrap_or_else(|| format!("{role} {region}")),
+            };
             let claims = Claims {
                 role,
                 region,
