@@ -2,9 +2,9 @@
 
 use crate::state::{
     CaseRecord, CaseVersion, CaseView, ChainConfig, CountBasis, CountKey, DetailsRef,
-    DisclosureBatch, DisclosureKey, DisclosureTally, Entry, IdentityRecord, PostingKey, SharedKey,
-    SharedRecord, StateRead, StatusCounts, TransactionLocation, VersionChange, VersionView,
-    details_hash, verify_version_chain,
+    DisclosureBatch, DisclosureKey, DisclosureTally, Entry, GrantRecord, IdentityRecord,
+    PostingKey, SharedKey, SharedRecord, StateRead, StatusCounts, TransactionLocation,
+    VersionChange, VersionView, details_hash, verify_version_chain,
 };
 use crate::store::StoreReader;
 use crate::{LedgerError, StorageError};
@@ -32,6 +32,25 @@ impl LedgerReader {
     pub fn config(&self) -> Result<ChainConfig, LedgerError> {
         self.get::<ChainConfig>(&())?
             .ok_or_else(|| StorageError::Corrupt("no chain configuration".into()).into())
+    }
+
+    /// The disclosure grants open at `now_ms`, newest first, at most `limit`: only grants opened
+    /// within the longest validity (`GRANT_DAYS_MAX`) can still be open, so only those are read.
+    pub fn open_grants(&self, now_ms: u64, limit: usize) -> Result<Vec<GrantRecord>, LedgerError> {
+        let oldest_open_ms =
+            now_ms.saturating_sub(u64::from(crate::execute::GRANT_DAYS_MAX) * 86_400_000);
+        let mut open = Vec::new();
+        for id in self
+            .reader
+            .grant_ids(oldest_open_ms, u64::MAX >> 1, limit)?
+        {
+            if let Some(grant) = self.get::<GrantRecord>(&id)?
+                && grant.is_open(now_ms)
+            {
+                open.push(grant);
+            }
+        }
+        Ok(open)
     }
 
     /// A holder's postings for a grantee of a grant, from posting `from`, at most `limit`.

@@ -13,7 +13,6 @@ use epichain_core::{KeyPair, Payload, PublicKey, Role, SignedTransaction, Signer
 use epichain_escrow::holder::{ChainView, DealingView, GeneratedView, Holder};
 use epichain_escrow::{EscrowShare, disclosure};
 use epichain_ledger::LedgerReader;
-use epichain_ledger::execute::GRANT_DAYS_MAX;
 use epichain_ledger::state::{DisclosureKey, GrantRecord};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -227,21 +226,8 @@ impl EscrowAgent {
         };
         let me = self.key();
         let mut payloads = Vec::new();
-        // Only grants opened within the longest validity can still be open: every one of them,
-        // however many (review M8: only the newest 1,000 were served).
-        let oldest_open_ms = tip
-            .time_ms
-            .saturating_sub(u64::from(GRANT_DAYS_MAX) * 86_400_000);
-        for grant_id in reader
-            .store()
-            .grant_ids(oldest_open_ms, u64::MAX >> 1, usize::MAX)?
-        {
-            let Some(grant) = reader.get::<epichain_ledger::state::GrantRecord>(&grant_id)? else {
-                continue;
-            };
-            if !grant.is_open(tip.time_ms) {
-                continue;
-            }
+        // Every open grant, however many (review M8: only the newest 1,000 were served).
+        for grant in reader.open_grants(tip.time_ms, usize::MAX)? {
             let records = granted_records(reader, &grant)?;
             if records.is_empty() {
                 continue;

@@ -9,11 +9,10 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use epichain_api::{READER_KEY_HEADER, READER_SIGNATURE_HEADER, READER_TIME_HEADER};
 use epichain_core::request::{READ_REQUEST_SKEW_MS_MAX, read_request_bytes};
-use epichain_core::{PublicKey, Role, Signature};
+use epichain_core::{PublicKey, RegionCode, Signature};
 use epichain_ledger::LedgerReader;
-use epichain_ledger::execute::GRANT_DAYS_MAX;
 use epichain_ledger::rules::{Action, role_may};
-use epichain_ledger::state::{CaseRecord, GrantRecord, IdentityRecord};
+use epichain_ledger::state::{CaseRecord, IdentityRecord};
 
 /// Most open grants examined to decide whether a grantee may read a case.
 pub const GRANTS_CHECKED_MAX: usize = 1_000;
@@ -119,18 +118,25 @@ impl Caller {
     /// 401 for anonymous callers, 403 unless the identity's jurisdiction covers a patient's.
     pub fn require_patient(&self, patient: &IdentityRecord) -> Result<(), Failure> {
         let identity = self.identity()?;
-        let covers = identity.key == patient.key
-            || (role_may(identity.role, Action::ReadDetails)
-                && patient.region.is_within(identity.region));
-        if covers { Ok(()) } else { Err(not_permitted()) }
+        if identity.key == patient.key || jurisdiction_covers(identity, patient.region) {
+            Ok(())
+        } else {
+            Err(not_permitted())
+        }
     }
 
     /// True if the caller is an identity whose jurisdiction covers `region`.
-    pub fn covers(&self, region: epichain_core::RegionCode) -> bool {
-        self.0.as_ref().is_some_and(|identity| {
-            identity.role != Role::Patient && region.is_within(identity.region)
-        })
+    pub fn covers(&self, region: RegionCode) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|identity| jurisdiction_covers(identity, region))
     }
+}
+
+/// The one jurisdiction rule for line-level metadata: a role that reads sealed details
+/// (authority, hospital, doctor, laboratory) whose home region contains `region`.
+fn jurisdiction_covers(identity: &IdentityRecord, region: RegionCode) -> bool {
+    role_may(identity.role, Action::ReadDetails) && region.is_within(identity.region)
 }
 
 fn may_read_case(
@@ -141,26 +147,17 @@ fn may_read_case(
     if identity.key == case.reporter {
         return Ok(true);
     }
+    if jurisdiction_covers(identity, case.region) {
+        return Ok(true);
+    }
     if !role_may(identity.role, Action::ReadDetails) {
         return Ok(false);
     }
-    if case.region.is_within(identity.region) {
-        return Ok(true);
-    }
-    // Grants are open at most GRANT_DAYS_MAX days: only those opened since can admit anyone.
     let now = reader.store().tip()?.map_or(0, |tip| tip.time_ms);
-    let oldest_open_ms = now.saturating_sub(u64::from(GRANT_DAYS_MAX) * 86_400_000);
-    for id in reader
-        .store()
-        .grant_ids(oldest_open_ms, u64::MAX >> 1, GRANTS_CHECKED_MAX)?
-    {
-        let Some(grant) = reader.get::<GrantRecord>(&id)? else {
-            continue;
-        };
-        if grant.is_open(now)
-            && grant
-                .scope
-                .covers(&case.disease, case.region, case.report_day)
+    for grant in reader.open_grants(now, GRANTS_CHECKED_MAX)? {
+        if grant
+            .scope
+            .covers(&case.disease, case.region, case.report_day)
             && grant.admits(identity)
         {
             return Ok(true);
