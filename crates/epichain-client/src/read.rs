@@ -115,7 +115,8 @@ pub async fn read_case(
     purpose: Option<AccessPurpose>,
 ) -> Result<ReadOutcome, ReadError> {
     // Case records are served to their readers only: every request is signed.
-    let client = &client.signed_by(signing.clone()).await?;
+    let chain_id = client.status().await?.chain_id;
+    let client = &client.signed_for(signing.clone(), chain_id);
     let (case, envelope, version) = match latest_envelope(client, id).await {
         // Outside the reader's jurisdiction and no grant admits it.
         Err(ReadError::Client(refused)) if refused.code() == Some("not_permitted") => {
@@ -123,7 +124,6 @@ pub async fn read_case(
         }
         other => other?,
     };
-    let chain_id = client.status().await?.chain_id;
     let me = signing.public_key();
     if !envelope.is_reader(&me) {
         let record = RecordVersion {

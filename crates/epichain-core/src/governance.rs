@@ -2,8 +2,9 @@
 //! the approvers and their threshold), revocations of any key, and disclosure grants, each
 //! approved by k of the approver institutions listed in genesis with their keys (review H7:
 //! approvals count institutions, not keys, so one institution running several keys cannot pass
-//! a proposal alone, and only listed keys count, so the root CA cannot mint approvers). Changes of the approvers, the threshold or the trusted roots wait
-//! [`GOVERNANCE_TIMELOCK_MS`] after approval, during which a proposal can cancel them.
+//! a proposal alone, and only listed keys count, so the root CA cannot mint approvers). Changes
+//! of the approvers, the threshold or the trusted roots wait [`GOVERNANCE_TIMELOCK_MS`] after
+//! approval, during which a proposal can cancel them.
 
 use crate::disease::{Disease, DiseaseCode};
 use crate::encoding::{Hash, signing_bytes, tag};

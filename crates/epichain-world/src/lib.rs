@@ -77,17 +77,19 @@ enum Sealing<'a> {
 /// Governance approvals needed in the demo world (of three approver institutions).
 pub const DEMO_APPROVAL_THRESHOLD: u16 = 2;
 
-/// The demo world's approver institutions with the participant approving for each.
-const DEMO_APPROVERS: [(&str, &str); 3] = [
-    ("china-cdc", "national-cdc-1"),
-    ("nhc", "national-cdc-2"),
-    ("ndcpa", "national-cdc-3"),
-];
+/// The participants whose institutions approve governance in the demo world (one key each).
+const DEMO_APPROVERS: [&str; 3] = ["national-cdc-1", "national-cdc-2", "national-cdc-3"];
 
+/// The demo approvers: each participant's institution (as [`PARTICIPANTS`] certifies it) with its
+/// key.
 fn demo_approvers() -> Result<Vec<epichain_core::governance::Approver>> {
     DEMO_APPROVERS
         .iter()
-        .map(|(institution, handle)| {
+        .map(|handle| {
+            let (_, _, _, _, _, institution) = PARTICIPANTS
+                .iter()
+                .find(|participant| participant.0 == *handle)
+                .ok_or_else(|| WorldError::UnknownIdentity((*handle).to_string()))?;
             Ok(epichain_core::governance::Approver {
                 institution: institution.parse()?,
                 keys: vec![KeyPair::from_seed(seed(handle)).public_key()],

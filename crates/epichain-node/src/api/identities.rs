@@ -8,22 +8,19 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use epichain_api::ApiError;
 use epichain_api::identities::{IDENTITIES_PAGE_MAX, IdentityQuery, IdentityView};
+use epichain_core::Role;
 use epichain_core::sealed::EncryptionPublicKey;
-use epichain_core::{PublicKey, Role};
-use epichain_ledger::{LedgerError, LedgerReader};
+use epichain_ledger::{IdentityRecord, LedgerError, LedgerReader};
 
-/// An identity with its published encryption key, if enrolled.
+/// An enrolled identity with its published encryption key.
 fn identity_view(
     reader: &LedgerReader,
-    key: &PublicKey,
-) -> Result<Option<IdentityView>, LedgerError> {
-    let Some(record) = reader.identity(key)? else {
-        return Ok(None);
-    };
+    record: IdentityRecord,
+) -> Result<IdentityView, LedgerError> {
     let encryption_key = reader
-        .get::<EncryptionPublicKey>(key)?
+        .get::<EncryptionPublicKey>(&record.key)?
         .map(|public| hex::encode(public.0));
-    Ok(Some(views::identity(record, encryption_key)))
+    Ok(views::identity(record, encryption_key))
 }
 
 /// An enrolled identity. A patient's only for a signed request from the patient or an identity
@@ -41,13 +38,13 @@ pub async fn identity(
 ) -> Result<Json<IdentityView>, Failure> {
     let key = parse_key("key", &key)?;
     let reader = state.reader()?;
-    if let Some(record) = reader.identity(&key)?
-        && record.role == Role::Patient
-    {
+    let record = reader
+        .identity(&key)?
+        .ok_or_else(|| not_found("identity"))?;
+    if record.role == Role::Patient {
         caller.require_patient(&record)?;
     }
-    let view = identity_view(&reader, &key)?;
-    Ok(Json(view.ok_or_else(|| not_found("identity"))?))
+    Ok(Json(identity_view(&reader, record)?))
 }
 
 /// Identities of a role at a region, with their encryption keys: whom a reporter seals details
@@ -88,7 +85,9 @@ pub async fn identities(
     let next = (keys.len() == IDENTITIES_PAGE_MAX).then(|| keys[keys.len() - 1]);
     let mut views = Vec::with_capacity(keys.len());
     for key in keys {
-        views.extend(identity_view(&reader, &key)?);
+        if let Some(record) = reader.identity(&key)? {
+            views.push(identity_view(&reader, record)?);
+        }
     }
     let body = Json(views).into_response();
     Ok(match next {
