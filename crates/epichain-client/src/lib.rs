@@ -335,15 +335,25 @@ impl Client {
     /// A signer for `key` that continues after the key's last finalized nonce.
     pub async fn signer(&self, key: KeyPair) -> Result<Signer, ClientError> {
         let chain_id = self.status().await?.chain_id;
-        // Asked as the key itself: a patient's record is served to the patient only. A key
-        // not enrolled yet is refused as unknown and starts from nonce 0.
-        let myself = self.signed_for(key.clone(), chain_id);
-        let last_nonce = match myself.identity(&key.public_key()).await {
-            Ok(identity) => identity.map_or(0, |identity| identity.nonce),
-            Err(error) if error.code() == Some("unknown_signer") => 0,
-            Err(error) => return Err(error),
-        };
+        let last_nonce = self
+            .own_identity(&key, chain_id)
+            .await?
+            .map_or(0, |identity| identity.nonce);
         Ok(Signer::new(key, chain_id, last_nonce))
+    }
+
+    /// The identity of `key` as the chain knows it, asked signed as that key (a patient's record
+    /// is served to the patient only); `None` if the key is not enrolled.
+    pub async fn own_identity(
+        &self,
+        key: &KeyPair,
+        chain_id: Hash,
+    ) -> Result<Option<IdentityView>, ClientError> {
+        let myself = self.signed_for(key.clone(), chain_id);
+        match myself.identity(&key.public_key()).await {
+            Err(error) if error.code() == Some("unknown_signer") => Ok(None),
+            other => other,
+        }
     }
 
     /// A case record with the first page of its history.

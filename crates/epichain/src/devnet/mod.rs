@@ -407,26 +407,14 @@ pub async fn submit_all(
     Ok(ids)
 }
 
-/// An identity as the chain knows it, asked signed as the identity itself (a patient's record is
-/// not public, but it may read its own); `None` if it is not enrolled.
-async fn enrolled_view(
-    client: &Client,
-    key: &epichain_core::KeyPair,
-) -> Result<Option<epichain_client::api::identities::IdentityView>, DevnetError> {
-    let signed = client.signed_by(key.clone()).await?;
-    match signed.identity(&key.public_key()).await {
-        Err(error) if error.code() == Some("unknown_signer") => Ok(None),
-        other => Ok(other?),
-    }
-}
-
 /// Enrols every demo identity not enrolled yet, publishes missing encryption keys, and waits
 /// for finality. Returns how many were enrolled.
 pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, DevnetError> {
     let mut pending = Vec::new();
     let mut enrolled = 0;
+    let chain_id = devnet.world.genesis.chain_id();
     for identity in &mut devnet.world.identities {
-        let known = enrolled_view(client, identity.signer.key()).await?;
+        let known = client.own_identity(identity.signer.key(), chain_id).await?;
         if known.is_none() {
             enrolled += 1;
             pending.push(
