@@ -32,6 +32,24 @@ pub const READER_TIME_HEADER: &str = "x-epichain-time";
 /// `epichain_core::request::read_request_bytes`.
 pub const READER_SIGNATURE_HEADER: &str = "x-epichain-signature";
 
+/// The headers of a signed read request: the reader's key, the time (Unix ms) and the signature
+/// over `epichain_core::request::read_request_bytes` of `method` and `path_and_query`.
+pub fn read_signature_headers(
+    key: &epichain_core::KeyPair,
+    chain_id: &epichain_core::Hash,
+    method: &str,
+    path_and_query: &str,
+    time_ms: u64,
+) -> [(&'static str, String); 3] {
+    let signature =
+        epichain_core::request::sign_read_request(key, chain_id, method, path_and_query, time_ms);
+    [
+        (READER_KEY_HEADER, key.public_key().to_hex()),
+        (READER_TIME_HEADER, time_ms.to_string()),
+        (READER_SIGNATURE_HEADER, hex::encode(signature.0)),
+    ]
+}
+
 /// Seconds a client should wait after a refusal that carries `Retry-After`.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 

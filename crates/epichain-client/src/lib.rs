@@ -11,13 +11,13 @@
 //! # Ok(()) }
 //! ```
 
+use epichain_api::ApiError;
 use epichain_api::cases::CaseAnswer;
 use epichain_api::disclosure::{EscrowView, GrantQuery, GrantView, HolderPostings};
 use epichain_api::identities::{IdentityQuery, IdentityView};
 use epichain_api::node::{BlockView, NodeStatus};
 use epichain_api::signals::{CountPoint, CountQuery, SignalDetail, SignalQuery, SignalView};
 use epichain_api::transactions::{BatchItem, BatchResponse, SubmitResponse, TransactionStatus};
-use epichain_api::{ApiError, READER_KEY_HEADER, READER_SIGNATURE_HEADER, READER_TIME_HEADER};
 use epichain_core::{Hash, KeyPair, PublicKey, RegionCode, Role, SignedTransaction, Signer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -122,7 +122,7 @@ impl ReadSigner {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_string(),
         };
-        let signature = epichain_core::request::sign_read_request(
+        let pairs = epichain_api::read_signature_headers(
             &self.key,
             &self.chain_id,
             request.method().as_str(),
@@ -130,11 +130,6 @@ impl ReadSigner {
             time_ms,
         );
         let headers = request.headers_mut();
-        let pairs = [
-            (READER_KEY_HEADER, self.key.public_key().to_hex()),
-            (READER_TIME_HEADER, time_ms.to_string()),
-            (READER_SIGNATURE_HEADER, hex::encode(signature.0)),
-        ];
         for (name, value) in pairs {
             if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
                 headers.insert(name, value);

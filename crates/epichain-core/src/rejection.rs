@@ -42,6 +42,8 @@ pub enum Action {
     Govern,
     /// Read (and log reading) sealed case details.
     ReadDetails,
+    /// Fetch whole finalized blocks to keep a full copy (a node, not a transaction).
+    FollowChain,
 }
 
 impl Action {
@@ -58,6 +60,7 @@ impl Action {
             Action::RevokeOther => "revoke other identities",
             Action::Govern => "submit governance proposals",
             Action::ReadDetails => "read sealed case details",
+            Action::FollowChain => "fetch whole blocks to keep a full copy",
         }
     }
 }

@@ -40,7 +40,8 @@ pub enum Role {
     DataProvider = 6,
     /// A centre for disease control at the level of its region (district, city, province, national).
     Authority = 7,
-    /// A consensus validator node.
+    /// A node of the network: votes in consensus when genesis names its key, otherwise follows
+    /// the chain as a replica operated by its institution.
     Validator = 8,
     /// A certificate authority (national root, province or city intermediate).
     CertificateAuthority = 9,

@@ -20,7 +20,8 @@ pub fn action_for_change(change: &CaseChange) -> Action {
 
 /// The role table: doctors and hospitals report, diagnose, record outcomes and amend; labs
 /// confirm; authorities exclude, close, revoke and govern; only these four roles read sealed
-/// details (and log it).
+/// details (and log it); only CDCs and nodes fetch whole blocks, which carry every case's
+/// line-level metadata (review H3).
 pub fn role_may(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
@@ -33,6 +34,7 @@ pub fn role_may(role: Role, action: Action) -> bool {
             role,
             Role::Authority | Role::Hospital | Role::Doctor | Role::Lab
         ),
+        FollowChain => matches!(role, Role::Authority | Role::Validator),
     }
 }
 
@@ -73,5 +75,7 @@ mod tests {
         assert!(!role_may(Role::Hospital, Action::ExcludeCase));
         assert!(role_may(Role::Authority, Action::CloseCase));
         assert!(!role_may(Role::Validator, Action::Govern));
+        assert!(role_may(Role::Validator, Action::FollowChain));
+        assert!(!role_may(Role::Hospital, Action::FollowChain));
     }
 }

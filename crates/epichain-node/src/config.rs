@@ -71,7 +71,9 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// HTTP API address.
     pub http_listen: SocketAddr,
-    /// Validators: the consensus and p2p key (PKCS#8 PEM).
+    /// The node's key (PKCS#8 PEM). Validators: the consensus and p2p key. Replicas: the key of
+    /// the node's enrolled identity (role `validator`, of the operating CDC's institution), which
+    /// signs its block fetches.
     #[serde(default)]
     pub key: Option<PathBuf>,
     /// Validators: p2p listen address.
@@ -150,6 +152,11 @@ impl NodeConfig {
             Role::Replica => {
                 if self.upstream.is_empty() {
                     return invalid("a replica needs at least one `upstream` validator URL");
+                }
+                if self.key.is_none() {
+                    return invalid(
+                        "a replica needs `key`: its enrolled identity signs block fetches",
+                    );
                 }
             }
         }

@@ -22,6 +22,16 @@ pub mod sync;
 
 pub use config::NodeConfig;
 
+/// The wall clock, at the node's edges only (the API's request times, signed fetches): never in
+/// the state machine.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|duration| duration.as_millis() as u64)
+        .unwrap_or_default()
+}
+
 /// Exit status of a node that stopped because it cannot go on safely (`EX_SOFTWARE`).
 pub const EXIT_HALTED: i32 = 70;
 

@@ -176,17 +176,22 @@ async fn serve(state: ApiState, address: std::net::SocketAddr) -> Result<(), Nod
         .map_err(setup)
 }
 
+/// The node's key, from the file its configuration names (checked present for both roles).
+fn node_key(config: &NodeConfig) -> Result<KeyPair, NodeError> {
+    let path = config
+        .key
+        .as_ref()
+        .ok_or_else(|| setup("the configuration names no `key`"))?;
+    KeyPair::read_pem_file(path).map_err(setup)
+}
+
 #[allow(clippy::too_many_lines)] // Validator start-up in order; to be split into a pure plan and start_* steps with the node restructure (issue 12).
 fn run_validator(
     config: NodeConfig,
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<(), NodeError> {
     let (genesis, chain) = open_chain(&config)?;
-    let key_path = config
-        .key
-        .clone()
-        .ok_or_else(|| setup("validator without key"))?;
-    let key = KeyPair::read_pem_file(&key_path).map_err(setup)?;
+    let key = node_key(&config)?;
     let private = consensus_private_key(&key).map_err(setup)?;
     let validators = validator_keys(&genesis).map_err(setup)?;
     if !validators.contains(&private.public_key()) {
@@ -337,6 +342,7 @@ fn run_replica(
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     mut progress: Progress,
 ) -> Result<(), NodeError> {
+    let key = node_key(&config)?;
     let (genesis, chain) = open_chain(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -344,7 +350,7 @@ fn run_replica(
         .build()
         .map_err(setup)?;
     runtime.block_on(async move {
-        let follower = Follower::new(chain.clone(), genesis, config.upstream.clone());
+        let follower = Follower::new(chain.clone(), genesis, config.upstream.clone(), key);
         let peer_count = Arc::new(AtomicUsize::new(config.upstream.len()));
         let follow = tokio::spawn(async move {
             follower.run(&mut progress).await;

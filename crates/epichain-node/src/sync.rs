@@ -5,10 +5,14 @@
 //!
 //! A block finalized through a descendant's certificate carries none of its own; it is accepted
 //! once a later certified block links back to it by parent hashes.
+//!
+//! Whole blocks carry every case's line-level metadata, so upstreams serve them only to signed
+//! requests of CDCs and nodes (review H3): the follower signs each fetch with its node identity.
 
 use crate::chain::Chain;
 use crate::finality::verify_certificate;
-use epichain_core::{Block, Genesis};
+use crate::wall_clock_ms;
+use epichain_core::{Block, Genesis, KeyPair};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,6 +70,10 @@ pub enum SyncError {
         /// Why.
         reason: String,
     },
+    /// Every upstream that answered refused this node's identity (not enrolled yet, revoked, or
+    /// not a CDC's or a node's).
+    #[error("upstreams refused this node's identity: {0}")]
+    Refused(String),
     /// The local ledger failed.
     #[error(transparent)]
     Chain(#[from] crate::chain::ChainError),
@@ -76,16 +84,18 @@ pub struct Follower {
     chain: Arc<Chain>,
     genesis: Genesis,
     upstreams: Vec<String>,
+    key: KeyPair,
     client: reqwest::Client,
 }
 
 impl Follower {
-    /// A follower of `upstreams` for `chain`.
-    pub fn new(chain: Arc<Chain>, genesis: Genesis, upstreams: Vec<String>) -> Self {
+    /// A follower of `upstreams` for `chain`, fetching blocks as the enrolled node identity `key`.
+    pub fn new(chain: Arc<Chain>, genesis: Genesis, upstreams: Vec<String>, key: KeyPair) -> Self {
         Follower {
             chain,
             genesis,
             upstreams,
+            key,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -130,13 +140,21 @@ impl Follower {
         height: u64,
     ) -> Result<Option<(Block, Option<Vec<u8>>, String)>, SyncError> {
         let mut last_error = String::from("no upstream configured");
+        let mut refused = None;
+        let path = format!("/v1/blocks/{height}/raw");
+        let headers = epichain_api::read_signature_headers(
+            &self.key,
+            &self.genesis.chain_id(),
+            "GET",
+            &path,
+            wall_clock_ms(),
+        );
         for upstream in &self.upstreams {
-            let response = match self
-                .client
-                .get(format!("{upstream}/v1/blocks/{height}/raw"))
-                .send()
-                .await
-            {
+            let mut request = self.client.get(format!("{upstream}{path}"));
+            for (name, value) in &headers {
+                request = request.header(*name, value);
+            }
+            let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) => {
                     last_error = error.to_string();
@@ -144,6 +162,17 @@ impl Follower {
                 }
             };
             if response.status() == reqwest::StatusCode::NOT_FOUND {
+                continue;
+            }
+            let status = response.status();
+            if status == reqwest::StatusCode::UNAUTHORIZED
+                || status == reqwest::StatusCode::FORBIDDEN
+            {
+                refused = Some(format!("{upstream} answered {status}"));
+                continue;
+            }
+            if !status.is_success() {
+                last_error = format!("{upstream} answered {status}");
                 continue;
             }
             let bytes = match body_capped(response, UPSTREAM_BODY_BYTES_MAX).await {
@@ -170,6 +199,9 @@ impl Follower {
                 )));
             }
             return Ok(Some((block, certificate, upstream.clone())));
+        }
+        if let Some(refused) = refused {
+            return Err(SyncError::Refused(refused));
         }
         if self.upstreams.is_empty() {
             return Err(SyncError::Unreachable(last_error));

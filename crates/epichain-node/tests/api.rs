@@ -530,6 +530,28 @@ fn commit(
 }
 
 /// A GET signed as `key` at `time_ms` (the signature over `signed_path`, normally the path).
+async fn signed_response(
+    server: &Server,
+    key: &epichain_core::KeyPair,
+    path: &str,
+    signed_path: &str,
+    time_ms: u64,
+) -> reqwest::Response {
+    let headers = epichain_api::read_signature_headers(
+        key,
+        &server.chain.chain_id(),
+        "GET",
+        signed_path,
+        time_ms,
+    );
+    let mut request = reqwest::Client::new().get(format!("{}{path}", server.base));
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("get")
+}
+
+/// [`signed_response`]'s status and JSON body.
 async fn signed_get(
     server: &Server,
     key: &epichain_core::KeyPair,
@@ -537,24 +559,7 @@ async fn signed_get(
     signed_path: &str,
     time_ms: u64,
 ) -> (u16, serde_json::Value) {
-    let signature = epichain_core::request::sign_read_request(
-        key,
-        &server.chain.chain_id(),
-        "GET",
-        signed_path,
-        time_ms,
-    );
-    let response = reqwest::Client::new()
-        .get(format!("{}{path}", server.base))
-        .header(epichain_api::READER_KEY_HEADER, key.public_key().to_hex())
-        .header(epichain_api::READER_TIME_HEADER, time_ms.to_string())
-        .header(
-            epichain_api::READER_SIGNATURE_HEADER,
-            hex::encode(signature.0),
-        )
-        .send()
-        .await
-        .expect("get");
+    let response = signed_response(server, key, path, signed_path, time_ms).await;
     let status = response.status().as_u16();
     (status, response.json().await.expect("json"))
 }
@@ -660,6 +665,86 @@ async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
     let (status, signed) = signed_get(&server, &district, &counts, &counts, now).await;
     assert_eq!(status, 200);
     assert_eq!(signed[0]["total"], 1, "{signed}");
+}
+
+/// Review H3: a whole block carries every case's line-level metadata, so it goes only to signed
+/// requests of CDCs and nodes; a replica follows as its own node identity, and a follower whose
+/// identity is refused says so instead of waiting for blocks forever.
+#[tokio::test]
+async fn whole_blocks_go_to_cdcs_and_nodes_only() {
+    use epichain_node::sync::{Follower, SyncError};
+    let mut server = server(1_000).await;
+    server
+        .world
+        .add_identity(
+            "node-futian",
+            "Futian district CDC replica",
+            epichain_core::Role::Validator,
+            "440304".parse().expect("region"),
+            2,
+            "futian-cdc",
+        )
+        .expect("node identity");
+    for transaction in server.world.enrolments() {
+        post(&server.base, &transaction).await;
+    }
+    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
+    commit(&server, genesis, GENESIS_MS + 60_000);
+    let key_of = |world: &mut DemoWorld, handle: &str| {
+        world
+            .identity(handle)
+            .expect("identity")
+            .signer
+            .key()
+            .clone()
+    };
+    let node = key_of(&mut server.world, "node-futian");
+    let cdc = key_of(&mut server.world, "futian-cdc");
+    let hospital = key_of(&mut server.world, "futian-hospital");
+    let path = "/v1/blocks/1/raw";
+    let now = now_ms();
+    let anonymous = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .expect("get");
+    assert_eq!(anonymous.status(), 401);
+    let (status, body) = signed_get(&server, &hospital, path, path, now).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_permitted"))
+    );
+    for key in [&node, &cdc] {
+        let response = signed_response(&server, key, path, path, now).await;
+        assert_eq!(response.status(), 200);
+    }
+    // The block JSON (header, ids, receipts, certificate) stays public for verification.
+    assert!(get_json(&server.base, "/v1/blocks/1").await["hash"].is_string());
+
+    let follow = |key: epichain_core::KeyPair| {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open(&directory.path().join("ledger.redb"), &server.world.genesis)
+            .expect("ledger");
+        let chain = Arc::new(Chain::new(
+            ledger,
+            MempoolLimits::default(),
+            BlockLimits::default(),
+        ));
+        let follower = Follower::new(
+            chain,
+            server.world.genesis.clone(),
+            vec![server.base.clone()],
+            key,
+        );
+        (follower, directory)
+    };
+    let (refused, _kept) = follow(hospital);
+    assert!(matches!(refused.step().await, Err(SyncError::Refused(_))));
+    // The node identity gets the block; this test chain's certificate is not a real one, so
+    // the follower stops at checking it.
+    let (admitted, _kept) = follow(node);
+    assert!(matches!(
+        admitted.step().await,
+        Err(SyncError::Invalid { height: 1, .. })
+    ));
 }
 
 /// The handle of the world's CDC for a reporting district.

@@ -49,7 +49,12 @@ async fn an_endless_answer_is_refused_while_it_streams() {
     let single = Single::new();
     let chain = single.chain.clone();
     let (url, sent) = lying_upstream().await;
-    let follower = Follower::new(chain.clone(), single.world.genesis.clone(), vec![url]);
+    let follower = Follower::new(
+        chain.clone(),
+        single.world.genesis.clone(),
+        vec![url],
+        epichain_core::KeyPair::from_seed([5; 32]),
+    );
     assert_eq!(follower.target_height().await.expect("status"), 10);
     let started = Instant::now();
     let applied = follower.step().await.expect("step");

@@ -1,9 +1,10 @@
 //! Who is asking: an anonymous caller, or an enrolled identity that signed its request
 //! (`epichain_core::request`). Line-level metadata — case records, their access logs, patient
-//! identities — is served only to an identity whose jurisdiction covers it (review H3);
-//! aggregates stay public.
+//! identities — is served only to an identity whose jurisdiction covers it, and whole blocks only
+//! to CDCs and nodes (review H3); aggregates stay public.
 
-use super::{ApiState, Failure, failure, wall_clock_ms};
+use super::{ApiState, Failure, failure};
+use crate::wall_clock_ms;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -122,6 +123,20 @@ impl Caller {
             Ok(())
         } else {
             Err(not_permitted())
+        }
+    }
+
+    /// 401 for anonymous callers, 403 unless the identity is a CDC or a node: a whole block
+    /// carries every case's line-level metadata, so only those keeping a full copy fetch one.
+    pub fn require_follower(&self) -> Result<(), Failure> {
+        if role_may(self.identity()?.role, Action::FollowChain) {
+            Ok(())
+        } else {
+            Err(failure(
+                StatusCode::FORBIDDEN,
+                "not_permitted",
+                "only CDCs and nodes fetch whole blocks",
+            ))
         }
     }
 

@@ -273,15 +273,6 @@ async fn json_client_errors(response: Response) -> Response {
     error(status, code, message)
 }
 
-/// The wall clock at the API edge.
-#[allow(clippy::disallowed_methods)]
-fn wall_clock_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|duration| duration.as_millis() as u64)
-        .unwrap_or_default()
-}
-
 /// Every operation may also be answered by the server's limits (`epichain_node::http`): 408 when
 /// a request takes too long, 429 when a client exceeds its rate, 503 when the node sheds load.
 fn with_limit_responses(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {

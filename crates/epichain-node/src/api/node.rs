@@ -1,5 +1,6 @@
 //! The node itself: `/v1/status`, finalized blocks, and Prometheus metrics.
 
+use super::caller::Caller;
 use super::{ApiState, Failure, failure, not_found};
 use crate::metrics;
 use axum::Json;
@@ -65,7 +66,8 @@ pub async fn block(
     }))
 }
 
-/// A finalized block for followers: canonical bytes of `(block bytes, certificate bytes)`.
+/// A finalized block for followers: canonical bytes of `(block bytes, certificate bytes)`. Signed
+/// requests of CDCs and nodes only: a block carries every case's line-level metadata.
 #[utoipa::path(
     get,
     path = "/v1/blocks/{height}/raw",
@@ -73,13 +75,17 @@ pub async fn block(
     responses(
         (status = 200, description = "Borsh (Vec<u8> block, Option<Vec<u8>> certificate)", content_type = "application/octet-stream"),
         (status = 400, body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError),
         (status = 404, body = ApiError)
     )
 )]
 pub async fn block_raw(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(height): Path<u64>,
 ) -> Result<Response, Failure> {
+    caller.require_follower()?;
     let reader = state.reader()?;
     let block = reader
         .store()

@@ -109,7 +109,7 @@ async fn admit(
     let chain = state.chain.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let slices: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-        let outcomes = chain.submit_many(&slices, super::wall_clock_ms());
+        let outcomes = chain.submit_many(&slices, crate::wall_clock_ms());
         (items, outcomes)
     })
     .await;

@@ -1,6 +1,8 @@
-//! `epichain devnet`: four validators (national and three provincial CDCs) and one replica per
-//! remaining level (city, district, hospital), each its own process with its own data directory
-//! and loopback ports; the demo world is enrolled and case reports stream in.
+//! `epichain devnet`: four validators (national and three provincial CDCs) and three replicas
+//! operated by city and district CDCs, each its own process with its own data directory and
+//! loopback ports; the demo world is enrolled and case reports stream in. Each replica follows
+//! as its own node identity (role `validator`, its CDC's institution): whole blocks are served
+//! to CDCs and nodes only.
 
 use crate::world::{DemoWorld, validator_key, validators};
 use epichain_client::api::disclosure::{GrantQuery, GrantSource, GrantStatus, GrantView};
@@ -21,11 +23,43 @@ pub const VALIDATOR_NAMES: [&str; 4] = [
     "Hunan Provincial CDC",
 ];
 
-/// Replicas: (node name, description).
-pub const REPLICAS: [(&str, &str); 3] = [
-    ("city-shenzhen", "Shenzhen municipal CDC replica"),
-    ("district-futian", "Futian district CDC replica"),
-    ("hospital-futian", "Futian People's Hospital replica"),
+/// A replica of the devnet and the CDC that operates it.
+pub struct ReplicaSpec {
+    /// Node name (also its identity's handle, `keys/NAME.key.pem`).
+    pub name: &'static str,
+    /// What it is (its identity's common name).
+    pub description: &'static str,
+    /// The operating CDC's institution.
+    pub institution: &'static str,
+    /// The operating CDC's region.
+    pub region: &'static str,
+    /// The demo CA that certifies it (see `DemoWorld::add_identity`).
+    pub issuer: usize,
+}
+
+/// Replicas, one per remaining level: a city and two districts.
+pub const REPLICAS: [ReplicaSpec; 3] = [
+    ReplicaSpec {
+        name: "city-shenzhen",
+        description: "Shenzhen municipal CDC replica",
+        institution: "shenzhen-cdc",
+        region: "440300",
+        issuer: 2,
+    },
+    ReplicaSpec {
+        name: "district-futian",
+        description: "Futian district CDC replica",
+        institution: "futian-cdc",
+        region: "440304",
+        issuer: 2,
+    },
+    ReplicaSpec {
+        name: "district-yuexiu",
+        description: "Yuexiu district CDC replica",
+        institution: "yuexiu-cdc",
+        region: "440104",
+        issuer: 3,
+    },
 ];
 
 /// Default first port: validators' HTTP APIs at 18000–18003, replicas' at 18004–18006, p2p at
@@ -131,11 +165,24 @@ impl Devnet {
                 chain_id: String::new(),
             }
         };
-        let world = DemoWorld::with_history(
+        let mut world = DemoWorld::with_history(
             manifest.genesis_ms,
             validators(&VALIDATOR_NAMES),
             crate::world::seasonal_history(manifest.genesis_ms, HISTORY_YEARS)?,
         )?;
+        for replica in &REPLICAS {
+            world.add_identity(
+                replica.name,
+                replica.description,
+                epichain_core::Role::Validator,
+                replica
+                    .region
+                    .parse()
+                    .map_err(crate::world::WorldError::from)?,
+                replica.issuer,
+                replica.institution,
+            )?;
+        }
         let chain_id = world.genesis.chain_id().to_hex();
         if !manifest.chain_id.is_empty() && manifest.chain_id != chain_id {
             return Err(DevnetError::Mismatch(format!(
@@ -275,7 +322,8 @@ fn write_configs(
     let upstream: Vec<String> = (0..VALIDATOR_NAMES.len())
         .map(|index| format!("http://{}", http(index as u16)))
         .collect();
-    for (offset, (name, description)) in REPLICAS.iter().enumerate() {
+    for (offset, replica) in REPLICAS.iter().enumerate() {
+        let name = replica.name;
         configs.push((
             NodeConfig {
                 name: name.to_string(),
@@ -283,13 +331,13 @@ fn write_configs(
                 genesis: "genesis.json".into(),
                 data_dir: format!("data/{name}").into(),
                 http_listen: http((VALIDATOR_NAMES.len() + offset) as u16),
-                key: None,
+                key: Some(format!("keys/{name}.key.pem").into()),
                 p2p_listen: None,
                 validator_addresses: Vec::new(),
                 upstream: upstream.clone(),
                 limits: Limits::default(),
             },
-            description.to_string(),
+            replica.description.to_string(),
         ));
     }
     std::fs::create_dir_all(directory.join("config")).map_err(|error| files(directory, error))?;
