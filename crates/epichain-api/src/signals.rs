@@ -97,8 +97,9 @@ pub struct SignalView {
     pub period: Period,
     /// Day (daily) or week number (weekly) the signal is about.
     pub period_index: u32,
-    /// The statistic's exact f64 bits (what the chain committed).
-    pub statistic_bits: u64,
+    /// The statistic's exact f64 bits (what the chain committed); `null` unless the caller's
+    /// jurisdiction covers the region (for a fixed-threshold rule it is the cell's case count).
+    pub statistic_bits: Option<u64>,
     /// The threshold's exact f64 bits.
     pub threshold_bits: u64,
     /// Cases reported in the series while the signal was open (empty unless the request was
@@ -116,8 +117,8 @@ pub struct SignalView {
     pub steps: Vec<StepView>,
     /// Status.
     pub status: SignalStatus,
-    /// The statistic.
-    pub statistic: f64,
+    /// The statistic (`null` as `statistic_bits`).
+    pub statistic: Option<f64>,
     /// The threshold.
     pub threshold: f64,
     /// Seconds from the signal to each step taken (response times).
@@ -241,10 +242,16 @@ pub struct CountPoint {
     pub clinical: Option<u32>,
     /// Laboratory-confirmed (and imported) cases (idem).
     pub confirmed: Option<u32>,
-    /// All counted cases; `null` when suppressed (1 to [`SMALL_CELL_MAX`] cases, for callers
-    /// outside the region's jurisdiction).
+    /// All counted cases. For callers outside the region's jurisdiction: the cases of the
+    /// reporting regions at or below it that had more than [`SMALL_CELL_MAX`] that day, and
+    /// `null` when the region itself had 1 to [`SMALL_CELL_MAX`].
     pub total: Option<u32>,
+    /// Reporting regions at or below the region whose 1 to [`SMALL_CELL_MAX`] cases that day are
+    /// left out of `total` (always 0 for callers whose jurisdiction covers the region).
+    pub suppressed_regions: u32,
 }
 
-/// Largest daily total suppressed for anonymous callers (a cell of 1 to 4 cases identifies).
+/// Largest daily count of a reporting region withheld from callers outside its jurisdiction (a
+/// cell of 1 to 4 cases identifies). Totals above a region are sums of disclosed cells only, so
+/// no difference of two answers isolates a withheld one.
 pub const SMALL_CELL_MAX: u32 = 4;

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod audit;
 pub mod read;
 pub mod seal;
 

@@ -288,16 +288,22 @@ impl RegionSet {
     /// True if some region of the set lies directly below `code`. Cases are reported in regions
     /// without children (districts, and cities such as Dongguan that have none).
     pub fn has_children(&self, code: RegionCode) -> bool {
-        let (low, high) = match code.level() {
-            Level::National => return !self.regions.is_empty(),
-            Level::Province => (code.0 + 100, code.0 + 9_999),
-            Level::City => (code.0 + 1, code.0 + 99),
-            Level::District => return false,
+        self.children(code).next().is_some()
+    }
+
+    /// The regions of the set directly below `code`, in code order.
+    pub fn children(&self, code: RegionCode) -> impl Iterator<Item = RegionCode> + '_ {
+        let bounds = match code.level() {
+            Level::National => Some((1, u32::MAX)),
+            Level::Province => Some((code.0 + 100, code.0 + 9_999)),
+            Level::City => Some((code.0 + 1, code.0 + 99)),
+            Level::District => None,
         };
-        self.regions
-            .range(RegionCode(low)..=RegionCode(high))
-            .next()
-            .is_some()
+        bounds
+            .into_iter()
+            .flat_map(move |(low, high)| self.regions.range(RegionCode(low)..=RegionCode(high)))
+            .map(|(child, _)| *child)
+            .filter(move |child| child.parent() == Some(code))
     }
 
     /// Information about a region.
@@ -522,6 +528,19 @@ mod tests {
         );
         assert!(set.has_children(code("440000")));
         assert!(!set.has_children(code("440304")));
+        let shenzhen: Vec<RegionCode> = set.children(code("440300")).collect();
+        assert!(shenzhen.contains(&code("440304")) && shenzhen.contains(&code("440305")));
+        assert!(
+            shenzhen
+                .iter()
+                .all(|child| child.parent() == Some(code("440300")))
+        );
+        let guangdong: Vec<RegionCode> = set.children(code("440000")).collect();
+        assert!(guangdong.contains(&code("440300")) && !guangdong.contains(&code("440304")));
+        assert_eq!(
+            set.children(RegionCode::NATIONAL).collect::<Vec<_>>(),
+            vec![code("440000")]
+        );
         // Nan'ao County, an island, has no neighbours.
         assert!(set.neighbours(code("440523")).is_empty());
         assert!(set.neighbours(code("440304")).contains(&code("440303")));

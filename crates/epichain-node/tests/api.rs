@@ -747,6 +747,94 @@ async fn whole_blocks_go_to_cdcs_and_nodes_only() {
     ));
 }
 
+/// Review H3 (issue 13 §4): k-anonymity of everything an anonymous caller can read. A day of
+/// reports leaves some districts with 1 to 4 cases beside siblings with more; a city's total used
+/// to be served whole, so subtracting its disclosed districts gave the withheld one away. Now
+/// totals above a district are sums of disclosed cells, onset counts need the jurisdiction and
+/// signals come without cases or statistic: the smallest number of cases the caller can pin
+/// anywhere is at least 5.
+#[tokio::test]
+async fn an_anonymous_caller_cannot_pin_fewer_than_five_cases_anywhere() {
+    use epichain_api::signals::SMALL_CELL_MAX;
+    use epichain_ledger::state::CountBasis;
+    let mut server = server(10_000).await;
+    for transaction in server.world.enrolments() {
+        post(&server.base, &transaction).await;
+    }
+    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
+    let first = commit(&server, genesis, GENESIS_MS + 60_000);
+    let day = epichain_core::Day::from_unix_ms(GENESIS_MS + 120_000);
+    for (report, _) in server.world.reports(day, 100, 5).expect("reports") {
+        assert_eq!(post(&server.base, &report).await.status(), 202);
+    }
+    commit(&server, first, GENESIS_MS + 120_000);
+    let regions = server.world.genesis.regions.clone();
+    let diseases: Vec<epichain_core::DiseaseCode> = [
+        "DENGUE",
+        "INFLUENZA",
+        "HFMD",
+        "PULM_TB",
+        "COVID19",
+        "MEASLES",
+    ]
+    .iter()
+    .map(|code| code.parse().expect("disease"))
+    .collect();
+    // The data is a real test: some city has withheld districts holding 1 to 4 cases together
+    // beside disclosed ones.
+    let reader = server.chain.reader().expect("reader");
+    let total = |disease, region| {
+        reader
+            .count(disease, region, CountBasis::Report, day)
+            .expect("count")
+            .total()
+    };
+    let exposing = diseases.iter().any(|disease| {
+        ["440300", "440100"].iter().any(|city| {
+            let city = city.parse().expect("region");
+            let small: u32 = regions
+                .children(city)
+                .map(|district| total(disease, district))
+                .filter(|cases| (1..=SMALL_CELL_MAX).contains(cases))
+                .sum();
+            (1..=SMALL_CELL_MAX).contains(&small) && total(disease, city) > SMALL_CELL_MAX
+        })
+    });
+    assert!(
+        exposing,
+        "pick reports that leave a small district beside a large one"
+    );
+
+    let anonymous = epichain_client::Client::new(&server.base);
+    let audit = epichain_client::audit::audit_anonymous(&anonymous, &regions, &diseases, day, day)
+        .await
+        .expect("audit");
+    assert!(audit.disclosed_positive > 0, "counts still load: {audit:?}");
+    let k = audit.k().expect("something is disclosed");
+    assert!(k > SMALL_CELL_MAX, "k = {k}: {:?}", audit.smallest);
+    assert!(audit.onset_answered.is_empty());
+    assert!(audit.revealing_signals.is_empty());
+    // The city's answer says how many districts it leaves out.
+    for disease in &diseases {
+        let city: epichain_core::RegionCode = "440300".parse().expect("region");
+        let points = anonymous
+            .counts(&epichain_api::signals::CountQuery {
+                disease: disease.to_string(),
+                region: city.to_string(),
+                basis: None,
+                from: day.to_string(),
+                to: day.to_string(),
+            })
+            .await
+            .expect("counts");
+        let small = regions
+            .children(city)
+            .filter(|district| (1..=SMALL_CELL_MAX).contains(&total(disease, *district)))
+            .count() as u32;
+        assert_eq!(points[0].suppressed_regions, small);
+    }
+}
+
 /// The handle of the world's CDC for a reporting district.
 fn district_cdc(region: epichain_core::RegionCode) -> &'static str {
     match region.to_string().as_str() {

@@ -178,6 +178,17 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
     });
 }
 
+/// The demo patient's key (a patient identity is not public).
+fn key_of_patient(devnet: &mut Devnet) -> epichain_core::PublicKey {
+    devnet
+        .world
+        .identity("patient-zhang")
+        .expect("patient")
+        .signer
+        .key()
+        .public_key()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -250,6 +261,30 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let outsider = client.signed_by(outsider_key).await.expect("status");
         assert_eq!(refused(outsider.case(&case).await), "not_permitted");
         assert!(district.case(&case).await.is_ok());
+        // Issue 13 §4: an anonymous caller gets no patient identity and no raw block, and
+        // cannot pin fewer than 5 cases to any cell of what it does get (counts, signals).
+        let patient = key_of_patient(devnet);
+        let patient_refused = client.identity(&patient).await.err();
+        assert_eq!(
+            patient_refused.as_ref().and_then(|error| error.code()),
+            Some("authentication_required")
+        );
+        let raw = reqwest::get(format!("{}/v1/blocks/1/raw", client.base()))
+            .await
+            .expect("raw block");
+        assert_eq!(raw.status(), 401);
+        let audit = epichain_client::audit::audit_anonymous(
+            &client,
+            &devnet.world.genesis.regions,
+            &["DENGUE".parse().expect("disease")],
+            day,
+            day,
+        )
+        .await
+        .expect("audit");
+        assert!(audit.disclosed_positive > 0, "counts load: {audit:?}");
+        assert!(audit.k().is_some_and(|k| k >= 5), "{audit:?}");
+        assert!(audit.revealing_signals.is_empty() && audit.onset_answered.is_empty());
 
         // The district authority reads (logging the access); before any grant, the neighbouring
         // hospital reads nothing.

@@ -1,7 +1,7 @@
 //! `/v1/signals` and `/v1/counts`: early-warning signals (listing, one signal, a live stream)
 //! and the count series behind them.
 
-use super::caller::Caller;
+use super::caller::{Caller, not_permitted};
 use super::{
     ApiState, Failure, StreamSlot, bad_request, failure, not_found, page, parse_hash,
     parse_optional, views,
@@ -111,13 +111,19 @@ fn count_series(query: &CountQuery) -> Result<(DiseaseCode, RegionCode, Day, Day
 }
 
 /// Daily counts of a disease in a region (any of the four levels), by report or onset day. By
-/// status only for a signed request whose jurisdiction covers the region; anyone else gets daily
-/// totals, with totals of 1 to `SMALL_CELL_MAX` suppressed (null).
+/// status only for a signed request whose jurisdiction covers the region. Anyone else gets daily
+/// totals by report day of the cells of more than `SMALL_CELL_MAX` cases (review H3); onset days,
+/// which late reports change after the fact, need the jurisdiction.
 #[utoipa::path(
     get,
     path = "/v1/counts",
     params(CountQuery),
-    responses((status = 200, body = Vec<CountPoint>), (status = 400, body = ApiError))
+    responses(
+        (status = 200, body = Vec<CountPoint>),
+        (status = 400, body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError)
+    )
 )]
 pub async fn counts(
     State(state): State<ApiState>,
@@ -125,12 +131,19 @@ pub async fn counts(
     Query(query): Query<CountQuery>,
 ) -> Result<Json<Vec<CountPoint>>, Failure> {
     let (disease, region, from, to) = count_series(&query)?;
+    let covered = caller.covers(region);
     let basis = match query.basis.unwrap_or_default() {
         CountBasis::Report => epichain_ledger::state::CountBasis::Report,
-        CountBasis::Onset => epichain_ledger::state::CountBasis::Onset,
+        CountBasis::Onset if covered => epichain_ledger::state::CountBasis::Onset,
+        CountBasis::Onset => {
+            // A day's onset count grows with each late report: two answers a day apart would
+            // single out the case reported in between.
+            caller.identity()?;
+            return Err(not_permitted());
+        }
     };
     let reader = state.reader()?;
-    let covered = caller.covers(region);
+    let regions = reader.config()?.regions;
     let mut points = Vec::with_capacity((to.0 - from.0 + 1) as usize);
     for day in (from.0..=to.0).map(Day) {
         let counts = reader.count(&disease, region, basis, day)?;
@@ -142,20 +155,58 @@ pub async fn counts(
                 clinical: Some(counts.clinical),
                 confirmed: Some(counts.confirmed),
                 total: Some(total),
+                suppressed_regions: 0,
             }
         } else {
-            // Anonymous (or outside the caller's jurisdiction): totals only, small cells
-            // suppressed (review H3).
+            let (disclosed, suppressed_regions) =
+                disclosed_total(&reader, &regions, &disease, region, day)?;
             CountPoint {
                 day,
                 suspected: None,
                 clinical: None,
                 confirmed: None,
-                total: (total == 0 || total > SMALL_CELL_MAX).then_some(total),
+                total: (total == 0 || total > SMALL_CELL_MAX).then_some(disclosed),
+                suppressed_regions,
             }
         });
     }
     Ok(Json(points))
+}
+
+/// A day's report-basis cases in the reporting regions at or below `region` that had more than
+/// `SMALL_CELL_MAX` of them, and how many reporting regions had 1 to `SMALL_CELL_MAX`. A total
+/// made only of disclosed cells cannot be differenced against its parts to expose a small one.
+/// Visits only regions with cases that day.
+fn disclosed_total(
+    reader: &epichain_ledger::LedgerReader,
+    regions: &epichain_core::RegionSet,
+    disease: &DiseaseCode,
+    region: RegionCode,
+    day: Day,
+) -> Result<(u32, u32), Failure> {
+    let (mut disclosed, mut suppressed) = (0u32, 0u32);
+    let mut pending = vec![region];
+    while let Some(next) = pending.pop() {
+        let total = reader
+            .count(
+                disease,
+                next,
+                epichain_ledger::state::CountBasis::Report,
+                day,
+            )?
+            .total();
+        if total == 0 {
+            continue;
+        }
+        if regions.has_children(next) {
+            pending.extend(regions.children(next));
+        } else if total > SMALL_CELL_MAX {
+            disclosed += total;
+        } else {
+            suppressed += 1;
+        }
+    }
+    Ok((disclosed, suppressed))
 }
 
 /// Server-sent events: each signal opened by a newly committed block, as JSON.

@@ -115,17 +115,19 @@ pub fn case_summary(case: CaseRecord) -> CaseSummary {
     }
 }
 
-/// A signal with its numbers as floats and its response times.
-/// A signal as a caller sees it: its case ids only if `covered` (the caller's jurisdiction covers
-/// the signal's region).
+/// A signal as a caller sees it: its case ids and statistic (for a fixed threshold, the cell's
+/// count) only if `covered` (the caller's jurisdiction covers the signal's region).
 pub fn signal_for(record: SignalRecord, covered: bool) -> SignalView {
     let mut view = signal(record);
     if !covered {
         view.cases.clear();
+        view.statistic = None;
+        view.statistic_bits = None;
     }
     view
 }
 
+/// A signal with its numbers as floats and its response times.
 fn signal(record: SignalRecord) -> SignalView {
     let response_seconds = record
         .steps
@@ -138,7 +140,7 @@ fn signal(record: SignalRecord) -> SignalView {
         })
         .collect();
     SignalView {
-        statistic: record.statistic(),
+        statistic: Some(record.statistic()),
         threshold: record.threshold(),
         response_seconds,
         id: record.id,
@@ -148,7 +150,7 @@ fn signal(record: SignalRecord) -> SignalView {
         method: record.method,
         period: record.period,
         period_index: record.period_index,
-        statistic_bits: record.statistic_bits,
+        statistic_bits: Some(record.statistic_bits),
         threshold_bits: record.threshold_bits,
         cases: record.cases,
         opened_height: record.opened_height,

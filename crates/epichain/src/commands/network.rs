@@ -345,7 +345,9 @@ async fn inject_outbreak(devnet: &mut Devnet, client: &Client) -> Result<()> {
             signal.disease,
             signal.region,
             signal.method,
-            signal.statistic,
+            signal
+                .statistic
+                .map_or("(withheld)".to_string(), |value| value.to_string()),
             signal.threshold,
             signal.cases.len()
         );

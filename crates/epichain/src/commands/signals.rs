@@ -128,7 +128,9 @@ pub fn run(command: SignalsCommand) -> Result<()> {
                     signal.disease.to_string(),
                     signal.region.to_string(),
                     signal.method.clone(),
-                    format!("{}", signal.statistic),
+                    signal
+                        .statistic
+                        .map_or_else(|| "—".to_string(), |value| value.to_string()),
                     format!("{:.2}", signal.threshold),
                     signal.cases.len().to_string(),
                     steps.join(","),
