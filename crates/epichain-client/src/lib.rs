@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod audit;
+pub mod pseudonym;
 pub mod read;
 pub mod seal;
 
@@ -398,6 +399,27 @@ impl Client {
         &self,
     ) -> Result<epichain_api::governance::GovernanceView, ClientError> {
         self.get("/v1/governance").await
+    }
+
+    /// The nearest pseudonym scope published at or above `region` for `purpose`.
+    pub async fn pseudonym_scope(
+        &self,
+        region: RegionCode,
+        purpose: epichain_core::pseudonym::PseudonymPurpose,
+    ) -> Result<epichain_api::pseudonyms::ScopeView, ClientError> {
+        let query = epichain_api::pseudonyms::ScopeQuery {
+            region: region.to_string(),
+            purpose: Some(purpose.to_string()),
+        };
+        self.get_query("/v1/pseudonyms/scope", &query).await
+    }
+
+    /// A pseudonym request and, once posted, its answer.
+    pub async fn pseudonym_request(
+        &self,
+        id: &Hash,
+    ) -> Result<epichain_api::pseudonyms::RequestView, ClientError> {
+        self.get(&format!("/v1/pseudonyms/requests/{id}")).await
     }
 
     /// Disclosure grants matching `query`, newest first (one page).

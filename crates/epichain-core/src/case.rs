@@ -7,7 +7,6 @@ use crate::encoding::{Hash, hash_tagged_parts, hex_bytes, tag};
 use crate::keys::PublicKey;
 use crate::region::RegionCode;
 use borsh::{BorshDeserialize, BorshSerialize};
-use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -195,65 +194,9 @@ impl std::str::FromStr for Sex {
 pub enum PatientRef {
     /// The patient's enrolled public key.
     Key(PublicKey),
-    /// HMAC-SHA256 pseudonym of the normalised national ID.
+    /// The patient's pseudonym in the reporting jurisdiction's scope: the CDC's oblivious PRF
+    /// of the normalised identity document number (`crate::pseudonym`).
     Pseudonym(Hash),
-}
-
-/// Errors deriving a pseudonym.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PseudonymError {
-    /// An 18-character resident identity number with a wrong check digit.
-    #[error("resident identity number fails its ISO 7064 MOD 11-2 check digit")]
-    CheckDigit,
-    /// Empty or not printable.
-    #[error("identity document number must be 1 to 64 printable ASCII characters")]
-    Format,
-}
-
-/// Derives the keyed pseudonym of a patient from an identity document number. The key is the
-/// jurisdiction's pseudonymisation secret shared by reporting sites, never on chain. Numbers are
-/// normalised (spaces removed, upper case) and 18-character resident identity numbers (GB 11643)
-/// must pass their check digit, so a typo cannot silently create a second person.
-pub fn derive_pseudonym(key: &[u8; 32], document_number: &str) -> Result<Hash, PseudonymError> {
-    let normalised: String = document_number
-        .chars()
-        .filter(|character| !character.is_whitespace())
-        .map(|character| character.to_ascii_uppercase())
-        .collect();
-    if normalised.is_empty()
-        || normalised.len() > 64
-        || !normalised.bytes().all(|byte| byte.is_ascii_graphic())
-    {
-        return Err(PseudonymError::Format);
-    }
-    if looks_like_resident_id(&normalised) && !resident_id_check_digit_ok(&normalised) {
-        return Err(PseudonymError::CheckDigit);
-    }
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| PseudonymError::Format)?;
-    mac.update(&(tag::PATIENT_PSEUDONYM.len() as u32).to_le_bytes());
-    mac.update(tag::PATIENT_PSEUDONYM.as_bytes());
-    mac.update(normalised.as_bytes());
-    Ok(Hash(mac.finalize().into_bytes().into()))
-}
-
-fn looks_like_resident_id(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 18
-        && bytes[..17].iter().all(u8::is_ascii_digit)
-        && (bytes[17].is_ascii_digit() || bytes[17] == b'X')
-}
-
-fn resident_id_check_digit_ok(text: &str) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let bytes = text.as_bytes();
-    let sum: u32 = bytes[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(digit, weight)| u32::from(digit - b'0') * weight)
-        .sum();
-    CHECK[(sum % 11) as usize] == bytes[17]
 }
 
 /// A new case, as a sentinel hospital or doctor reports it.
@@ -334,25 +277,6 @@ mod tests {
         assert!(!Excluded.can_become(Suspected));
         assert!(!Excluded.can_become(Excluded));
         assert!(!Suspected.can_become(Suspected));
-    }
-
-    #[test]
-    fn pseudonym_links_across_sites_and_checks_digits() {
-        let key = [9u8; 32];
-        // A valid GB 11643 number (check digit X).
-        let a = derive_pseudonym(&key, "11010519491231002x").expect("valid id");
-        let b = derive_pseudonym(&key, "110105 19491231 002X").expect("valid id");
-        assert_eq!(a, b);
-        assert_ne!(
-            a,
-            derive_pseudonym(&[8u8; 32], "11010519491231002X").expect("valid")
-        );
-        assert_eq!(
-            derive_pseudonym(&key, "110105194912310021"),
-            Err(PseudonymError::CheckDigit)
-        );
-        assert!(derive_pseudonym(&key, "E12345678").is_ok());
-        assert_eq!(derive_pseudonym(&key, "  "), Err(PseudonymError::Format));
     }
 
     #[test]

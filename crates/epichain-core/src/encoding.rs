@@ -213,6 +213,49 @@ pub mod hex_bytes {
     }
 }
 
+/// Serde for a 32-byte array as hex (`#[serde(with = "hex_array")]`).
+pub mod hex_array {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialises the array as lower-case hex.
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(bytes))
+    }
+
+    /// Parses 64 hex digits.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
+        let text = <String as Deserialize>::deserialize(deserializer)?;
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).map_err(serde::de::Error::custom)?;
+        Ok(bytes)
+    }
+}
+
+/// Serde for a list of 32-byte arrays as hex strings.
+pub mod hex_arrays {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialises each array as lower-case hex.
+    pub fn serialize<S: Serializer>(arrays: &[[u8; 32]], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(arrays.iter().map(hex::encode))
+    }
+
+    /// Parses a list of 64-hex-digit strings.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<[u8; 32]>, D::Error> {
+        let texts = <Vec<String> as Deserialize>::deserialize(deserializer)?;
+        texts
+            .iter()
+            .map(|text| {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(text, &mut bytes).map_err(serde::de::Error::custom)?;
+                Ok(bytes)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

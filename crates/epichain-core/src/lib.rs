@@ -16,6 +16,7 @@ pub mod governance;
 pub mod institution;
 pub mod keys;
 pub mod merkle;
+pub mod pseudonym;
 pub mod region;
 pub mod rejection;
 pub mod request;

@@ -44,6 +44,10 @@ pub enum Action {
     ReadDetails,
     /// Fetch whole finalized blocks to keep a full copy (a node, not a transaction).
     FollowChain,
+    /// Ask a CDC to evaluate blinded identity numbers into pseudonyms.
+    RequestPseudonyms,
+    /// Publish a pseudonym scope's key and evaluate its requests.
+    EvaluatePseudonyms,
 }
 
 impl Action {
@@ -61,6 +65,8 @@ impl Action {
             Action::Govern => "submit governance proposals",
             Action::ReadDetails => "read sealed case details",
             Action::FollowChain => "fetch whole blocks to keep a full copy",
+            Action::RequestPseudonyms => "ask for patient pseudonyms",
+            Action::EvaluatePseudonyms => "publish pseudonym keys and evaluate requests",
         }
     }
 }
@@ -173,6 +179,8 @@ pub enum Rejection {
     /// Diagnosis, outcome and replacing details are for the reporting institution: other
     /// institutions' updates may only annotate.
     NotCaseOwner,
+    /// A pseudonym key, request or evaluation was refused.
+    Pseudonym(PseudonymProblem),
 }
 
 /// Why an enrolment certificate was refused.
@@ -388,6 +396,37 @@ pub enum EscrowProblem {
     BadLog,
 }
 
+/// Why a pseudonym key, request or evaluation was refused.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PseudonymProblem {
+    /// A scope's key is published by a CDC whose region is the scope's.
+    NotScopeAuthority,
+    /// No key is published for the scope.
+    UnknownScope,
+    /// The requester's region is outside the scope's.
+    OutsideScope,
+    /// No elements, or more than a request holds.
+    BatchSize,
+    /// An element is not a valid group element.
+    BadElement,
+    /// The institution used its daily quota of evaluations.
+    QuotaExceeded {
+        /// Elements per institution per day.
+        limit: u32,
+    },
+    /// The scope's queue of unanswered requests is full.
+    QueueFull,
+    /// No such request.
+    UnknownRequest(Hash),
+    /// The request is answered already.
+    AlreadyAnswered,
+    /// Only the key holder that published the scope's key answers its requests.
+    NotEvaluator,
+    /// The answer does not have one element per request element, or its proof is malformed.
+    AnswerShape,
+}
+
 /// Why sealed details were refused.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -511,6 +550,7 @@ impl Rejection {
             Rejection::Sealed(problem) => problem.code(),
             Rejection::Disclosure(problem) => problem.code(),
             Rejection::AccessLog(problem) => problem.code(),
+            Rejection::Pseudonym(problem) => problem.code(),
         }
     }
 }
@@ -621,6 +661,69 @@ impl EscrowProblem {
     }
 }
 
+impl PseudonymProblem {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PseudonymProblem::NotScopeAuthority => "pseudonym.not_scope_authority",
+            PseudonymProblem::UnknownScope => "pseudonym.unknown_scope",
+            PseudonymProblem::OutsideScope => "pseudonym.outside_scope",
+            PseudonymProblem::BatchSize => "pseudonym.batch_size",
+            PseudonymProblem::BadElement => "pseudonym.bad_element",
+            PseudonymProblem::QuotaExceeded { .. } => "pseudonym.quota_exceeded",
+            PseudonymProblem::QueueFull => "pseudonym.queue_full",
+            PseudonymProblem::UnknownRequest(_) => "pseudonym.unknown_request",
+            PseudonymProblem::AlreadyAnswered => "pseudonym.already_answered",
+            PseudonymProblem::NotEvaluator => "pseudonym.not_evaluator",
+            PseudonymProblem::AnswerShape => "pseudonym.answer_shape",
+        }
+    }
+}
+
+impl fmt::Display for PseudonymProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PseudonymProblem::NotScopeAuthority => {
+                write!(
+                    f,
+                    "a scope's key is published by a CDC of the scope's region"
+                )
+            }
+            PseudonymProblem::UnknownScope => write!(f, "no key is published for this scope"),
+            PseudonymProblem::OutsideScope => {
+                write!(f, "the requester's region is outside the scope's")
+            }
+            PseudonymProblem::BatchSize => write!(
+                f,
+                "a request holds 1 to {} elements",
+                crate::pseudonym::PSEUDONYM_BATCH_MAX
+            ),
+            PseudonymProblem::BadElement => write!(f, "an element is not a valid group element"),
+            PseudonymProblem::QuotaExceeded { limit } => write!(
+                f,
+                "the institution has used its {limit} evaluations of today: more waits until tomorrow"
+            ),
+            PseudonymProblem::QueueFull => {
+                write!(
+                    f,
+                    "the scope's queue of unanswered requests is full: retry later"
+                )
+            }
+            PseudonymProblem::UnknownRequest(id) => write!(f, "no pseudonym request {id}"),
+            PseudonymProblem::AlreadyAnswered => write!(f, "the request is answered already"),
+            PseudonymProblem::NotEvaluator => write!(
+                f,
+                "only the key holder that published the scope's key answers its requests"
+            ),
+            PseudonymProblem::AnswerShape => write!(
+                f,
+                "the answer needs one element per requested element and a {}-byte proof",
+                crate::pseudonym::PROOF_BYTES
+            ),
+        }
+    }
+}
+
 impl SealedProblem {
     /// Stable code.
     pub fn code(&self) -> &'static str {
@@ -694,6 +797,7 @@ rejection_from!(
     SealedProblem => Sealed,
     DisclosureProblem => Disclosure,
     AccessLogProblem => AccessLog,
+    PseudonymProblem => Pseudonym,
 );
 
 impl std::error::Error for Rejection {}
@@ -778,6 +882,7 @@ impl fmt::Display for Rejection {
             Rejection::Sealed(problem) => write!(f, "sealed details rejected: {problem}"),
             Rejection::Disclosure(problem) => write!(f, "disclosure rejected: {problem}"),
             Rejection::AccessLog(problem) => write!(f, "access log rejected: {problem}"),
+            Rejection::Pseudonym(problem) => write!(f, "pseudonym message rejected: {problem}"),
             Rejection::NotCaseOwner => write!(
                 f,
                 "only the reporting institution may diagnose, record an outcome or replace the details of this case; other institutions annotate"

@@ -98,6 +98,8 @@ pub enum Payload {
     Escrow(crate::disclosure::EscrowMessage),
     /// An escrow holder's partial decryptions of granted records, sealed to one grantee.
     DecryptionShares(crate::disclosure::DecryptionShares),
+    /// A pseudonym scope's key, a reporting site's blinded request, or the CDC's evaluation.
+    Pseudonym(crate::pseudonym::PseudonymMessage),
 }
 
 /// Why a reader decrypts a case record: a code, never free text (review M14: text on the public,
@@ -198,6 +200,7 @@ impl Payload {
             Payload::AccessLog(_) => "access_log",
             Payload::Escrow(_) => "escrow",
             Payload::DecryptionShares(_) => "decryption_shares",
+            Payload::Pseudonym(_) => "pseudonym",
         }
     }
 }

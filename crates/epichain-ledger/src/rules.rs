@@ -35,6 +35,8 @@ pub fn role_may(role: Role, action: Action) -> bool {
             Role::Authority | Role::Hospital | Role::Doctor | Role::Lab
         ),
         FollowChain => matches!(role, Role::Authority | Role::Validator),
+        RequestPseudonyms => matches!(role, Role::Doctor | Role::Hospital | Role::Lab),
+        EvaluatePseudonyms => role == Role::Authority,
     }
 }
 

@@ -5,6 +5,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::case::{CaseChange, CaseReport};
 use epichain_core::disclosure::{Audience, GrantScope, RecordVersion, SealedDealing};
 use epichain_core::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
+use epichain_core::pseudonym::PseudonymScope;
 use epichain_core::sealed::EncryptionPublicKey;
 use epichain_core::transaction::RevocationReason;
 use epichain_core::warning::{Period, SignalOutcome, Step, WarningRule};
@@ -47,6 +48,85 @@ pub enum StateKey {
     DisclosurePosting(PostingKey),
     /// A record version a holder shared with a grantee (each is shared once).
     DisclosureShared(SharedKey),
+    /// A pseudonym scope: its key, its evaluator and its unanswered requests.
+    PseudonymScope(PseudonymScope),
+    /// A pseudonym request and its answer.
+    PseudonymRequest(Hash),
+    /// Elements an institution had evaluated on one day.
+    PseudonymQuota(PseudonymQuotaKey),
+}
+
+/// An institution's pseudonym evaluations on one (block) day.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct PseudonymQuotaKey {
+    /// The requesting institution.
+    pub institution: Institution,
+    /// The day.
+    pub day: Day,
+}
+
+/// Elements an institution had evaluated on one day.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+)]
+pub struct PseudonymQuota(pub u32);
+
+/// Most unanswered requests a scope holds.
+pub const PSEUDONYM_PENDING_MAX: usize = 256;
+
+/// Most elements one institution may have evaluated per day (review H4: a dictionary through the
+/// CDC takes years for one county, and every request is on chain).
+pub const PSEUDONYM_ELEMENTS_PER_INSTITUTION_DAY_MAX: u32 = 2_000;
+
+/// A pseudonym scope as published.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct PseudonymScopeRecord {
+    /// The scope.
+    pub scope: PseudonymScope,
+    /// Its public key.
+    pub public_key: [u8; 32],
+    /// Who published it and answers its requests.
+    pub evaluator: PublicKey,
+    /// When it was published (or last rotated).
+    pub published_height: u64,
+    /// Unanswered requests, oldest first (at most [`PSEUDONYM_PENDING_MAX`]).
+    pub pending: Vec<Hash>,
+}
+
+/// A CDC's answer to a pseudonym request.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct PseudonymAnswer {
+    /// Evaluated elements, in the request's order.
+    pub evaluated: Vec<[u8; 32]>,
+    /// The batch proof.
+    pub proof: Vec<u8>,
+    /// The key the proof is against (the scope's at the time).
+    pub public_key: [u8; 32],
+    /// Who answered.
+    pub by: PublicKey,
+    /// When.
+    pub height: u64,
+}
+
+/// A reporting site's pseudonym request: on chain, so every evaluation is audited.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct PseudonymRequestRecord {
+    /// The request's transaction id.
+    pub id: Hash,
+    /// The scope.
+    pub scope: PseudonymScope,
+    /// Who asked.
+    pub requester: PublicKey,
+    /// For which institution (the quota's).
+    pub institution: Institution,
+    /// Blinded elements.
+    pub blinded: Vec<[u8; 32]>,
+    /// When.
+    pub height: u64,
+    /// Block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// The CDC's answer, once posted.
+    pub answer: Option<PseudonymAnswer>,
 }
 
 /// One posting of a holder for a grantee of a grant, numbered from 0.
@@ -751,6 +831,12 @@ pub enum StateValue {
     DisclosurePosting(Box<DisclosureBatch>),
     /// A shared record version.
     DisclosureShared(SharedRecord),
+    /// A pseudonym scope.
+    PseudonymScope(Box<PseudonymScopeRecord>),
+    /// A pseudonym request.
+    PseudonymRequest(Box<PseudonymRequestRecord>),
+    /// Elements evaluated for an institution on a day.
+    PseudonymQuota(PseudonymQuota),
 }
 
 impl StateValue {
@@ -772,6 +858,9 @@ impl StateValue {
             StateValue::Disclosure(value) => encoding::encode(value),
             StateValue::DisclosurePosting(value) => encoding::encode(value.as_ref()),
             StateValue::DisclosureShared(value) => encoding::encode(value),
+            StateValue::PseudonymScope(value) => encoding::encode(value.as_ref()),
+            StateValue::PseudonymRequest(value) => encoding::encode(value.as_ref()),
+            StateValue::PseudonymQuota(value) => encoding::encode(value),
         }
     }
 
@@ -801,6 +890,13 @@ impl StateValue {
                 StateValue::DisclosurePosting(Box::new(encoding::decode(bytes)?))
             }
             StateKey::DisclosureShared(_) => StateValue::DisclosureShared(encoding::decode(bytes)?),
+            StateKey::PseudonymScope(_) => {
+                StateValue::PseudonymScope(Box::new(encoding::decode(bytes)?))
+            }
+            StateKey::PseudonymRequest(_) => {
+                StateValue::PseudonymRequest(Box::new(encoding::decode(bytes)?))
+            }
+            StateKey::PseudonymQuota(_) => StateValue::PseudonymQuota(encoding::decode(bytes)?),
         })
     }
 }
@@ -964,4 +1060,24 @@ entry!(
     SharedKey,
     |key| StateKey::DisclosureShared(key.clone()),
     DisclosureShared
+);
+entry!(
+    PseudonymScopeRecord,
+    PseudonymScope,
+    |key| StateKey::PseudonymScope(*key),
+    PseudonymScope,
+    boxed
+);
+entry!(
+    PseudonymRequestRecord,
+    Hash,
+    |key| StateKey::PseudonymRequest(*key),
+    PseudonymRequest,
+    boxed
+);
+entry!(
+    PseudonymQuota,
+    PseudonymQuotaKey,
+    |key| StateKey::PseudonymQuota(key.clone()),
+    PseudonymQuota
 );

@@ -1017,3 +1017,191 @@ fn a_patient_certificate_that_names_the_patient_is_refused() {
         .expect("enrolled");
     assert!(identity.name.is_empty());
 }
+
+/// The Shenzhen scope for case reporting, and the CDC seed whose key it publishes.
+fn shenzhen_scope() -> (
+    epichain_core::pseudonym::PseudonymSecret,
+    epichain_core::pseudonym::PseudonymScope,
+) {
+    use epichain_core::pseudonym::{PseudonymPurpose, PseudonymScope, PseudonymSecret};
+    (
+        PseudonymSecret::from_bytes([9; 32]),
+        PseudonymScope {
+            region: code("440300"),
+            purpose: PseudonymPurpose::CaseReporting,
+        },
+    )
+}
+
+fn pseudonym(message: epichain_core::pseudonym::PseudonymMessage) -> Payload {
+    Payload::Pseudonym(message)
+}
+
+/// The Shenzhen CDC publishes the scope's key.
+fn publish_shenzhen_scope(
+    world: &mut World,
+    secret: &epichain_core::pseudonym::PseudonymSecret,
+    scope: &epichain_core::pseudonym::PseudonymScope,
+) {
+    let transaction = world.shenzhen_cdc.sign(pseudonym(
+        epichain_core::pseudonym::PseudonymMessage::PublishKey {
+            scope: *scope,
+            public_key: secret.public_key(scope),
+        },
+    ));
+    applied(&world.submit(transaction));
+}
+
+/// Review H4: a scope's key is published by a CDC of exactly its region; sites of the region
+/// ask on chain (the request names the requester and its institution); only the publisher
+/// answers, with one element per request element; the site's pseudonym is the CDC's.
+#[test]
+fn pseudonyms_come_from_the_scope_cdc() {
+    use epichain_core::pseudonym::{PseudonymMessage, blind};
+    use epichain_ledger::state::PseudonymRequestRecord;
+    let mut world = World::new();
+    let (secret, scope) = shenzhen_scope();
+    let publish = || {
+        pseudonym(PseudonymMessage::PublishKey {
+            scope,
+            public_key: secret.public_key(&scope),
+        })
+    };
+    // Not the scope's region (a district CDC, the provincial CDC), not an authority: refused.
+    let outsiders = [
+        world.futian_cdc.sign(publish()),
+        world.guangdong_cdc.sign(publish()),
+    ];
+    for transaction in outsiders {
+        assert_rejected(&world.submit(transaction), "pseudonym.not_scope_authority");
+    }
+    let transaction = world.futian_hospital.sign(publish());
+    assert_rejected(&world.submit(transaction), "role_not_permitted");
+    publish_shenzhen_scope(&mut world, &secret, &scope);
+
+    let number = "11010519491231002X";
+    let request = |blinded| pseudonym(PseudonymMessage::Request { scope, blinded });
+    // A hospital outside the scope's region may not ask; a non-point is refused.
+    let (blinding, blinded) = blind(&[number]).expect("blind");
+    let transaction = world.yuexiu_hospital.sign(request(blinded.clone()));
+    assert_rejected(&world.submit(transaction), "pseudonym.outside_scope");
+    let transaction = world.futian_doctor.sign(request(vec![[0u8; 32]]));
+    assert_rejected(&world.submit(transaction), "pseudonym.bad_element");
+    let asked = world.futian_doctor.sign(request(blinded.clone()));
+    let request_id = asked.id();
+    applied(&world.submit(asked));
+
+    let (evaluated, proof) = secret.evaluate(&scope, &blinded).expect("evaluate");
+    let answer = |evaluated: Vec<[u8; 32]>| {
+        pseudonym(PseudonymMessage::Evaluate {
+            request: request_id,
+            evaluated,
+            proof: proof.to_vec(),
+        })
+    };
+    let transaction = world.guangdong_cdc.sign(answer(evaluated.clone()));
+    assert_rejected(&world.submit(transaction), "pseudonym.not_evaluator");
+    let transaction = world.shenzhen_cdc.sign(answer(vec![evaluated[0]; 2]));
+    assert_rejected(&world.submit(transaction), "pseudonym.answer_shape");
+    let transaction = world.shenzhen_cdc.sign(answer(evaluated.clone()));
+    applied(&world.submit(transaction));
+    let transaction = world.shenzhen_cdc.sign(answer(evaluated));
+    assert_rejected(&world.submit(transaction), "pseudonym.already_answered");
+    let record = world
+        .ledger
+        .reader()
+        .expect("reader")
+        .get::<PseudonymRequestRecord>(&request_id)
+        .expect("read")
+        .expect("request on chain");
+    assert_eq!(record.requester, world.futian_doctor.public_key());
+    assert_eq!(record.institution.as_str(), "org-10");
+    let answer = record.answer.expect("answered");
+    let proof: [u8; 64] = answer.proof.as_slice().try_into().expect("proof");
+    let pseudonyms = blinding
+        .finalize(&answer.evaluated, &proof, &answer.public_key)
+        .expect("the proof verifies");
+    assert_eq!(
+        pseudonyms[0],
+        secret.pseudonym(&scope, number).expect("direct")
+    );
+}
+
+/// Review H4: a dictionary through the CDC stops at the institution's daily quota, which the
+/// doctor and the hospital of one institution share.
+#[test]
+fn pseudonym_requests_stop_at_the_institution_daily_quota() {
+    use epichain_core::pseudonym::{PseudonymMessage, blind};
+    use epichain_ledger::state::PSEUDONYM_ELEMENTS_PER_INSTITUTION_DAY_MAX;
+    let mut world = World::new();
+    let (secret, scope) = shenzhen_scope();
+    publish_shenzhen_scope(&mut world, &secret, &scope);
+    let request = |blinded| pseudonym(PseudonymMessage::Request { scope, blinded });
+    let (_, one) = blind(&["11010519491231002X"]).expect("blind");
+    let transaction = world.futian_doctor.sign(request(one));
+    applied(&world.submit(transaction));
+    let (_, full) = blind(&["11010519491231002X"; 64]).expect("blind");
+    let batches = (PSEUDONYM_ELEMENTS_PER_INSTITUTION_DAY_MAX as usize - 1) / 64;
+    let transactions: Vec<_> = (0..batches)
+        .map(|_| world.futian_hospital.sign(request(full.clone())))
+        .collect();
+    // The CDC answers block by block, as its service does, so the scope's queue stays short.
+    for chunk in transactions.chunks(8) {
+        let outcome = world.block(chunk.to_vec());
+        let mut answers = Vec::new();
+        for (transaction, receipt) in chunk.iter().zip(&outcome.receipts) {
+            assert_eq!(receipt.outcome, TransactionOutcome::Applied);
+            let (evaluated, proof) = secret.evaluate(&scope, &full).expect("evaluate");
+            answers.push(
+                world
+                    .shenzhen_cdc
+                    .sign(pseudonym(PseudonymMessage::Evaluate {
+                        request: transaction.id(),
+                        evaluated,
+                        proof: proof.to_vec(),
+                    })),
+            );
+        }
+        world.block(answers);
+    }
+    let transaction = world.futian_hospital.sign(request(full));
+    assert_rejected(&world.submit(transaction), "pseudonym.quota_exceeded");
+}
+
+/// Review H4: requests for a scope nobody published, empty ones, answers to no request, and a
+/// queue the CDC does not drain are refused.
+#[test]
+fn pseudonym_requests_out_of_shape_are_refused() {
+    use epichain_core::pseudonym::{PseudonymMessage, blind};
+    use epichain_ledger::state::PSEUDONYM_PENDING_MAX;
+    let mut world = World::new();
+    let (secret, scope) = shenzhen_scope();
+    let request = |blinded| pseudonym(PseudonymMessage::Request { scope, blinded });
+    let (_, one) = blind(&["E12345678"]).expect("blind");
+    let transaction = world.futian_hospital.sign(request(one.clone()));
+    assert_rejected(&world.submit(transaction), "pseudonym.unknown_scope");
+    publish_shenzhen_scope(&mut world, &secret, &scope);
+    let transaction = world.futian_hospital.sign(request(Vec::new()));
+    assert_rejected(&world.submit(transaction), "pseudonym.batch_size");
+    let (evaluated, proof) = secret.evaluate(&scope, &one).expect("evaluate");
+    let transaction = world
+        .shenzhen_cdc
+        .sign(pseudonym(PseudonymMessage::Evaluate {
+            request: Hash([7; 32]),
+            evaluated,
+            proof: proof.to_vec(),
+        }));
+    assert_rejected(&world.submit(transaction), "pseudonym.unknown_request");
+    let queued: Vec<_> = (0..PSEUDONYM_PENDING_MAX)
+        .map(|_| world.futian_hospital.sign(request(one.clone())))
+        .collect();
+    let outcome = world.block(queued);
+    assert!(
+        outcome
+            .receipts
+            .iter()
+            .all(|receipt| receipt.outcome == TransactionOutcome::Applied)
+    );
+    let transaction = world.futian_hospital.sign(request(one));
+    assert_rejected(&world.submit(transaction), "pseudonym.queue_full");
+}

@@ -529,6 +529,15 @@ fn commit(
     block
 }
 
+/// Enrols the server's world in the first block; returns it.
+async fn enrol_world(server: &mut Server) -> epichain_node::block::ChainBlock {
+    for transaction in server.world.enrolments() {
+        post(&server.base, &transaction).await;
+    }
+    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
+    commit(server, genesis, GENESIS_MS + 60_000)
+}
+
 /// A GET signed as `key` at `time_ms` (the signature over `signed_path`, normally the path).
 async fn signed_response(
     server: &Server,
@@ -578,11 +587,7 @@ fn now_ms() -> u64 {
 #[tokio::test]
 async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
     let mut server = server(1_000).await;
-    for transaction in server.world.enrolments() {
-        post(&server.base, &transaction).await;
-    }
-    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
-    let first = commit(&server, genesis, GENESIS_MS + 60_000);
+    let first = enrol_world(&mut server).await;
     let day = epichain_core::Day::from_unix_ms(GENESIS_MS + 120_000);
     let (report, case) = server.world.reports(day, 1, 9).expect("report").remove(0);
     assert_eq!(post(&server.base, &report).await.status(), 202);
@@ -685,11 +690,7 @@ async fn whole_blocks_go_to_cdcs_and_nodes_only() {
             "futian-cdc",
         )
         .expect("node identity");
-    for transaction in server.world.enrolments() {
-        post(&server.base, &transaction).await;
-    }
-    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
-    commit(&server, genesis, GENESIS_MS + 60_000);
+    enrol_world(&mut server).await;
     let key_of = |world: &mut DemoWorld, handle: &str| {
         world
             .identity(handle)
@@ -758,28 +759,17 @@ async fn an_anonymous_caller_cannot_pin_fewer_than_five_cases_anywhere() {
     use epichain_api::signals::SMALL_CELL_MAX;
     use epichain_ledger::state::CountBasis;
     let mut server = server(10_000).await;
-    for transaction in server.world.enrolments() {
-        post(&server.base, &transaction).await;
-    }
-    let genesis = epichain_node::block::ChainBlock::genesis(server.chain.chain_id());
-    let first = commit(&server, genesis, GENESIS_MS + 60_000);
+    let first = enrol_world(&mut server).await;
     let day = epichain_core::Day::from_unix_ms(GENESIS_MS + 120_000);
     for (report, _) in server.world.reports(day, 100, 5).expect("reports") {
         assert_eq!(post(&server.base, &report).await.status(), 202);
     }
     commit(&server, first, GENESIS_MS + 120_000);
     let regions = server.world.genesis.regions.clone();
-    let diseases: Vec<epichain_core::DiseaseCode> = [
-        "DENGUE",
-        "INFLUENZA",
-        "HFMD",
-        "PULM_TB",
-        "COVID19",
-        "MEASLES",
-    ]
-    .iter()
-    .map(|code| code.parse().expect("disease"))
-    .collect();
+    let diseases: Vec<epichain_core::DiseaseCode> = epichain_world::DEMO_DISEASES
+        .iter()
+        .map(|code| code.parse().expect("disease"))
+        .collect();
     // The data is a real test: some city has withheld districts holding 1 to 4 cases together
     // beside disclosed ones.
     let reader = server.chain.reader().expect("reader");

@@ -302,7 +302,7 @@ const REPORTERS: &[(&str, &str)] = &[
 ];
 
 /// Diseases in the demo stream.
-const DEMO_DISEASES: &[&str] = &[
+pub const DEMO_DISEASES: &[&str] = &[
     "DENGUE",
     "INFLUENZA",
     "HFMD",

@@ -193,10 +193,8 @@ fn report_args<'a>(
         "34",
         "--sex",
         "female",
-        "--national-id",
-        "11010519491231002X",
-        "--pseudonym-secret",
-        &s.path("secret"),
+        "--pseudonym",
+        "5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e",
     ]
     .iter()
     .map(|text| text.to_string())
@@ -213,8 +211,6 @@ fn run_strings(args: &[String]) -> Output {
 #[test]
 fn operator_workflow_and_bad_input() {
     let s = setup();
-    ok(&["keys", "secret", "--out", &s.path("secret")]);
-
     // A good report, saved so that it can be replayed.
     let args = report_args(
         &s,
@@ -268,6 +264,19 @@ fn operator_workflow_and_bad_input() {
                 s.path("tx.hex"),
             ],
             "stale_nonce",
+        ),
+        // Review H4: no site computes a pseudonym by itself; only the scope's CDC evaluates.
+        (
+            {
+                let mut args = report_args(&s, "hospital.key", "DENGUE", "440304", &[]);
+                let at = args.len() - 2;
+                args.splice(
+                    at..,
+                    ["--national-id".to_string(), "11010519491231002X".into()],
+                );
+                args
+            },
+            "needs the network",
         ),
     ];
     for (args, expected) in cases {

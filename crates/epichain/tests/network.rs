@@ -178,6 +178,21 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
     });
 }
 
+/// Runs the `epichain` binary, asserts it succeeded and returns its standard output.
+fn run_cli<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+        .args(args)
+        .output()
+        .expect("run epichain");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// The demo patient's key (a patient identity is not public).
 fn key_of_patient(devnet: &mut Devnet) -> epichain_core::PublicKey {
     devnet
@@ -412,16 +427,8 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let cert_file = directory.path().join("futian-clinic.pem");
         std::fs::write(&cert_file, bundle).expect("bundle");
         let run = |args: Vec<std::ffi::OsString>| {
-            let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
-                .args(args)
-                .output()
-                .expect("run epichain");
-            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-            assert!(
-                output.status.success() && stdout.contains("(applied)"),
-                "{stdout}{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let stdout = run_cli(&args);
+            assert!(stdout.contains("(applied)"), "{stdout}");
         };
         run(vec![
             "enroll".into(),
@@ -449,27 +456,88 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         assert!(revoked.is_some_and(|identity| identity.revoked.is_some_and(|revocation| {
             revocation.reason == epichain_core::RevocationReason::CessationOfOperation
         })));
+        let _services = devnet::start_pseudonym_services(devnet, &client)
+            .await
+            .expect("pseudonym services");
+        pseudonyms_from_the_command_line(&client, &keys).await;
         governance_from_the_command_line(&client, directory.path(), &keys).await;
     });
+}
+
+/// Review H4: a doctor reports with the patient's identity number; the Shenzhen CDC's service
+/// turns it into the pseudonym through the chain (the doctor's machine blinds it, holds no key);
+/// the Guangzhou scope gives the same number another pseudonym; only each CDC's seed computes
+/// them directly.
+async fn pseudonyms_from_the_command_line(client: &Client, keys: &Path) {
+    use epichain_core::pseudonym::{PseudonymPurpose, PseudonymScope, PseudonymSecret};
+    let number = "11010519491231002X";
+    let epichain = |args: Vec<std::ffi::OsString>| run_cli(&args);
+    let direct = |handle: &str, region: &str| {
+        let seed = std::fs::read_to_string(keys.join(format!("{handle}.seed"))).expect("seed");
+        let secret = PseudonymSecret::from_bytes(
+            epichain_core::encoding::parse_hex_array(seed.trim()).expect("hex"),
+        );
+        let scope = PseudonymScope {
+            region: region.parse().expect("region"),
+            purpose: PseudonymPurpose::CaseReporting,
+        };
+        secret.pseudonym(&scope, number).expect("pseudonym")
+    };
+    let today = Day::from_unix_ms(now_ms()).to_string();
+    let stdout = epichain(vec![
+        "report".into(),
+        "--node".into(),
+        client.base().into(),
+        "--key".into(),
+        keys.join("futian-doctor.key.pem").into(),
+        "--disease".into(),
+        "HFMD".into(),
+        "--region".into(),
+        "440304".into(),
+        "--onset".into(),
+        today.into(),
+        "--national-id".into(),
+        number.into(),
+    ]);
+    assert!(stdout.contains("(applied)"), "{stdout}");
+    let case: Hash = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("case "))
+        .expect("case id")
+        .parse()
+        .expect("hex");
+    let district = client
+        .signed_by(
+            epichain_core::KeyPair::read_pem_file(&keys.join("futian-cdc.key.pem")).expect("key"),
+        )
+        .await
+        .expect("status");
+    let record = district.case(&case).await.expect("case").record;
+    let shenzhen = direct("shenzhen-cdc-pseudonyms", "440300");
+    assert_eq!(
+        record.patient,
+        epichain_core::PatientRef::Pseudonym(shenzhen)
+    );
+    let stdout = epichain(vec![
+        "pseudonym".into(),
+        "get".into(),
+        "--node".into(),
+        client.base().into(),
+        "--key".into(),
+        keys.join("yuexiu-doctor.key.pem").into(),
+        "--national-id".into(),
+        number.into(),
+    ]);
+    let guangzhou: Hash = stdout.trim().parse().expect("one pseudonym");
+    assert_eq!(guangzhou, direct("guangzhou-cdc-pseudonyms", "440100"));
+    assert_ne!(guangzhou, shenzhen, "scopes do not link");
 }
 
 /// Two approver institutions revoke the third's national authority from the command line
 /// (propose, approve on each side, submit: review H6, nobody else could), then approve a
 /// threshold change that waits out its timelock, visible in `governance list`.
 async fn governance_from_the_command_line(client: &Client, directory: &Path, keys: &Path) {
-    let epichain = |args: &[&std::ffi::OsStr]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
-            .args(args)
-            .output()
-            .expect("run epichain");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "{args:?}: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
-    };
+    let epichain = |args: &[&std::ffi::OsStr]| run_cli(args);
     let national = |index: usize| keys.join(format!("national-cdc-{index}.key.pem"));
     let leaked = epichain_core::KeyPair::read_pem_file(&national(3))
         .expect("key")

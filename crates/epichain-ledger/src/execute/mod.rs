@@ -36,7 +36,7 @@ use crate::state::{
 use epichain_core::encoding::Hash;
 use epichain_core::rejection::{
     AccessLogProblem, CertificateProblem, DisclosureProblem, EscrowProblem, GovernanceProblem,
-    ReportProblem, SealedProblem, WorkflowProblem,
+    PseudonymProblem, ReportProblem, SealedProblem, WorkflowProblem,
 };
 use epichain_core::{
     Day, DiseaseCode, Payload, Receipt, RegionCode, Rejection, SignedTransaction,
@@ -52,6 +52,7 @@ mod event;
 mod governance;
 mod identity;
 mod overlay;
+mod pseudonym;
 mod signal;
 mod warning;
 
@@ -150,6 +151,7 @@ halt_from!(
     SealedProblem,
     DisclosureProblem,
     AccessLogProblem,
+    PseudonymProblem,
 );
 
 /// A contract's result.
@@ -406,6 +408,7 @@ impl<'a, S: StateRead> Executor<'a, S> {
             Payload::AccessLog(access) => self.access_log(signer, access),
             Payload::Escrow(message) => self.escrow(signer, message),
             Payload::DecryptionShares(shares) => self.decryption_shares(signer, shares),
+            Payload::Pseudonym(message) => self.pseudonym(signed.id(), signer, message),
         }
     }
 

@@ -24,6 +24,7 @@ mod governance;
 mod identities;
 mod node;
 mod page;
+mod pseudonyms;
 mod signals;
 mod transactions;
 mod views;
@@ -339,6 +340,8 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(disclosure::grant))
         .routes(routes!(disclosure::grant_shares))
         .routes(routes!(governance::governance))
+        .routes(routes!(pseudonyms::scope))
+        .routes(routes!(pseudonyms::request))
         .with_state(state)
         .split_for_parts();
     let document = Arc::new(with_limit_responses(document));

@@ -3,9 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use epichain_core::KeyPair;
-use epichain_core::keys::{
-    public_key_pem, random_secret, read_public_key_file, write_private_file,
-};
+use epichain_core::keys::{public_key_pem, read_public_key_file};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -39,12 +37,6 @@ pub enum KeysCommand {
         /// Your encryption key file.
         #[arg(long)]
         encryption_key: PathBuf,
-    },
-    /// Generate a 32-byte pseudonymisation secret (hex, mode 0600) shared by reporting sites.
-    Secret {
-        /// Output file; must not exist.
-        #[arg(long)]
-        out: PathBuf,
     },
 }
 
@@ -84,11 +76,6 @@ pub fn run(command: KeysCommand) -> Result<()> {
                 println!("encryption key published at height {height}");
                 Ok::<_, anyhow::Error>(())
             })?;
-        }
-        KeysCommand::Secret { out } => {
-            let secret = random_secret()?;
-            write_private_file(&out, format!("{}\n", hex::encode(secret)).as_bytes())?;
-            println!("wrote {}", out.display());
         }
     }
     Ok(())

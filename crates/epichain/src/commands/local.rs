@@ -3,10 +3,8 @@
 //! if the ledger applies it; a rejection prints the reason, exits with code 2 and writes nothing.
 
 use super::ca::{read_certificates, read_genesis};
-use super::keys::read_secret;
 use super::wall_clock_ms;
 use anyhow::{Context, Result, bail};
-use epichain_core::case::derive_pseudonym;
 use epichain_core::keys::read_public_key_file;
 use epichain_core::{
     CaseChange, CaseReport, CaseStatus, Day, DiseaseCode, Hash, KeyPair, Outcome, PatientRef,
@@ -146,27 +144,36 @@ pub struct ReportArgs {
     #[arg(long, default_value = "unknown")]
     sex: Sex,
     /// The patient's enrolled public key (file or hex).
-    #[arg(long, conflicts_with = "national_id")]
+    #[arg(long, conflicts_with_all = ["national_id", "pseudonym"])]
     patient_key: Option<PathBuf>,
-    /// The patient's identity document number (turned into a keyed pseudonym; never stored).
-    #[arg(long, requires = "pseudonym_secret")]
-    national_id: Option<String>,
-    /// The jurisdiction's pseudonymisation secret (see `keys secret`).
+    /// The patient's identity document number: blinded on this machine and turned into the
+    /// patient's pseudonym by the CDC of the region's scope, through the chain (`epichain report`
+    /// only; the number never leaves this machine).
+    #[arg(long, conflicts_with = "pseudonym")]
+    pub national_id: Option<String>,
+    /// The patient's pseudonym (64 hex digits), as `epichain pseudonym get` printed it.
     #[arg(long)]
-    pseudonym_secret: Option<PathBuf>,
+    pseudonym: Option<Hash>,
 }
 
 impl ReportArgs {
-    /// The report these arguments describe.
-    pub fn to_report(&self) -> Result<CaseReport> {
-        let patient = match (&self.patient_key, &self.national_id, &self.pseudonym_secret) {
-            (Some(path), _, _) => PatientRef::Key(read_public_key_file(path)?),
-            (None, Some(id), Some(secret)) => {
-                PatientRef::Pseudonym(derive_pseudonym(&read_secret(secret)?, id)?)
-            }
-            _ => bail!(
-                "name the patient with --patient-key, or --national-id with --pseudonym-secret"
+    /// The district of the report.
+    pub fn region(&self) -> RegionCode {
+        self.region
+    }
+
+    /// The report these arguments describe; `pseudonym` is the one the scope's CDC evaluated
+    /// for `--national-id`.
+    pub fn to_report(&self, pseudonym: Option<Hash>) -> Result<CaseReport> {
+        let patient = match (&self.patient_key, self.pseudonym.or(pseudonym)) {
+            (Some(path), _) => PatientRef::Key(read_public_key_file(path)?),
+            (None, Some(pseudonym)) => PatientRef::Pseudonym(pseudonym),
+            (None, None) if self.national_id.is_some() => bail!(
+                "--national-id needs the network: the scope's CDC evaluates pseudonyms (use `epichain report`, or pass --pseudonym)"
             ),
+            (None, None) => {
+                bail!("name the patient with --patient-key, --national-id or --pseudonym")
+            }
         };
         Ok(CaseReport {
             disease: self.disease.clone(),
@@ -211,7 +218,7 @@ pub fn run(command: LedgerCommand) -> Result<()> {
             sign_and_submit(&signing, |signer| signer.enroll(certificate, chain))
         }
         LedgerCommand::Report { signing, report } => {
-            let report = report.to_report()?;
+            let report = report.to_report(None)?;
             sign_and_submit(&signing, |signer| {
                 let (transaction, id) = signer.report(report);
                 println!("case {id}");

@@ -7,6 +7,7 @@ mod governance;
 mod keys;
 mod local;
 mod network;
+mod pseudonym;
 mod signals;
 
 use anyhow::Result;
@@ -146,6 +147,9 @@ enum Command {
     /// Governance: approvers, proposals, approvals and the timelock.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
+    /// Patient pseudonyms: the CDC's seed and evaluator, a reporting site's requests.
+    #[command(subcommand)]
+    Pseudonym(pseudonym::PseudonymCommand),
     /// Show a node's status.
     Status {
         /// Node API URL.
@@ -338,6 +342,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => network::revoke(&node, &key, &target, reason),
         Command::Signals(command) => signals::run(command),
         Command::Governance(command) => governance::run(command),
+        Command::Pseudonym(command) => pseudonym::run(command),
         Command::Case(command) => case::run(command),
         Command::Detect {
             method,

@@ -92,10 +92,20 @@ pub fn report(
     encryption_key: Option<&Path>,
 ) -> Result<()> {
     let key = KeyPair::read_pem_file(key)?;
-    let mut body = report.to_report()?;
     let client = Client::new(url);
     let runtime = runtime()?;
     let mut signer = runtime.block_on(client.signer(key))?;
+    let pseudonym = match &report.national_id {
+        Some(number) => Some(super::pseudonym::obtain_one(
+            &runtime,
+            &client,
+            &mut signer,
+            report.region(),
+            number,
+        )?),
+        None => None,
+    };
+    let mut body = report.to_report(pseudonym)?;
     if let Some(path) = details {
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let details = epichain_core::sealed::CaseDetails::from_bytes(&text)?;
@@ -252,12 +262,8 @@ pub fn devnet(directory: Option<PathBuf>, base_port: Option<u16>, outbreak: bool
 }
 
 /// Waits for the nodes, enrols the world and streams reports until Ctrl-C.
-async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
-    let clients: Vec<Client> = devnet
-        .nodes
-        .iter()
-        .map(|node| Client::new(&node.url))
-        .collect();
+/// Waits until every node answers, then lists them.
+async fn await_nodes(devnet: &Devnet, clients: &[Client]) -> Result<()> {
     for (client, node) in clients.iter().zip(&devnet.nodes) {
         if !devnet::wait_ready(client, Duration::from_secs(60)).await {
             bail!(
@@ -275,6 +281,16 @@ async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
             node.name, node.description, node.url, node.url, node.url
         );
     }
+    Ok(())
+}
+
+async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
+    let clients: Vec<Client> = devnet
+        .nodes
+        .iter()
+        .map(|node| Client::new(&node.url))
+        .collect();
+    await_nodes(devnet, &clients).await?;
     let validators: Vec<Client> = devnet
         .validator_urls()
         .iter()
@@ -286,6 +302,10 @@ async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
     println!(
         "\nenrolled {enrolled} identities (national → province → city CA hierarchy); {} years of seasonal baselines imported at genesis",
         devnet::HISTORY_YEARS
+    );
+    let _pseudonym_services = devnet::start_pseudonym_services(devnet, &first).await?;
+    println!(
+        "pseudonym services of the Shenzhen and Guangzhou CDCs answer reporting sites' blinded requests (RFC 9497 VOPRF; no site holds a pseudonym key)"
     );
     match devnet.await_escrow(&first, Duration::from_secs(90)).await? {
         Some((threshold, holders)) => println!(

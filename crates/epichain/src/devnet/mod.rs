@@ -62,6 +62,14 @@ pub const REPLICAS: [ReplicaSpec; 3] = [
     },
 ];
 
+/// The CDCs' pseudonym services (review H4): for each scope, an identity of the city CDC
+/// (its own key, one purpose) that publishes the scope's key and answers requests, with the
+/// CDC's seed in `keys/HANDLE.seed`: (handle, scope region, institution, issuing demo CA).
+pub const PSEUDONYM_SERVICES: [(&str, &str, &str, usize); 2] = [
+    ("shenzhen-cdc-pseudonyms", "440300", "shenzhen-cdc", 2),
+    ("guangzhou-cdc-pseudonyms", "440100", "guangzhou-cdc", 3),
+];
+
 /// Default first port: validators' HTTP APIs at 18000–18003, replicas' at 18004–18006, p2p at
 /// 19000–19003.
 pub const DEFAULT_BASE_PORT: u16 = 18_000;
@@ -170,19 +178,7 @@ impl Devnet {
             validators(&VALIDATOR_NAMES),
             crate::world::seasonal_history(manifest.genesis_ms, HISTORY_YEARS)?,
         )?;
-        for replica in &REPLICAS {
-            world.add_identity(
-                replica.name,
-                replica.description,
-                epichain_core::Role::Validator,
-                replica
-                    .region
-                    .parse()
-                    .map_err(crate::world::WorldError::from)?,
-                replica.issuer,
-                replica.institution,
-            )?;
-        }
+        add_operator_identities(&mut world)?;
         let chain_id = world.genesis.chain_id().to_hex();
         if !manifest.chain_id.is_empty() && manifest.chain_id != chain_id {
             return Err(DevnetError::Mismatch(format!(
@@ -488,6 +484,77 @@ pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, 
         client.wait_finalized(id, Duration::from_secs(60)).await?;
     }
     Ok(enrolled)
+}
+
+/// The devnet's own identities beside the demo world's: each replica's node identity and each
+/// CDC pseudonym service's (one key per purpose).
+fn add_operator_identities(world: &mut DemoWorld) -> Result<(), DevnetError> {
+    for (handle, region, institution, issuer) in PSEUDONYM_SERVICES {
+        world.add_identity(
+            handle,
+            &format!("{institution} pseudonym service"),
+            epichain_core::Role::Authority,
+            region.parse().map_err(crate::world::WorldError::from)?,
+            issuer,
+            institution,
+        )?;
+    }
+    for replica in &REPLICAS {
+        world.add_identity(
+            replica.name,
+            replica.description,
+            epichain_core::Role::Validator,
+            replica
+                .region
+                .parse()
+                .map_err(crate::world::WorldError::from)?,
+            replica.issuer,
+            replica.institution,
+        )?;
+    }
+    Ok(())
+}
+
+/// Starts the CDCs' pseudonym services: each publishes its scope's key (from its seed, made on
+/// first use) and answers the scope's requests in a task until dropped.
+pub async fn start_pseudonym_services(
+    devnet: &mut Devnet,
+    client: &Client,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, DevnetError> {
+    use epichain_client::pseudonym::Evaluator;
+    use epichain_core::pseudonym::{PseudonymPurpose, PseudonymScope, PseudonymSecret};
+    let mut tasks = Vec::new();
+    for (handle, region, _, _) in PSEUDONYM_SERVICES {
+        let path = devnet.directory.join("keys").join(format!("{handle}.seed"));
+        let seed = match std::fs::read_to_string(&path) {
+            Ok(text) => epichain_core::encoding::parse_hex_array(text.trim())
+                .map_err(|error| files(&path, error))?,
+            Err(_) => {
+                let seed = PseudonymSecret::generate().to_bytes();
+                epichain_core::keys::write_private_file(&path, hex::encode(seed).as_bytes())
+                    .map_err(|error| files(&path, error))?;
+                seed
+            }
+        };
+        let key = devnet.world.identity(handle)?.signer.key().clone();
+        let signer = client.signer(key).await?;
+        let scope = PseudonymScope {
+            region: region.parse().map_err(crate::world::WorldError::from)?,
+            purpose: PseudonymPurpose::CaseReporting,
+        };
+        let mut evaluator = Evaluator::new(PseudonymSecret::from_bytes(seed), scope, signer);
+        evaluator
+            .publish(client)
+            .await
+            .map_err(|error| DevnetError::Scenario(format!("{handle}: {error}")))?;
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            evaluator
+                .run(&client, |error| tracing::warn!(%error, "pseudonym service"))
+                .await;
+        }));
+    }
+    Ok(tasks)
 }
 
 /// An injected outbreak: a burst of dengue reports in Futian (a moving-percentile signal) and a
