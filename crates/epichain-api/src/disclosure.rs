@@ -109,8 +109,13 @@ pub struct GrantView {
     /// The grantees: neighbouring and parent regions.
     #[schema(value_type = Object)]
     pub audience: Audience,
-    /// Public purpose.
-    pub purpose: String,
+    /// Why (a code, e.g. `outbreak-response`).
+    #[schema(value_type = String)]
+    pub purpose: epichain_core::disclosure::GrantPurpose,
+    /// A governance request's words, sealed to national authorities (hex envelope; empty: none).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    #[schema(value_type = String)]
+    pub sealed_note: Vec<u8>,
     /// Height of creation.
     pub created_height: u64,
     /// Time of creation, Unix milliseconds.

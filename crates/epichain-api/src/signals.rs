@@ -70,8 +70,14 @@ pub struct StepView {
     /// Decision, for a final confirmation.
     #[schema(value_type = Option<String>)]
     pub outcome: Option<SignalOutcome>,
-    /// Public note.
-    pub note: String,
+    /// What the step found (a code, e.g. `cluster-confirmed`).
+    #[schema(value_type = String)]
+    pub finding: epichain_core::warning::StepFinding,
+    /// The step's words, sealed to the authorities over the signal's region (hex envelope;
+    /// empty: none).
+    #[serde(with = "epichain_core::encoding::hex_bytes")]
+    #[schema(value_type = String)]
+    pub sealed_note: Vec<u8>,
 }
 
 /// An early-warning signal: the series, method and numbers that raised it, the cases behind

@@ -94,3 +94,25 @@ pub async fn seal_case_details(
     let escrow = move |data_key: &[u8; 32]| wrap(data_key, &target);
     Ok(sealed::seal(&details.to_bytes(), &readers, Some(&escrow), &binding)?.to_bytes())
 }
+
+/// Seals a note (a workflow step's words, a grant request's) to the authorities over `region`
+/// and the `also` readers, bound to `subject` and `number` (`sealed::note_binding`); no escrow
+/// wrap: a note is for the authorities, not for disclosure grants.
+pub async fn seal_note(
+    client: &Client,
+    chain_id: Hash,
+    subject: &Hash,
+    number: u32,
+    region: RegionCode,
+    text: &str,
+    also: &[Reader],
+) -> Result<Vec<u8>, SealingError> {
+    let mut readers = authorities_over(client, region).await?;
+    for reader in also {
+        if !readers.contains(reader) {
+            readers.push(*reader);
+        }
+    }
+    let binding = sealed::note_binding(&chain_id, subject, number);
+    Ok(sealed::seal(text.as_bytes(), &readers, None, &binding)?.to_bytes())
+}

@@ -123,6 +123,25 @@ impl Audience {
     }
 }
 
+crate::coded::coded_enum! {
+    /// Why a grant opens: a code, never free text on the public chain (review M14).
+    pub enum GrantPurpose("grant purpose") {
+        /// A confirmed outbreak (the grants the warning workflow opens).
+        OutbreakResponse = 0 => "outbreak-response",
+        /// Tracing the contacts of the records' cases.
+        ContactTracing = 1 => "contact-tracing",
+        /// An investigation across regions.
+        CrossRegionalInvestigation = 2 => "cross-regional-investigation",
+        /// An audit of the records.
+        Audit = 3 => "audit",
+        /// A legal order.
+        LegalOrder = 4 => "legal-order",
+    }
+}
+
+/// Largest sealed note on a governance grant, bytes.
+pub const GRANT_NOTE_SEALED_BYTES_MAX: usize = 4 * 1024;
+
 /// A governance request for a disclosure grant.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct GrantRequest {
@@ -130,8 +149,12 @@ pub struct GrantRequest {
     pub scope: GrantScope,
     /// Days the grant stays open.
     pub valid_days: u32,
-    /// Why (public; no personal data).
-    pub purpose: String,
+    /// Why.
+    pub purpose: GrantPurpose,
+    /// The request's words, sealed to national authorities (empty: none); see
+    /// [`crate::sealed::note_binding`].
+    #[serde(with = "crate::encoding::hex_bytes")]
+    pub sealed_note: Vec<u8>,
 }
 
 /// One record's partial decryption, as sealed inside [`DecryptionShares`].

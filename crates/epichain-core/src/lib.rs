@@ -8,6 +8,7 @@ pub mod block;
 pub mod calendar;
 pub mod case;
 pub mod cert;
+mod coded;
 pub mod disclosure;
 pub mod disease;
 pub mod encoding;

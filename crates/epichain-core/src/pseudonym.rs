@@ -34,48 +34,13 @@ pub const PSEUDONYM_BATCH_MAX: usize = 64;
 /// Longest identity document number, in characters, after normalisation.
 pub const DOCUMENT_NUMBER_CHARS_MAX: usize = 64;
 
-/// What pseudonyms of a scope are for.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    BorshSerialize,
-    BorshDeserialize,
-    Serialize,
-    Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-#[borsh(use_discriminant = true)]
-pub enum PseudonymPurpose {
-    /// Linking a patient's case reports.
-    CaseReporting = 0,
-    /// Linking contacts and exposures in tracing.
-    ContactTracing = 1,
-}
-
-impl std::str::FromStr for PseudonymPurpose {
-    type Err = PseudonymError;
-
-    fn from_str(text: &str) -> Result<Self, PseudonymError> {
-        match text {
-            "case-reporting" => Ok(PseudonymPurpose::CaseReporting),
-            "contact-tracing" => Ok(PseudonymPurpose::ContactTracing),
-            _ => Err(PseudonymError::Purpose),
-        }
-    }
-}
-
-impl std::fmt::Display for PseudonymPurpose {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(match self {
-            PseudonymPurpose::CaseReporting => "case-reporting",
-            PseudonymPurpose::ContactTracing => "contact-tracing",
-        })
+crate::coded::coded_enum! {
+    /// What pseudonyms of a scope are for.
+    pub enum PseudonymPurpose("purpose") {
+        /// Linking a patient's case reports.
+        CaseReporting = 0 => "case-reporting",
+        /// Linking contacts and exposures in tracing.
+        ContactTracing = 1 => "contact-tracing",
     }
 }
 
@@ -162,9 +127,6 @@ pub enum PseudonymError {
     /// scope's published key.
     #[error("the evaluation's proof does not verify against the scope's published key")]
     Proof,
-    /// Unknown purpose name.
-    #[error("purpose must be case-reporting or contact-tracing")]
-    Purpose,
 }
 
 /// Normalises an identity document number (spaces removed, upper case) and checks an

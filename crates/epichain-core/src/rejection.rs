@@ -333,7 +333,7 @@ pub enum WorkflowProblem {
     SignalClosed,
     /// This step was taken already.
     StepTaken(Step),
-    /// The note is longer than allowed.
+    /// The sealed note is larger than allowed.
     NoteTooLong(u32),
     /// The signer's role cannot take this step.
     WrongRole {
@@ -498,8 +498,8 @@ pub enum DisclosureProblem {
     DaysOutOfOrder,
     /// A grant's length is out of bounds.
     GrantDays(u32),
-    /// A grant's purpose is empty or too long.
-    PurposeLength(u32),
+    /// A grant request's sealed note is larger than allowed.
+    NoteTooLong(u32),
 }
 
 /// Why an access log was refused.
@@ -763,7 +763,7 @@ impl DisclosureProblem {
             DisclosureProblem::AlreadyShared { .. } => "disclosure.already_shared",
             DisclosureProblem::DaysOutOfOrder => "disclosure.days_out_of_order",
             DisclosureProblem::GrantDays(_) => "disclosure.grant_days",
-            DisclosureProblem::PurposeLength(_) => "disclosure.purpose_length",
+            DisclosureProblem::NoteTooLong(_) => "disclosure.note_too_long",
         }
     }
 }
@@ -1066,8 +1066,8 @@ impl fmt::Display for WorkflowProblem {
             WorkflowProblem::StepTaken(step) => write!(f, "step {step} was already taken"),
             WorkflowProblem::NoteTooLong(bytes) => write!(
                 f,
-                "a note of {bytes} bytes exceeds {}",
-                crate::warning::STEP_NOTE_BYTES_MAX
+                "a sealed note of {bytes} bytes exceeds {}",
+                crate::warning::STEP_NOTE_SEALED_BYTES_MAX
             ),
             WorkflowProblem::WrongRole { role, step } => {
                 write!(f, "a {role} cannot take the step {step}")
@@ -1191,9 +1191,11 @@ impl fmt::Display for DisclosureProblem {
             DisclosureProblem::GrantDays(days) => {
                 write!(f, "a grant of {days} days is out of bounds")
             }
-            DisclosureProblem::PurposeLength(bytes) => {
-                write!(f, "a grant's purpose of {bytes} bytes is empty or too long")
-            }
+            DisclosureProblem::NoteTooLong(bytes) => write!(
+                f,
+                "a sealed note of {bytes} bytes exceeds {}",
+                crate::disclosure::GRANT_NOTE_SEALED_BYTES_MAX
+            ),
         }
     }
 }
@@ -1316,7 +1318,7 @@ mod tests {
             3
         );
         assert_eq!(
-            encoding::encode(&Rejection::from(DisclosureProblem::PurposeLength(1)))[1],
+            encoding::encode(&Rejection::from(DisclosureProblem::NoteTooLong(1)))[1],
             17
         );
     }

@@ -31,6 +31,9 @@ const WRAP_INFO: &[u8] = b"epichain/v1/data-key";
 /// Domain tag of the binding (AAD) of an envelope.
 pub const ENVELOPE_BINDING_TAG: &str = "epichain/v1/sealed-binding";
 
+/// Domain tag of a sealed note's binding (a workflow step's or a grant request's words).
+pub const NOTE_BINDING_TAG: &str = "epichain/v1/sealed-note";
+
 /// Domain tag of the signature binding an encryption key to an identity.
 pub const ENCRYPTION_KEY_TAG: &str = "epichain/v1/encryption-key";
 
@@ -246,6 +249,17 @@ pub fn binding(chain_id: &Hash, case_id: &Hash, version: u32) -> Vec<u8> {
     hash_tagged_parts(
         ENVELOPE_BINDING_TAG,
         &[&chain_id.0, &case_id.0, &version.to_le_bytes()],
+    )
+    .0
+    .to_vec()
+}
+
+/// What a sealed note is bound to: the chain, the record it is about (a signal, a grant
+/// request's governance proposal) and a number within it (the step, the action).
+pub fn note_binding(chain_id: &Hash, subject: &Hash, number: u32) -> Vec<u8> {
+    hash_tagged_parts(
+        NOTE_BINDING_TAG,
+        &[&chain_id.0, &subject.0, &number.to_le_bytes()],
     )
     .0
     .to_vec()

@@ -102,78 +102,22 @@ pub enum Payload {
     Pseudonym(crate::pseudonym::PseudonymMessage),
 }
 
-/// Why a reader decrypts a case record: a code, never free text (review M14: text on the public,
-/// immutable chain invites names and ID numbers).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    BorshSerialize,
-    BorshDeserialize,
-    Serialize,
-    Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-#[borsh(use_discriminant = true)]
-pub enum AccessPurpose {
-    /// Investigating the case itself (epidemiological investigation, classification).
-    CaseInvestigation = 0,
-    /// Finding and following the case's contacts.
-    ContactTracing = 1,
-    /// Responding to an outbreak the case belongs to (a disclosure grant).
-    OutbreakResponse = 2,
-    /// Treating the patient.
-    ClinicalCare = 3,
-    /// Following up a laboratory test.
-    LaboratoryFollowUp = 4,
-    /// Reviewing the record for quality or audit.
-    Audit = 5,
-}
-
-impl AccessPurpose {
-    /// Every purpose, in code order.
-    pub const ALL: [AccessPurpose; 6] = [
-        AccessPurpose::CaseInvestigation,
-        AccessPurpose::ContactTracing,
-        AccessPurpose::OutbreakResponse,
-        AccessPurpose::ClinicalCare,
-        AccessPurpose::LaboratoryFollowUp,
-        AccessPurpose::Audit,
-    ];
-
-    /// The kebab-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            AccessPurpose::CaseInvestigation => "case-investigation",
-            AccessPurpose::ContactTracing => "contact-tracing",
-            AccessPurpose::OutbreakResponse => "outbreak-response",
-            AccessPurpose::ClinicalCare => "clinical-care",
-            AccessPurpose::LaboratoryFollowUp => "laboratory-follow-up",
-            AccessPurpose::Audit => "audit",
-        }
-    }
-}
-
-impl std::fmt::Display for AccessPurpose {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for AccessPurpose {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        AccessPurpose::ALL
-            .into_iter()
-            .find(|purpose| purpose.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = AccessPurpose::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown purpose {text:?} (one of {})", names.join(", "))
-            })
+crate::coded::coded_enum! {
+    /// Why a reader decrypts a case record: a code, never free text (review M14: text on the
+    /// public, immutable chain invites names and ID numbers).
+    pub enum AccessPurpose("purpose") {
+        /// Investigating the case itself (epidemiological investigation, classification).
+        CaseInvestigation = 0 => "case-investigation",
+        /// Finding and following the case's contacts.
+        ContactTracing = 1 => "contact-tracing",
+        /// Responding to an outbreak the case belongs to (a disclosure grant).
+        OutbreakResponse = 2 => "outbreak-response",
+        /// Treating the patient.
+        ClinicalCare = 3 => "clinical-care",
+        /// Following up a laboratory test.
+        LaboratoryFollowUp = 4 => "laboratory-follow-up",
+        /// Reviewing the record for quality or audit.
+        Audit = 5 => "audit",
     }
 }
 

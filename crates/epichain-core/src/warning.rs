@@ -174,8 +174,31 @@ impl std::str::FromStr for SignalOutcome {
     }
 }
 
-/// Longest public note on a workflow step.
-pub const STEP_NOTE_BYTES_MAX: usize = 2_048;
+/// Largest sealed note on a workflow step, bytes.
+pub const STEP_NOTE_SEALED_BYTES_MAX: usize = 4 * 1024;
+
+crate::coded::coded_enum! {
+    /// What a workflow step found: a code, never free text on the public chain (review M14);
+    /// the step's words go in its sealed note.
+    pub enum StepFinding("finding") {
+        /// No finding recorded.
+        NotRecorded = 0 => "not-recorded",
+        /// The cases are linked: a cluster.
+        ClusterConfirmed = 1 => "cluster-confirmed",
+        /// No link found between the cases.
+        NoClusterFound = 2 => "no-cluster-found",
+        /// Duplicate or erroneous reports, not cases.
+        ReportingArtefact = 3 => "reporting-artefact",
+        /// Within the expected seasonal rise.
+        ExpectedSeasonalRise = 4 => "expected-seasonal-rise",
+        /// Confirmed by laboratory tests.
+        LaboratoryConfirmed = 5 => "laboratory-confirmed",
+        /// Imported cases.
+        ImportedCases = 6 => "imported-cases",
+        /// Investigation under way.
+        UnderInvestigation = 7 => "under-investigation",
+    }
+}
 
 /// A workflow step on a signal (payload).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -186,8 +209,12 @@ pub struct SignalAction {
     pub step: Step,
     /// For a final confirmation: the decision.
     pub outcome: Option<SignalOutcome>,
-    /// A public note (no personal data).
-    pub note: String,
+    /// What the step found.
+    pub finding: StepFinding,
+    /// The step's note, sealed to the authorities over the signal's region (empty: none); see
+    /// [`crate::sealed::note_binding`].
+    #[serde(with = "crate::encoding::hex_bytes")]
+    pub sealed_note: Vec<u8>,
 }
 
 /// A warning rule: run `method` with R-named `parameters` on the series of every disease in

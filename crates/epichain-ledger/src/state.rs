@@ -3,12 +3,12 @@
 use crate::StorageError;
 use borsh::{BorshDeserialize, BorshSerialize};
 use epichain_core::case::{CaseChange, CaseReport};
-use epichain_core::disclosure::{Audience, GrantScope, RecordVersion, SealedDealing};
+use epichain_core::disclosure::{Audience, GrantPurpose, GrantScope, RecordVersion, SealedDealing};
 use epichain_core::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
 use epichain_core::pseudonym::PseudonymScope;
 use epichain_core::sealed::EncryptionPublicKey;
 use epichain_core::transaction::RevocationReason;
-use epichain_core::warning::{Period, SignalOutcome, Step, WarningRule};
+use epichain_core::warning::{Period, SignalOutcome, Step, StepFinding, WarningRule};
 use epichain_core::{
     CaseStatus, Catalogue, Day, DiseaseCode, Genesis, GovernanceAction, Institution, Level,
     Outcome, PatientRef, PublicKey, RegionCode, RegionSet, Role, Sex,
@@ -232,8 +232,10 @@ pub struct GrantRecord {
     pub scope: GrantScope,
     /// The grantees.
     pub audience: Audience,
-    /// Public purpose.
-    pub purpose: String,
+    /// Why (a code).
+    pub purpose: GrantPurpose,
+    /// A governance request's words, sealed to national authorities (empty: none).
+    pub sealed_note: Vec<u8>,
     /// Height of creation.
     pub created_height: u64,
     /// Time of creation, Unix milliseconds.
@@ -389,8 +391,10 @@ pub struct StepRecord {
     pub time_ms: u64,
     /// Decision, for a final confirmation.
     pub outcome: Option<SignalOutcome>,
-    /// Public note.
-    pub note: String,
+    /// What the step found (a code).
+    pub finding: StepFinding,
+    /// The step's words, sealed to the authorities over the signal's region (empty: none).
+    pub sealed_note: Vec<u8>,
 }
 
 /// Most cases listed on one signal.

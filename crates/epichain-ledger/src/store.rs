@@ -70,7 +70,7 @@ const META_GENESIS: &str = "genesis";
 const META_PRUNED: &str = "tree_pruned_through";
 
 /// Version of the storage layout.
-pub const STORAGE_FORMAT_VERSION: u16 = 5;
+pub const STORAGE_FORMAT_VERSION: u16 = 6;
 
 /// The latest committed block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

@@ -10,7 +10,7 @@ use common::*;
 use epichain_core::cert::{self, Claims, IssueRequest, Validity};
 use epichain_core::disclosure::{GrantRequest, GrantScope};
 use epichain_core::warning::{
-    DiseaseScope, Period, STEP_NOTE_BYTES_MAX, SignalAction, Step, WarningRule,
+    DiseaseScope, Period, STEP_NOTE_SEALED_BYTES_MAX, SignalAction, Step, WarningRule,
 };
 use epichain_core::{
     CaseChange, CaseStatus, Disease, DiseaseClass, GovernanceAction, GovernanceProposal, Hash,
@@ -210,16 +210,17 @@ fn workflow_notes_and_outcomes_are_checked() {
             _ => None,
         })
         .expect("a cholera case opens a signal");
-    let act = |world: &mut World, note: String, outcome| {
+    let act = |world: &mut World, sealed_note: Vec<u8>, outcome| {
         let action = world.futian_cdc.sign(Payload::SignalAction(SignalAction {
             signal,
             step: Step::Verify,
             outcome,
-            note,
+            finding: epichain_core::warning::StepFinding::NotRecorded,
+            sealed_note,
         }));
         world.submit(action)
     };
-    let long = "n".repeat(STEP_NOTE_BYTES_MAX + 1);
+    let long = vec![0u8; STEP_NOTE_SEALED_BYTES_MAX + 1];
     assert_eq!(
         code_of(&act(&mut world, long, None)),
         Some("workflow.note_too_long")
@@ -227,11 +228,54 @@ fn workflow_notes_and_outcomes_are_checked() {
     assert_eq!(
         code_of(&act(
             &mut world,
-            String::new(),
+            Vec::new(),
             Some(epichain_core::warning::SignalOutcome::Dismissed)
         )),
         Some("workflow.outcome_not_allowed")
     );
+    // Review M14: a step's words are sealed, never in clear. A note only the hospital could
+    // read, or one that is not an envelope, is refused; one sealed to the district CDC is kept,
+    // and the district CDC reads it.
+    let seal_to = |world: &World, readers: &[&Signer]| {
+        let readers: Vec<_> = readers
+            .iter()
+            .map(|signer| (signer.public_key(), encryption_key(signer).public()))
+            .collect();
+        let binding =
+            epichain_core::sealed::note_binding(&world.chain_id(), &signal, Step::Verify as u32);
+        epichain_core::sealed::seal(b"cluster at a school canteen", &readers, None, &binding)
+            .expect("seal")
+            .to_bytes()
+    };
+    let hospital_only = seal_to(&world, &[&world.futian_hospital]);
+    assert_eq!(
+        code_of(&act(&mut world, hospital_only, None)),
+        Some("sealed.no_jurisdiction_reader")
+    );
+    assert_eq!(
+        code_of(&act(&mut world, vec![1, 2, 3], None)),
+        Some("sealed.malformed")
+    );
+    let note = seal_to(&world, &[&world.futian_cdc]);
+    applied(&act(&mut world, note.clone(), None));
+    let reader = world.ledger.reader().expect("reader");
+    let record = reader
+        .get::<epichain_ledger::state::SignalRecord>(&signal)
+        .expect("read")
+        .expect("signal");
+    let kept = &record.steps[0].sealed_note;
+    assert_eq!(kept, &note);
+    let envelope = epichain_core::sealed::Envelope::from_bytes(kept).expect("envelope");
+    let binding =
+        epichain_core::sealed::note_binding(&world.chain_id(), &signal, Step::Verify as u32);
+    let text = envelope
+        .open(
+            &world.futian_cdc.public_key(),
+            &encryption_key(&world.futian_cdc),
+            &binding,
+        )
+        .expect("the district CDC reads the note");
+    assert_eq!(text, b"cluster at a school canteen");
 }
 
 fn rule(method: &str, parameters: &[(&str, &str)]) -> WarningRule {
@@ -248,7 +292,7 @@ fn rule(method: &str, parameters: &[(&str, &str)]) -> WarningRule {
     }
 }
 
-fn grant(first_day: u32, last_day: u32, valid_days: u32, purpose: &str) -> GovernanceAction {
+fn grant(first_day: u32, last_day: u32, valid_days: u32, sealed_note: Vec<u8>) -> GovernanceAction {
     GovernanceAction::GrantDisclosure(GrantRequest {
         scope: GrantScope {
             disease: disease("DENGUE"),
@@ -257,7 +301,8 @@ fn grant(first_day: u32, last_day: u32, valid_days: u32, purpose: &str) -> Gover
             last_day: epichain_core::Day(last_day),
         },
         valid_days,
-        purpose: purpose.to_string(),
+        purpose: epichain_core::disclosure::GrantPurpose::ContactTracing,
+        sealed_note,
     })
 }
 
@@ -327,11 +372,19 @@ fn every_governance_action_is_validated() {
             "governance.rule_parameters",
         ),
         (
-            vec![grant(20, 10, 30, "tracing")],
+            vec![grant(20, 10, 30, Vec::new())],
             "disclosure.days_out_of_order",
         ),
-        (vec![grant(10, 20, 0, "tracing")], "disclosure.grant_days"),
-        (vec![grant(10, 20, 30, " ")], "disclosure.purpose_length"),
+        (vec![grant(10, 20, 0, Vec::new())], "disclosure.grant_days"),
+        (
+            vec![grant(
+                10,
+                20,
+                30,
+                vec![0; epichain_core::disclosure::GRANT_NOTE_SEALED_BYTES_MAX + 1],
+            )],
+            "disclosure.note_too_long",
+        ),
         (
             vec![GovernanceAction::RevokeGrant(Hash([6; 32]))],
             "disclosure.unknown_grant",

@@ -271,7 +271,8 @@ fn step(
         signal,
         step,
         outcome,
-        note: format!("{step} by {who}"),
+        finding: epichain_core::warning::StepFinding::UnderInvestigation,
+        sealed_note: Vec::new(),
     });
     let transaction = match who {
         "futian_cdc" => world.futian_cdc.sign(action),
@@ -509,7 +510,8 @@ fn one_institution_cannot_take_two_steps_or_confirm_an_outbreak_alone() {
         signal,
         step: Step::ExpertConsultation,
         outcome: None,
-        note: String::new(),
+        finding: epichain_core::warning::StepFinding::NotRecorded,
+        sealed_note: Vec::new(),
     }));
     assert_rejected(&world.submit(consult), "workflow.same_institution");
     applied(&step(

@@ -113,7 +113,8 @@ impl Escrowed {
                     signal,
                     step,
                     outcome,
-                    note: String::new(),
+                    finding: epichain_core::warning::StepFinding::UnderInvestigation,
+                    sealed_note: Vec::new(),
                 }));
             assert!(applied(&self.single.block(&[transaction])));
         }
@@ -350,7 +351,8 @@ fn neighbours_read_after_a_grant_and_not_before_with_k_shares_only() {
                 last_day: today,
             },
             valid_days: 14,
-            purpose: "dengue cluster investigation".into(),
+            purpose: epichain_core::disclosure::GrantPurpose::CrossRegionalInvestigation,
+            sealed_note: Vec::new(),
         })],
     );
     assert_eq!(outcome, TransactionOutcome::Applied);
@@ -945,7 +947,8 @@ fn a_grant_covers_cases_reported_in_its_days_whatever_their_onset() {
                 last_day: Day(today.0 + 1),
             },
             valid_days: 14,
-            purpose: "dengue cluster investigation".into(),
+            purpose: epichain_core::disclosure::GrantPurpose::CrossRegionalInvestigation,
+            sealed_note: Vec::new(),
         })],
     );
     assert_eq!(outcome, TransactionOutcome::Applied);

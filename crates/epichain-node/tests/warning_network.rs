@@ -46,7 +46,8 @@ fn action(
             signal,
             step,
             outcome,
-            note: format!("{step} by {who}"),
+            finding: epichain_core::warning::StepFinding::UnderInvestigation,
+            sealed_note: Vec::new(),
         }))
 }
 

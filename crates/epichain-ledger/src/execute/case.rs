@@ -261,6 +261,16 @@ impl<S: StateRead> Executor<'_, S> {
     /// Every reader's data key is sealed to the encryption key that reader published (review H5:
     /// a node handing the reporter another key gets the report refused), and one reader is an
     /// unrevoked authority over `region`.
+    /// A sealed note (a workflow step's, a grant request's): empty, or an envelope whose readers
+    /// are sealed to their published keys and include an authority over `region`.
+    pub(super) fn check_sealed_note(&self, sealed: &[u8], region: RegionCode) -> Exec<()> {
+        if sealed.is_empty() {
+            return Ok(());
+        }
+        let envelope = Envelope::from_bytes(sealed).map_err(|_| SealedProblem::Malformed)?;
+        self.check_readers(&envelope, region)
+    }
+
     fn check_readers(&self, envelope: &Envelope, region: RegionCode) -> Exec<()> {
         let mut jurisdiction_reads = false;
         for wrapped in &envelope.readers {

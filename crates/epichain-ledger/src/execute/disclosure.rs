@@ -18,20 +18,17 @@ use crate::state::{
     GrantSource, IdentityRecord, PostingKey, SharedKey, SharedRecord, SignalRecord, StateRead,
 };
 use epichain_core::disclosure::{
-    DecryptionShares, GrantRequest, GrantScope, OUTBREAK_GRANT_DAYS, OUTBREAK_LOOKBACK_DAYS,
-    SHARED_RECORDS_MAX,
+    DecryptionShares, GRANT_NOTE_SEALED_BYTES_MAX, GrantPurpose, GrantRequest, GrantScope,
+    OUTBREAK_GRANT_DAYS, OUTBREAK_LOOKBACK_DAYS, SHARED_RECORDS_MAX,
 };
 use epichain_core::encoding::{Hash, hash_tagged_parts};
 use epichain_core::rejection::DisclosureProblem;
 use epichain_core::sealed::EncryptionPublicKey;
 use epichain_core::warning::{Period, first_day_of_week};
-use epichain_core::{Day, Rejection};
+use epichain_core::{Day, RegionCode, Rejection};
 
 pub use super::escrow::ESCROW_COMBINE_WAIT_BLOCKS;
 use super::escrow::HOLDER_SEALED_BYTES_MAX;
-
-/// Longest public purpose of a grant.
-pub const GRANT_PURPOSE_BYTES_MAX: usize = 256;
 
 /// Longest grant.
 pub const GRANT_DAYS_MAX: u32 = 365;
@@ -72,7 +69,8 @@ impl<S: StateRead> Executor<'_, S> {
         index: u32,
         scope: GrantScope,
         valid_days: u32,
-        purpose: String,
+        purpose: GrantPurpose,
+        sealed_note: Vec<u8>,
     ) -> Exec<Hash> {
         let id = grant_id(&source, index);
         // Grant ids derive from the confirming signal (confirmed once) or from the proposal's
@@ -86,6 +84,7 @@ impl<S: StateRead> Executor<'_, S> {
             source,
             audience,
             purpose,
+            sealed_note,
             created_height: self.context.height,
             created_time_ms: self.context.time_ms,
             expires_time_ms: self
@@ -104,7 +103,7 @@ impl<S: StateRead> Executor<'_, S> {
         Ok(id)
     }
 
-    /// The grant a confirmed outbreak opens. Its purpose is its source (no text on chain).
+    /// The grant a confirmed outbreak opens: purpose outbreak response, no note.
     pub(super) fn open_outbreak_grant(&mut self, signal: &SignalRecord) -> Exec<Hash> {
         let scope = outbreak_scope(signal, self.context.day());
         self.open_grant(
@@ -112,7 +111,8 @@ impl<S: StateRead> Executor<'_, S> {
             0,
             scope,
             OUTBREAK_GRANT_DAYS,
-            String::new(),
+            GrantPurpose::OutbreakResponse,
+            Vec::new(),
         )
     }
 
@@ -136,15 +136,18 @@ impl<S: StateRead> Executor<'_, S> {
         if request.valid_days == 0 || request.valid_days > GRANT_DAYS_MAX {
             return Err(DisclosureProblem::GrantDays(request.valid_days).into());
         }
-        if request.purpose.trim().is_empty() || request.purpose.len() > GRANT_PURPOSE_BYTES_MAX {
-            return Err(DisclosureProblem::PurposeLength(request.purpose.len() as u32).into());
+        if request.sealed_note.len() > GRANT_NOTE_SEALED_BYTES_MAX {
+            return Err(DisclosureProblem::NoteTooLong(request.sealed_note.len() as u32).into());
         }
+        // The request's words are for the national authorities that approve it.
+        self.check_sealed_note(&request.sealed_note, RegionCode::NATIONAL)?;
         self.open_grant(
             GrantSource::Governance { sequence },
             index,
             scope.clone(),
             request.valid_days,
-            request.purpose.clone(),
+            request.purpose,
+            request.sealed_note.clone(),
         )
     }
 

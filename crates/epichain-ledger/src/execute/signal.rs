@@ -6,6 +6,8 @@
 //!   at a level at least the step's and the signal's, within the signer's jurisdiction.
 //! - The final confirmation needs the rule's required steps first and names its outcome; a
 //!   confirmed outbreak opens a disclosure grant (see `disclosure.rs`) and closes the signal.
+//! - What a step found is a code ([`epichain_core::warning::StepFinding`]); its words, if any,
+//!   are sealed to the authorities over the signal's region (review M14).
 //! - Separation of duties (review C2): each step is taken by a distinct institution
 //!   (the certificate's [`epichain_core::Institution`]), and a confirmed outbreak needs at least one other institution's step
 //!   and a confirmer above the verifying institution's level: no single institution can open a
@@ -14,7 +16,7 @@
 use super::{Event, Exec, Executor};
 use crate::state::{IdentityRecord, SignalRecord, SignalStatus, StateRead, StepRecord};
 use epichain_core::rejection::WorkflowProblem;
-use epichain_core::warning::{STEP_NOTE_BYTES_MAX, SignalAction, SignalOutcome, Step};
+use epichain_core::warning::{STEP_NOTE_SEALED_BYTES_MAX, SignalAction, SignalOutcome, Step};
 use epichain_core::{Level, Rejection, Role};
 
 impl<S: StateRead> Executor<'_, S> {
@@ -35,13 +37,15 @@ impl<S: StateRead> Executor<'_, S> {
             taken_by.push((taken.step, identity));
         }
         let status = validate_step(signer, &signal, &taken_by, action)?;
+        self.check_sealed_note(&action.sealed_note, signal.region)?;
         signal.steps.push(StepRecord {
             step: action.step,
             by: signer.key,
             height: self.context.height,
             time_ms: self.context.time_ms,
             outcome: action.outcome,
-            note: action.note.clone(),
+            finding: action.finding,
+            sealed_note: action.sealed_note.clone(),
         });
         signal.status = status;
         self.pending_events.push(Event::SignalStepTaken {
@@ -110,8 +114,8 @@ pub fn validate_step(
     if signal.steps.iter().any(|taken| taken.step == action.step) {
         return Err(WorkflowProblem::StepTaken(action.step).into());
     }
-    if action.note.len() > STEP_NOTE_BYTES_MAX {
-        return Err(WorkflowProblem::NoteTooLong(action.note.len() as u32).into());
+    if action.sealed_note.len() > STEP_NOTE_SEALED_BYTES_MAX {
+        return Err(WorkflowProblem::NoteTooLong(action.sealed_note.len() as u32).into());
     }
     let (role, highest_level) = step_taker(action.step);
     if signer.role != role {

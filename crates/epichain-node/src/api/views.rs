@@ -165,7 +165,8 @@ fn signal(record: SignalRecord) -> SignalView {
                 height: step.height,
                 time_ms: step.time_ms,
                 outcome: step.outcome,
-                note: step.note,
+                finding: step.finding,
+                sealed_note: step.sealed_note,
             })
             .collect(),
         status: match record.status {
@@ -194,6 +195,7 @@ pub fn grant(record: GrantRecord, time_ms: u64) -> GrantView {
         scope: record.scope,
         audience: record.audience,
         purpose: record.purpose,
+        sealed_note: record.sealed_note,
         created_height: record.created_height,
         created_time_ms: record.created_time_ms,
         expires_time_ms: record.expires_time_ms,

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use epichain::table::Table;
 use epichain_client::Client;
 use epichain_client::api::signals::SignalQuery;
-use epichain_core::warning::{SignalAction, SignalOutcome, Step};
+use epichain_core::warning::{SignalAction, SignalOutcome, Step, StepFinding};
 use epichain_core::{Hash, KeyPair, Payload, RegionCode};
 use std::path::PathBuf;
 
@@ -58,9 +58,18 @@ pub enum SignalsCommand {
         /// For final-confirmation: confirmed-outbreak or dismissed.
         #[arg(long)]
         outcome: Option<SignalOutcome>,
-        /// A public note (no personal data).
-        #[arg(long, default_value = "")]
-        note: String,
+        /// What the step found: not-recorded, cluster-confirmed, no-cluster-found,
+        /// reporting-artefact, expected-seasonal-rise, laboratory-confirmed, imported-cases or
+        /// under-investigation.
+        #[arg(long, default_value = "not-recorded")]
+        finding: StepFinding,
+        /// The step's words: sealed on this machine to the CDCs over the signal's region (and
+        /// to you, with --encryption-key), never in clear on chain.
+        #[arg(long)]
+        note: Option<String>,
+        /// Your encryption key file, to keep reading your own note.
+        #[arg(long, requires = "note")]
+        encryption_key: Option<PathBuf>,
     },
 }
 
@@ -152,18 +161,43 @@ pub fn run(command: SignalsCommand) -> Result<()> {
             signal,
             step,
             outcome,
+            finding,
             note,
+            encryption_key,
         } => runtime.block_on(async {
             if (step == Step::FinalConfirmation) != outcome.is_some() {
                 bail!("--outcome goes with final-confirmation, and only with it");
             }
             let client = Client::new(&node);
             let mut signer = client.signer(KeyPair::read_pem_file(&key)?).await?;
+            let sealed_note = match note {
+                Some(text) => {
+                    let region = client.signal(&signal).await?.signal.region;
+                    let mine: Vec<_> = encryption_key
+                        .map(|path| epichain_core::sealed::EncryptionKeyPair::read_file(&path))
+                        .transpose()?
+                        .map(|pair| (signer.public_key(), pair.public()))
+                        .into_iter()
+                        .collect();
+                    epichain_client::seal::seal_note(
+                        &client,
+                        signer.chain_id(),
+                        &signal,
+                        step as u32,
+                        region,
+                        &text,
+                        &mine,
+                    )
+                    .await?
+                }
+                None => Vec::new(),
+            };
             let transaction = signer.sign(Payload::SignalAction(SignalAction {
                 signal,
                 step,
                 outcome,
-                note,
+                finding,
+                sealed_note,
             }));
             let height = super::network::submit_and_confirm(&client, &transaction).await?;
             println!("{step} recorded at height {height}");

@@ -609,7 +609,7 @@ pub async fn confirm_outbreak(
     steps: &[(&str, epichain_core::warning::Step)],
     confirmer: &str,
 ) -> Result<Confirmation, DevnetError> {
-    use epichain_core::warning::{SignalAction, SignalOutcome, Step};
+    use epichain_core::warning::{SignalAction, SignalOutcome, Step, StepFinding};
     let final_step = (confirmer, Step::FinalConfirmation);
     for (handle, step) in steps.iter().chain(std::iter::once(&final_step)) {
         let outcome =
@@ -623,7 +623,8 @@ pub async fn confirm_outbreak(
                     signal: *signal,
                     step: *step,
                     outcome,
-                    note: format!("{step} (devnet scenario)"),
+                    finding: StepFinding::ClusterConfirmed,
+                    sealed_note: Vec::new(),
                 }));
         client.submit(&transaction).await?;
         let status = client
