@@ -96,17 +96,19 @@ impl std::fmt::Debug for Holder {
 
 impl Holder {
     /// The holder with signing key `key` among `holders` on chain `chain_id`; `encryption` opens
-    /// the shares dealt to it.
+    /// the shares dealt to it; its dealing's randomness derives from `dealer_seed` (its own
+    /// secret, not the signing key: review M11), so a restart deals the same again.
     pub fn new(
         chain_id: Hash,
         holders: &[PublicKey],
         key: &KeyPair,
         encryption: EncryptionKeyPair,
+        dealer_seed: &[u8; 32],
     ) -> Result<Self, EscrowError> {
         let info = dkg_info(&chain_id, holders)?;
         let signing = ed25519::PrivateKey::decode(key.seed().to_vec())
             .map_err(|_| EscrowError::InvalidParticipant)?;
-        let seed = hash_tagged_parts("epichain/v1/escrow-dealer", &[&key.seed(), &chain_id.0]);
+        let seed = hash_tagged_parts("epichain/v1/escrow-dealer", &[dealer_seed, &chain_id.0]);
         let random = rand::rngs::StdRng::from_seed(seed.0);
         let (dealer, public_message, private_messages) =
             Dealer::start::<N3f1>(random, info.clone(), signing.clone(), None)
@@ -314,6 +316,11 @@ pub fn decode_share(bytes: &[u8]) -> Result<EscrowShare, EscrowError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A test holder's dealer seed (its own, distinct from its signing key's seed).
+    fn dealer_seed(key: &KeyPair) -> [u8; 32] {
+        hash_tagged_parts("test/dealer-seed", &[&key.seed()]).0
+    }
     use crate::{decode_sharing, observe_logs, partial_decryption, release, wrap};
 
     /// A stand-in for the chain: every posted message lands in the next round.
@@ -401,7 +408,14 @@ mod tests {
             .iter()
             .zip(&encryption)
             .map(|(key, encryption)| {
-                Holder::new(chain_id, &holders, key, encryption.clone()).expect("holder")
+                Holder::new(
+                    chain_id,
+                    &holders,
+                    key,
+                    encryption.clone(),
+                    &dealer_seed(key),
+                )
+                .expect("holder")
             })
             .collect();
         let mut generated = None;
@@ -508,6 +522,7 @@ mod tests {
             &holders,
             &key,
             EncryptionKeyPair::from_seed([100; 32]),
+            &dealer_seed(&key),
         )
         .expect("holder");
         // Same deterministic dealing.

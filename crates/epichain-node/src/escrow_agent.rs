@@ -1,6 +1,12 @@
 //! The escrow holder's agent, run by each validator: it publishes the node's encryption key,
 //! takes part in the escrow key generation, keeps its share in a 0600 file, and posts sealed
-//! decryption shares for every open grant to every grantee. [`EscrowAgent::plan`] reads the
+//! decryption shares for every open grant to every grantee.
+//!
+//! Review M11: the holder's escrow keys are its own ([`HolderKeys`]: an X25519 key and a dealer
+//! seed, files beside the share), not derived from the consensus key; and once it holds its
+//! share the agent replaces the X25519 key the dealings were sealed to and publishes the new
+//! one, so neither the consensus key nor the current encryption key, with the chain, rebuilds
+//! the share: the share file is the only copy. [`EscrowAgent::plan`] reads the
 //! ledger and says what to post; [`run`] posts it and waits for it to land.
 
 use crate::chain::Chain;
@@ -49,35 +55,128 @@ pub enum AgentError {
     },
 }
 
+/// File of a holder's X25519 escrow key, in its data directory.
+pub const ESCROW_ENCRYPTION_FILE: &str = "escrow.enc";
+
+/// File of a holder's dealer seed, in its data directory.
+pub const ESCROW_DEALER_SEED_FILE: &str = "escrow-dealer.seed";
+
+/// A holder's escrow keys, apart from its consensus and signing key (review M11).
+#[derive(Clone)]
+pub struct HolderKeys {
+    encryption: EncryptionKeyPair,
+    dealer_seed: [u8; 32],
+    encryption_path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for HolderKeys {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "HolderKeys({})",
+            hex::encode(self.encryption.public().0)
+        )
+    }
+}
+
+fn key_file(path: &std::path::Path, error: impl ToString) -> AgentError {
+    AgentError::ShareFile {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    }
+}
+
+impl HolderKeys {
+    /// Keys held in memory only (tests).
+    pub fn in_memory(encryption: EncryptionKeyPair, dealer_seed: [u8; 32]) -> Self {
+        HolderKeys {
+            encryption,
+            dealer_seed,
+            encryption_path: None,
+        }
+    }
+
+    /// The keys in `directory` ([`ESCROW_ENCRYPTION_FILE`], [`ESCROW_DEALER_SEED_FILE`]),
+    /// made fresh (mode 0600) on first start.
+    pub fn in_directory(directory: &std::path::Path) -> Result<Self, AgentError> {
+        let encryption_path = directory.join(ESCROW_ENCRYPTION_FILE);
+        if !encryption_path.exists() {
+            let fresh = EncryptionKeyPair::generate().map_err(|e| key_file(&encryption_path, e))?;
+            fresh
+                .write_file(&encryption_path)
+                .map_err(|e| key_file(&encryption_path, e))?;
+        }
+        let encryption = EncryptionKeyPair::read_file(&encryption_path)
+            .map_err(|e| key_file(&encryption_path, e))?;
+        let seed_path = directory.join(ESCROW_DEALER_SEED_FILE);
+        if !seed_path.exists() {
+            let seed = epichain_core::keys::random_secret().map_err(|e| key_file(&seed_path, e))?;
+            epichain_core::keys::write_private_file(&seed_path, hex::encode(seed).as_bytes())
+                .map_err(|e| key_file(&seed_path, e))?;
+        }
+        let text = std::fs::read_to_string(&seed_path).map_err(|e| key_file(&seed_path, e))?;
+        let dealer_seed = epichain_core::encoding::parse_hex_array(text.trim())
+            .map_err(|e| key_file(&seed_path, e))?;
+        Ok(HolderKeys {
+            encryption,
+            dealer_seed,
+            encryption_path: Some(encryption_path),
+        })
+    }
+
+    /// Replaces the encryption key with a fresh one (the file atomically, by rename).
+    fn rotate_encryption(&mut self) -> Result<(), AgentError> {
+        let fresh = EncryptionKeyPair::generate().map_err(|e| AgentError::Chain(e.to_string()))?;
+        if let Some(path) = &self.encryption_path {
+            let next = path.with_extension("enc.next");
+            let _ = std::fs::remove_file(&next);
+            fresh.write_file(&next).map_err(|e| key_file(&next, e))?;
+            std::fs::rename(&next, path).map_err(|e| key_file(path, e))?;
+        }
+        self.encryption = fresh;
+        Ok(())
+    }
+}
+
 /// One validator's escrow agent.
 #[derive(Debug)]
 pub struct EscrowAgent {
     chain_id: Hash,
     holders: Vec<PublicKey>,
     key: KeyPair,
-    encryption: EncryptionKeyPair,
+    keys: HolderKeys,
     holder: Option<Holder>,
     share: Option<EscrowShare>,
     share_path: Option<PathBuf>,
+    /// Whether the encryption key was replaced since the share was obtained.
+    rotated: bool,
 }
 
 impl EscrowAgent {
-    /// The agent of the holder with signing key `key`; its share is kept at `share_path`.
+    /// The agent of the holder with signing key `key` and escrow keys `keys`; its share is kept
+    /// at `share_path`.
     pub fn new(
         chain_id: Hash,
         holders: Vec<PublicKey>,
         key: KeyPair,
+        keys: HolderKeys,
         share_path: Option<PathBuf>,
     ) -> Self {
         EscrowAgent {
             chain_id,
             holders,
-            encryption: EncryptionKeyPair::derived_from(&key),
             key,
+            keys,
             holder: None,
             share: None,
             share_path,
+            rotated: false,
         }
+    }
+
+    /// The holder's current escrow keys.
+    pub fn keys(&self) -> &HolderKeys {
+        &self.keys
     }
 
     /// This holder's key.
@@ -102,15 +201,23 @@ impl EscrowAgent {
         if identity.revoked.is_some() {
             return Ok(Vec::new());
         }
-        let public = self.encryption.public();
-        if reader.get::<epichain_core::sealed::EncryptionPublicKey>(&me)? != Some(public) {
-            return Ok(vec![Payload::PublishEncryptionKey(public)]);
-        }
         let generated = reader.get::<epichain_ledger::state::EscrowKeyRecord>(&())?;
         if self.share.is_none()
             && let Some(key) = &generated
         {
             self.load_share(&key.sharing)?;
+        }
+        if self.share.is_some() && !self.rotated {
+            // The dealings on chain are sealed to the key held until now: replace it.
+            self.keys.rotate_encryption()?;
+            self.rotated = true;
+        }
+        let public = self.keys.encryption.public();
+        let publish =
+            reader.get::<epichain_core::sealed::EncryptionPublicKey>(&me)? != Some(public);
+        if publish && self.share.is_none() {
+            // Dealings are sealed to the published key: publish it before taking part.
+            return Ok(vec![Payload::PublishEncryptionKey(public)]);
         }
         if self.share.is_none() {
             let view = self.view(reader, generated.as_ref())?;
@@ -120,7 +227,8 @@ impl EscrowAgent {
                     self.chain_id,
                     &self.holders,
                     &self.key,
-                    self.encryption.clone(),
+                    self.keys.encryption.clone(),
+                    &self.keys.dealer_seed,
                 )?),
             };
             let messages = holder.step(&view)?;
@@ -131,7 +239,12 @@ impl EscrowAgent {
             }
             return Ok(messages.into_iter().map(Payload::Escrow).collect());
         }
-        self.disclosures(reader)
+        let mut payloads = self.disclosures(reader)?;
+        if publish {
+            payloads.truncate(ROUND_TRANSACTIONS_MAX - 1);
+            payloads.insert(0, Payload::PublishEncryptionKey(public));
+        }
+        Ok(payloads)
     }
 
     /// The key generation as the chain shows it to this holder.

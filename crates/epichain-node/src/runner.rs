@@ -5,7 +5,7 @@ use crate::api::{ApiState, NodeRole};
 use crate::chain::{BlockLimits, Chain, Submitted};
 use crate::config::{NodeConfig, Role};
 use crate::consensus::{self, Channels, Timeouts, ValidatorSettings, channel};
-use crate::escrow_agent::{self, EscrowAgent};
+use crate::escrow_agent::{self, EscrowAgent, HolderKeys};
 use crate::finality::{consensus_private_key, consensus_public_key, validator_keys};
 use crate::http::{HttpLimits, HttpServer};
 use crate::journal::{Journal, JournalError};
@@ -228,6 +228,7 @@ fn run_validator(
             .map(|validator| validator.key)
             .collect(),
         key.clone(),
+        HolderKeys::in_directory(&config.data_dir).map_err(setup)?,
         Some(config.data_dir.join(ESCROW_SHARE_FILE)),
     );
     commonware_runtime::tokio::Runner::new(runtime).start(|context| async move {

@@ -19,7 +19,7 @@ use epichain_core::{
 use epichain_escrow::EscrowError;
 use epichain_escrow::disclosure::{Grantee, SealedBundle};
 use epichain_ledger::state::DisclosureKey;
-use epichain_node::escrow_agent::EscrowAgent;
+use epichain_node::escrow_agent::{EscrowAgent, HolderKeys};
 use epichain_world::{validator_key, validators};
 use single::Single;
 
@@ -35,7 +35,16 @@ struct Escrowed {
 
 impl Escrowed {
     /// A chain with four validators that enrol, publish keys and generate the escrow key.
+    /// Holders with their shares, having replaced the keys the dealings were sealed to.
     fn new() -> Escrowed {
+        let mut escrowed = Escrowed::generated();
+        let outcomes = escrowed.round();
+        assert!(applied(&outcomes), "{outcomes:?}");
+        escrowed
+    }
+
+    /// Holders the moment they hold their shares.
+    fn generated() -> Escrowed {
         let shares_directory = tempfile::tempdir().expect("temp dir");
         let (single, agents, holders) = with_holders(Some(shares_directory.path()));
         let mut escrowed = Escrowed {
@@ -648,7 +657,14 @@ fn with_holders(shares: Option<&std::path::Path>) -> (Single, Vec<EscrowAgent>, 
     let agents = (0..HOLDERS)
         .map(|index| {
             let file = shares.map(|directory| directory.join(format!("share-{index}.hex")));
-            EscrowAgent::new(chain_id, holders.clone(), validator_key(index), file)
+            let encryption = single
+                .world
+                .identity(&format!("validator-{index}"))
+                .expect("validator identity")
+                .encryption
+                .clone();
+            let keys = HolderKeys::in_memory(encryption, [index as u8 + 1; 32]);
+            EscrowAgent::new(chain_id, holders.clone(), validator_key(index), keys, file)
         })
         .collect();
     (single, agents, holders)
@@ -683,6 +699,64 @@ fn planned(single: &Single, agents: &mut [EscrowAgent]) -> Vec<(usize, EscrowMes
 
 fn codes(outcomes: &[TransactionOutcome]) -> Vec<Option<&'static str>> {
     outcomes.iter().map(TransactionOutcome::code).collect()
+}
+
+/// Review M11: a holder's share cannot be rebuilt from the chain with its signing key and the
+/// keys it holds once it has its share: the escrow keys are its own (not derived from the
+/// consensus key), and the encryption key the dealings were sealed to is replaced (and
+/// published) as soon as the share exists. Only the DKG-time key could rebuild it, and the
+/// holder no longer has it.
+#[test]
+fn a_holder_share_is_not_rebuilt_from_the_chain_and_the_keys_it_holds() {
+    let mut escrowed = Escrowed::generated();
+    let chain_id = escrowed.single.world.genesis.chain_id();
+    let holders = escrowed.holders.clone();
+    let rebuild = |escrowed: &Escrowed, keys: HolderKeys| {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let mut agent = EscrowAgent::new(
+            chain_id,
+            holders.clone(),
+            validator_key(0),
+            keys,
+            Some(directory.path().join("share.hex")),
+        );
+        let reader = escrowed.single.chain.reader().expect("reader");
+        for _ in 0..3 {
+            let _ = agent.plan(&reader);
+        }
+        agent.has_share()
+    };
+    let dkg_key = escrowed
+        .single
+        .world
+        .identity("validator-0")
+        .expect("validator")
+        .encryption
+        .clone();
+    // Until the holder replaces it, the key the dealings were sealed to rebuilds the share.
+    assert!(rebuild(
+        &escrowed,
+        HolderKeys::in_memory(dkg_key.clone(), [1; 32])
+    ));
+    let outcomes = escrowed.round();
+    assert!(applied(&outcomes), "{outcomes:?}");
+    let published = escrowed
+        .single
+        .chain
+        .reader()
+        .expect("reader")
+        .get::<epichain_core::sealed::EncryptionPublicKey>(&holders[0])
+        .expect("read");
+    let current = escrowed.agents[0].keys().clone();
+    assert_ne!(
+        published,
+        Some(dkg_key.public()),
+        "the DKG-time key was replaced"
+    );
+    assert!(
+        !rebuild(&escrowed, current),
+        "the signing key and the holder's current keys rebuilt the share"
+    );
 }
 
 #[test]

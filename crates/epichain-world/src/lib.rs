@@ -430,11 +430,8 @@ impl DemoWorld {
             region,
             certificate,
             chain: authority.chain.clone(),
-            encryption: if role == Role::Validator {
-                EncryptionKeyPair::derived_from(&key)
-            } else {
-                EncryptionKeyPair::from_seed(seed(&format!("{handle}/encryption")))
-            },
+            // Its own key, never derived from the signing key (review M11).
+            encryption: EncryptionKeyPair::from_seed(seed(&format!("{handle}/encryption"))),
             signer: Signer::new(key, self.genesis.chain_id(), 0),
         });
         Ok(())

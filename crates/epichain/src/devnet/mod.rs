@@ -467,9 +467,12 @@ pub async fn enrol_world(devnet: &mut Devnet, client: &Client) -> Result<usize, 
                     .enroll(identity.certificate.clone(), identity.chain.clone()),
             );
         }
-        if known
-            .as_ref()
-            .is_none_or(|view| view.encryption_key.is_none())
+        // A validator's escrow agent publishes its own key (review M11: kept beside its share,
+        // replaced once the share exists); a replica's node identity reads nothing.
+        if identity.role != epichain_core::Role::Validator
+            && known
+                .as_ref()
+                .is_none_or(|view| view.encryption_key.is_none())
         {
             let public = identity.encryption.public();
             pending.push(
