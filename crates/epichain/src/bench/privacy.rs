@@ -1,7 +1,9 @@
 //! `epichain bench privacy`: (1) on one core, sealing and opening case details per second and
 //! the escrow's costs (a holder's partial decryption, a grantee's release from k partials),
 //! beside Ed25519 verifications per second measured in the same run; (2) on a running devnet,
-//! the time from a confirmed outbreak's final confirmation to the first grantee's decryption.
+//! the time from a confirmed outbreak's final confirmation to the first grantee's decryption,
+//! and from a site's pseudonym request to its pseudonym (review H4: the CDC's VOPRF through the
+//! chain).
 
 use crate::devnet;
 use crate::table::Table;
@@ -32,6 +34,14 @@ pub struct PrivacyBenchReport {
     pub shares_ms: Vec<f64>,
     /// Final confirmation → details decrypted by the grantee (access log included), ms.
     pub read_ms: Vec<f64>,
+    /// A site blinds one identity number (VOPRF client), per second.
+    pub blind_per_second: f64,
+    /// The CDC evaluates one blinded number with its proof, per second.
+    pub evaluate_per_second: f64,
+    /// A site checks the proof and unblinds one evaluation, per second.
+    pub finalize_per_second: f64,
+    /// Site request → pseudonym (request and answer finalized), per request, milliseconds.
+    pub pseudonym_ms: Vec<f64>,
 }
 
 fn rate(iterations: usize, elapsed: Duration) -> f64 {
@@ -75,6 +85,18 @@ impl PrivacyBenchReport {
                 "grantee: release a data key from 3 of 4 partials and open",
                 self.release_per_second,
             ),
+            (
+                "reporting site: blind one identity number (RFC 9497 VOPRF)",
+                self.blind_per_second,
+            ),
+            (
+                "CDC: evaluate one blinded number with its proof",
+                self.evaluate_per_second,
+            ),
+            (
+                "reporting site: check the proof and unblind one pseudonym",
+                self.finalize_per_second,
+            ),
         ] {
             table.row(vec![name.into(), format!("{value:.0} /s"), relative(value)]);
         }
@@ -101,8 +123,58 @@ impl PrivacyBenchReport {
                 String::new(),
             ]);
         }
+        if !self.pseudonym_ms.is_empty() {
+            table.row(vec![
+                format!(
+                    "devnet: site asks → pseudonym (request and CDC answer finalized, {} requests), median / max",
+                    self.pseudonym_ms.len()
+                ),
+                format!(
+                    "{:.0} / {:.0} ms",
+                    median(&self.pseudonym_ms),
+                    maximum(&self.pseudonym_ms)
+                ),
+                String::new(),
+            ]);
+        }
         table
     }
+}
+
+/// The VOPRF's three costs, `iterations` each: (blind, evaluate, finalize) per second.
+fn pseudonym_rates(iterations: usize) -> Result<(f64, f64, f64), String> {
+    use epichain_core::pseudonym::{PseudonymPurpose, PseudonymScope, PseudonymSecret, blind};
+    let secret = PseudonymSecret::from_bytes([9; 32]);
+    let scope = PseudonymScope {
+        region: epichain_core::RegionCode::NATIONAL,
+        purpose: PseudonymPurpose::CaseReporting,
+    };
+    let public_key = secret.public_key(&scope);
+    let started = Instant::now();
+    let mut blinded = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        blinded.push(blind(&["11010519491231002X"]).map_err(|error| error.to_string())?);
+    }
+    let blind_rate = rate(iterations, started.elapsed());
+    let started = Instant::now();
+    let mut evaluated = Vec::with_capacity(iterations);
+    for (_, elements) in &blinded {
+        evaluated.push(
+            secret
+                .evaluate(&scope, elements)
+                .map_err(|error| error.to_string())?,
+        );
+    }
+    let evaluate_rate = rate(iterations, started.elapsed());
+    let started = Instant::now();
+    for ((blinding, _), (elements, proof)) in blinded.iter().zip(&evaluated) {
+        let pseudonyms = blinding
+            .finalize(elements, proof, &public_key)
+            .map_err(|error| error.to_string())?;
+        std::hint::black_box(pseudonyms);
+    }
+    let finalize_rate = rate(iterations, started.elapsed());
+    Ok((blind_rate, evaluate_rate, finalize_rate))
 }
 
 /// The local measurements, `iterations` each.
@@ -194,7 +266,12 @@ pub fn local(iterations: usize) -> Result<PrivacyBenchReport, String> {
         std::hint::black_box(plain);
     }
     let release_per_second = rate(iterations, started.elapsed());
+    let (blind_per_second, evaluate_per_second, finalize_per_second) = pseudonym_rates(iterations)?;
     Ok(PrivacyBenchReport {
+        blind_per_second,
+        evaluate_per_second,
+        finalize_per_second,
+        pseudonym_ms: Vec::new(),
         verify_per_second,
         seal_per_second,
         open_per_second,
@@ -228,7 +305,13 @@ pub async fn devnet_outbreaks(
     let status = client.status().await.map_err(|error| error.to_string())?;
     let day = Day::from_unix_ms(status.time_ms);
     let since = day.start_unix_ms().max(0) as u64;
-    let pairs = devnet::unsignalled_pairs(&client, &devnet, since, outbreaks)
+    // Units under the Shenzhen and Guangzhou CDCs: their reports are sealed to those CDCs, so
+    // the provincial CDC reads them only through the grant.
+    let cities: Vec<epichain_core::RegionCode> = ["440300", "440100"]
+        .iter()
+        .filter_map(|code| code.parse().ok())
+        .collect();
+    let pairs = devnet::unsignalled_pairs(&client, &devnet, since, outbreaks, &cities)
         .await
         .map_err(text)?;
     let grantee = devnet
@@ -323,6 +406,40 @@ pub async fn devnet_outbreaks(
             .read_ms
             .push(confirmation.finalized_at.elapsed().as_secs_f64() * 1000.0);
         report.outbreaks += 1;
+    }
+    devnet_pseudonyms(report, &client, &mut devnet, outbreaks).await
+}
+
+/// `count` times, a Futian doctor asks the Shenzhen CDC's service for a new number's pseudonym
+/// through the chain; the time from submitting the request to the checked pseudonym.
+async fn devnet_pseudonyms(
+    report: &mut PrivacyBenchReport,
+    client: &epichain_client::Client,
+    devnet: &mut devnet::Devnet,
+    count: usize,
+) -> Result<(), String> {
+    use epichain_core::pseudonym::PseudonymPurpose;
+    let futian: epichain_core::RegionCode = "440304".parse().map_err(|_| "region")?;
+    let signer = &mut devnet
+        .world
+        .identity("futian-doctor")
+        .map_err(|error| error.to_string())?
+        .signer;
+    for index in 0..count {
+        let number = format!("E{:08}", 10_000_000 + index);
+        let started = Instant::now();
+        epichain_client::pseudonym::obtain(
+            client,
+            signer,
+            futian,
+            PseudonymPurpose::CaseReporting,
+            &[&number],
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        report
+            .pseudonym_ms
+            .push(started.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(())
 }

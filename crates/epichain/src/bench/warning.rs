@@ -129,7 +129,7 @@ pub async fn run(
     let today_ms = status.time_ms;
     let day = Day::from_unix_ms(today_ms);
     let since = day.start_unix_ms().max(0) as u64;
-    let pairs = devnet::unsignalled_pairs(&client, &devnet, since, triggers)
+    let pairs = devnet::unsignalled_pairs(&client, &devnet, since, triggers, &[])
         .await
         .map_err(|error| error.to_string())?;
     let mut latencies = Vec::new();

@@ -744,12 +744,14 @@ pub async fn attach_bench(node: &str, directory: &Path) -> Result<(Client, Devne
 }
 
 /// Up to `count` (Class A or B-managed-as-A disease, reporting unit) pairs without a signal
-/// since `since_ms`: one report of each raises a fresh fixed-threshold signal.
+/// since `since_ms`, with units within one of `within` (empty: anywhere): one report of each
+/// raises a fresh fixed-threshold signal.
 pub async fn unsignalled_pairs(
     client: &Client,
     devnet: &Devnet,
     since_ms: u64,
     count: usize,
+    within: &[epichain_core::RegionCode],
 ) -> Result<Vec<(String, epichain_core::RegionCode)>, DevnetError> {
     let catalogue = &devnet.world.genesis.catalogue;
     let regions = &devnet.world.genesis.regions;
@@ -762,6 +764,7 @@ pub async fn unsignalled_pairs(
         .iter()
         .map(|info| info.code)
         .filter(|code| code.level() >= epichain_core::Level::City && !regions.has_children(*code))
+        .filter(|code| within.is_empty() || within.iter().any(|area| code.is_within(*area)))
         .collect();
     let mut pairs = Vec::new();
     for disease in &diseases {
