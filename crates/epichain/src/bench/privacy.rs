@@ -101,44 +101,38 @@ impl PrivacyBenchReport {
             table.row(vec![name.into(), format!("{value:.0} /s"), relative(value)]);
         }
         if self.outbreaks > 0 {
-            table.row(vec![
-                format!(
+            table.row(timing_row(
+                &format!(
                     "devnet: final confirmation → k shares sealed to the grantee on chain ({} outbreaks), median / max",
                     self.outbreaks
                 ),
-                format!(
-                    "{:.0} / {:.0} ms",
-                    median(&self.shares_ms),
-                    maximum(&self.shares_ms)
-                ),
-                String::new(),
-            ]);
-            table.row(vec![
-                "devnet: final confirmation → first grantee decryption (access log finalized first), median / max".into(),
-                format!(
-                    "{:.0} / {:.0} ms",
-                    median(&self.read_ms),
-                    maximum(&self.read_ms)
-                ),
-                String::new(),
-            ]);
+                &self.shares_ms,
+            ));
+            table.row(timing_row(
+                "devnet: final confirmation → first grantee decryption (access log finalized first), median / max",
+                &self.read_ms,
+            ));
         }
         if !self.pseudonym_ms.is_empty() {
-            table.row(vec![
-                format!(
+            table.row(timing_row(
+                &format!(
                     "devnet: site asks → pseudonym (request and CDC answer finalized, {} requests), median / max",
                     self.pseudonym_ms.len()
                 ),
-                format!(
-                    "{:.0} / {:.0} ms",
-                    median(&self.pseudonym_ms),
-                    maximum(&self.pseudonym_ms)
-                ),
-                String::new(),
-            ]);
+                &self.pseudonym_ms,
+            ));
         }
         table
     }
+}
+
+/// A devnet timing: its name, median and maximum in milliseconds.
+fn timing_row(name: &str, values_ms: &[f64]) -> Vec<String> {
+    vec![
+        name.to_string(),
+        format!("{:.0} / {:.0} ms", median(values_ms), maximum(values_ms)),
+        String::new(),
+    ]
 }
 
 /// The VOPRF's three costs, `iterations` each: (blind, evaluate, finalize) per second.
