@@ -460,6 +460,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
             .await
             .expect("pseudonym services");
         pseudonyms_from_the_command_line(&client, &keys).await;
+        sealed_step_note_from_the_command_line(&client, &keys).await;
         governance_from_the_command_line(&client, directory.path(), &keys).await;
     });
 }
@@ -531,6 +532,58 @@ async fn pseudonyms_from_the_command_line(client: &Client, keys: &Path) {
     let guangzhou: Hash = stdout.trim().parse().expect("one pseudonym");
     assert_eq!(guangzhou, direct("guangzhou-cdc-pseudonyms", "440100"));
     assert_ne!(guangzhou, shenzhen, "scopes do not link");
+}
+
+/// Review M14: the Yuexiu CDC verifies the cholera signal from the command line with a finding
+/// code and a note sealed on its machine; the chain shows the code and an envelope, and the
+/// CDC opens its own note.
+async fn sealed_step_note_from_the_command_line(client: &Client, keys: &Path) {
+    let query = SignalQuery::newest("CHOLERA", "440104", 0);
+    let signal = client.signals(&query).await.expect("signals")[0].id;
+    let note = "cluster at a wedding banquet; 12 guests traced";
+    let stdout = run_cli(&[
+        std::ffi::OsString::from("signals"),
+        "act".into(),
+        "--node".into(),
+        client.base().into(),
+        "--key".into(),
+        keys.join("yuexiu-cdc.key.pem").into(),
+        "--signal".into(),
+        signal.to_hex().into(),
+        "--step".into(),
+        "verify".into(),
+        "--finding".into(),
+        "under-investigation".into(),
+        "--note".into(),
+        note.into(),
+        "--encryption-key".into(),
+        keys.join("yuexiu-cdc.enc").into(),
+    ]);
+    assert!(stdout.contains("recorded at height"), "{stdout}");
+    let view = client.signal(&signal).await.expect("signal").signal;
+    let step = view.steps.first().expect("the step");
+    assert_eq!(
+        step.finding,
+        epichain_core::warning::StepFinding::UnderInvestigation
+    );
+    assert!(
+        !String::from_utf8_lossy(&step.sealed_note).contains("wedding"),
+        "the note is not in clear"
+    );
+    let envelope = epichain_core::sealed::Envelope::from_bytes(&step.sealed_note).expect("sealed");
+    let encryption =
+        epichain_core::sealed::EncryptionKeyPair::read_file(&keys.join("yuexiu-cdc.enc"))
+            .expect("key");
+    let me =
+        epichain_core::keys::read_public_key_file(&keys.join("yuexiu-cdc.key.pem")).expect("key");
+    let status = client.status().await.expect("status");
+    let binding = epichain_core::sealed::note_binding(
+        &status.chain_id,
+        &signal,
+        epichain_core::warning::Step::Verify as u32,
+    );
+    let opened = envelope.open(&me, &encryption, &binding).expect("opens");
+    assert_eq!(opened, note.as_bytes());
 }
 
 /// Two approver institutions revoke the third's national authority from the command line
