@@ -50,6 +50,9 @@ pub struct IdentityView {
     pub valid_until_seconds: i64,
     /// Height of (re-)enrolment.
     pub enrolled_height: u64,
+    /// Height since which the role, region and institution are what they are (a grant admits
+    /// only identities whose claims predate it).
+    pub claims_since_height: u64,
     /// Last nonce used.
     pub nonce: u64,
     /// Set once revoked.

@@ -190,8 +190,14 @@ async fn read_granted(
         .ok_or(ReadError::NotPermitted)?;
     let mut awaiting = None;
     for grant in grants {
-        // Holders seal shares only to the grant's audience: anyone else would wait forever.
-        if !grant.audience.includes(reader.role, reader.region) {
+        // Holders seal shares only to the grant's audience as it stood when the grant opened:
+        // anyone else would wait forever.
+        if !grant.audience.admits(
+            grant.created_height,
+            reader.role,
+            reader.region,
+            reader.claims_since_height,
+        ) {
             continue;
         }
         let bundles = shares_for(client, &grant.id, &identity).await?;

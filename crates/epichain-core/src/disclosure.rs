@@ -112,6 +112,20 @@ pub struct Audience {
 }
 
 impl Audience {
+    /// True if a grant with this audience, opened at `opened_height`, admits an identity with
+    /// `role` in `region` whose claims hold since `claims_since_height` (review M12: the
+    /// audience is fixed when the grant opens; the ledger, the escrow agents and the client all
+    /// ask this).
+    pub fn admits(
+        &self,
+        opened_height: u64,
+        role: Role,
+        region: RegionCode,
+        claims_since_height: u64,
+    ) -> bool {
+        self.includes(role, region) && claims_since_height < opened_height
+    }
+
     /// True if an identity with `role` in `region` is a grantee.
     pub fn includes(&self, role: Role, region: RegionCode) -> bool {
         (GRANTEE_ROLES.contains(&role)
@@ -262,6 +276,10 @@ mod tests {
         let yuexiu: RegionCode = "440104".parse().expect("code");
         assert!(!audience.includes(Role::Hospital, yuexiu));
         assert!(!audience.includes(Role::Authority, yuexiu));
+        // Fixed when the grant opens: claims held since before its height, not from it on.
+        assert!(audience.admits(10, Role::Hospital, nanshan, 9));
+        assert!(!audience.admits(10, Role::Hospital, nanshan, 10));
+        assert!(!audience.admits(10, Role::Hospital, yuexiu, 0));
         assert!(!audience.includes(Role::Hospital, futian));
         // Coverage.
         assert!(scope.covers(&scope.disease, futian, Day(110)));

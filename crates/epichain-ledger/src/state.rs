@@ -250,8 +250,12 @@ impl GrantRecord {
     /// True if the identity is a grantee: in the audience, with claims held since before the
     /// grant opened (review M12: the audience is fixed when the grant opens).
     pub fn admits(&self, identity: &IdentityRecord) -> bool {
-        self.audience.includes(identity.role, identity.region)
-            && identity.claims_since_height < self.created_height
+        self.audience.admits(
+            self.created_height,
+            identity.role,
+            identity.region,
+            identity.claims_since_height,
+        )
     }
 
     /// True if decryption shares may still be posted at `time_ms`.

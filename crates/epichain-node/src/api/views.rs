@@ -41,6 +41,7 @@ pub fn identity(record: IdentityRecord, encryption_key: Option<String>) -> Ident
         valid_from_seconds: record.valid_from_seconds,
         valid_until_seconds: record.valid_until_seconds,
         enrolled_height: record.enrolled_height,
+        claims_since_height: record.claims_since_height,
         nonce: record.nonce,
         revoked: record.revoked.map(|revoked| RevocationView {
             height: revoked.height,
