@@ -587,6 +587,20 @@ fn now_ms() -> u64 {
 #[tokio::test]
 async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
     let mut server = server(1_000).await;
+    // A pharmacy in each reporting district: in the region, but not a role that reads cases.
+    for (district, issuer) in [("440304", 2), ("440305", 2), ("440104", 3), ("440111", 3)] {
+        server
+            .world
+            .add_identity(
+                &format!("pharmacy-{district}"),
+                "District pharmacy",
+                epichain_core::Role::Pharmacy,
+                district.parse().expect("region"),
+                issuer,
+                &format!("pharmacy-{district}"),
+            )
+            .expect("pharmacy");
+    }
     let first = enrol_world(&mut server).await;
     let day = epichain_core::Day::from_unix_ms(GENESIS_MS + 120_000);
     let (report, case) = server.world.reports(day, 1, 9).expect("report").remove(0);
@@ -624,6 +638,13 @@ async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("not_permitted"))
+    );
+    let pharmacy = key_of(&mut server.world, &format!("pharmacy-{region}"));
+    let (status, body) = signed_get(&server, &pharmacy, &path, &path, now).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_permitted")),
+        "a pharmacy of the district does not read case records"
     );
     // A signature over another request, or too old, or by a stranger, is refused.
     let other = format!("/v1/cases/{case}/access");
