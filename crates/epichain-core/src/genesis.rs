@@ -12,7 +12,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 /// Version of the genesis format.
-pub const GENESIS_FORMAT_VERSION: u16 = 2;
+pub const GENESIS_FORMAT_VERSION: u16 = 3;
 
 /// Errors building or reading genesis.
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +38,18 @@ pub enum GenesisError {
 }
 
 /// A consensus validator named in genesis: its Ed25519 key signs votes and finality
-/// certificates, so a certificate is checkable offline with the genesis alone.
+/// certificates, so a certificate is checkable offline with the genesis alone. Its escrow holder
+/// key is another (review M11): the key its escrow agent enrols and signs with, so the consensus
+/// key, which must stay online, signs no transaction.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Validator {
-    /// Consensus (and p2p) key.
+    /// Consensus key (also its p2p identity: commonware addresses participants by it).
     pub key: crate::keys::PublicKey,
     /// Operator, e.g. "China CDC" or "Guangdong CDC".
     pub name: String,
+    /// Escrow holder key: an identity of role validator that takes part in the escrow key
+    /// generation and posts decryption shares.
+    pub holder: crate::keys::PublicKey,
 }
 
 /// The genesis state of a chain.
@@ -96,10 +101,11 @@ impl Genesis {
         if !self
             .validators
             .iter()
-            .all(|validator| keys.insert(validator.key))
+            .all(|validator| keys.insert(validator.key) && keys.insert(validator.holder))
         {
             return Err(GenesisError::Invalid(
-                "a validator key appears twice".to_string(),
+                "a validator's consensus or holder key appears twice (each is its own key)"
+                    .to_string(),
             ));
         }
         for der in &self.root_certificates {

@@ -518,7 +518,7 @@ impl ChainConfig {
             escrow_holders: genesis
                 .validators
                 .iter()
-                .map(|validator| validator.key)
+                .map(|validator| validator.holder)
                 .collect(),
         }
     }

@@ -1205,3 +1205,30 @@ fn pseudonym_requests_out_of_shape_are_refused() {
     let transaction = world.futian_hospital.sign(request(one));
     assert_rejected(&world.submit(transaction), "pseudonym.queue_full");
 }
+
+/// Review M11: a validator's escrow holder key is not its consensus key, and genesis refuses
+/// one that is; the escrow holders are the holder keys, so the consensus key (online by
+/// necessity) signs no escrow or disclosure transaction.
+#[test]
+fn a_validator_holds_the_escrow_with_a_key_apart_from_its_consensus_key() {
+    let root = Authority::root();
+    let mut genesis = genesis_with_root(root.certificate.clone());
+    let consensus = KeyPair::from_seed([40; 32]).public_key();
+    let holder = KeyPair::from_seed([41; 32]).public_key();
+    genesis.validators = vec![epichain_core::genesis::Validator {
+        key: consensus,
+        name: "China CDC".into(),
+        holder: consensus,
+    }];
+    assert!(
+        genesis.validate().is_err(),
+        "a holder key equal to the consensus key"
+    );
+    genesis.validators[0].holder = holder;
+    genesis.validate().expect("distinct keys");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let ledger = epichain_ledger::Ledger::open(&directory.path().join("ledger.redb"), &genesis)
+        .expect("open");
+    let config = ledger.reader().expect("reader").config().expect("config");
+    assert_eq!(config.escrow_holders, vec![holder]);
+}

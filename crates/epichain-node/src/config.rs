@@ -76,6 +76,10 @@ pub struct NodeConfig {
     /// signs its block fetches.
     #[serde(default)]
     pub key: Option<PathBuf>,
+    /// Validators: the escrow holder key (PKCS#8 PEM) genesis names for this validator, apart
+    /// from the consensus key; its enrolled identity signs the escrow's transactions.
+    #[serde(default)]
+    pub holder_key: Option<PathBuf>,
     /// Validators: p2p listen address.
     #[serde(default)]
     pub p2p_listen: Option<SocketAddr>,
@@ -129,6 +133,7 @@ impl NodeConfig {
         config.genesis = base.join(&config.genesis);
         config.data_dir = base.join(&config.data_dir);
         config.key = config.key.map(|key| base.join(key));
+        config.holder_key = config.holder_key.map(|key| base.join(key));
         config.check()?;
         Ok(config)
     }
@@ -142,8 +147,8 @@ impl NodeConfig {
         let invalid = |message: &str| Err(ConfigError::Invalid(message.to_string()));
         match self.role {
             Role::Validator => {
-                if self.key.is_none() || self.p2p_listen.is_none() {
-                    return invalid("a validator needs `key` and `p2p_listen`");
+                if self.key.is_none() || self.holder_key.is_none() || self.p2p_listen.is_none() {
+                    return invalid("a validator needs `key`, `holder_key` and `p2p_listen`");
                 }
                 if self.validator_addresses.is_empty() {
                     return invalid("a validator needs `validator_addresses`");
@@ -179,7 +184,8 @@ mod tests {
             genesis: "genesis.json".into(),
             data_dir: "validator-0".into(),
             http_listen: "127.0.0.1:8000".parse().expect("address"),
-            key: Some("keys/validator-0.key.pem".into()),
+            key: Some("keys/validator-0.consensus.pem".into()),
+            holder_key: Some("keys/validator-0.key.pem".into()),
             p2p_listen: Some("127.0.0.1:9000".parse().expect("address")),
             validator_addresses: vec![PeerAddress {
                 key: "00".repeat(32),

@@ -185,6 +185,32 @@ fn node_key(config: &NodeConfig) -> Result<KeyPair, NodeError> {
     KeyPair::read_pem_file(path).map_err(setup)
 }
 
+/// The validator's escrow holder key, checked against the one genesis names for its consensus
+/// key (review M11: a key of its own).
+fn holder_key(
+    config: &NodeConfig,
+    genesis: &epichain_core::Genesis,
+    consensus: &KeyPair,
+) -> Result<KeyPair, NodeError> {
+    let path = config
+        .holder_key
+        .as_ref()
+        .ok_or_else(|| setup("a validator's configuration names no `holder_key`"))?;
+    let holder = KeyPair::read_pem_file(path).map_err(setup)?;
+    let named = genesis
+        .validators
+        .iter()
+        .find(|validator| validator.key == consensus.public_key())
+        .map(|validator| validator.holder);
+    if named != Some(holder.public_key()) {
+        return Err(setup(format!(
+            "holder key {} is not the one genesis names for this validator",
+            holder.public_key()
+        )));
+    }
+    Ok(holder)
+}
+
 #[allow(clippy::too_many_lines)] // Validator start-up in order; to be split into a pure plan and start_* steps with the node restructure (issue 12).
 fn run_validator(
     config: NodeConfig,
@@ -220,14 +246,15 @@ fn run_validator(
     let http_listen = config.http_listen;
     let config_data_dir = config.data_dir.clone();
     let validator_count = validators.len();
+    let holder = holder_key(&config, &genesis, &key)?;
     let agent = EscrowAgent::new(
         genesis.chain_id(),
         genesis
             .validators
             .iter()
-            .map(|validator| validator.key)
+            .map(|validator| validator.holder)
             .collect(),
-        key.clone(),
+        holder,
         HolderKeys::in_directory(&config.data_dir).map_err(setup)?,
         Some(config.data_dir.join(ESCROW_SHARE_FILE)),
     );

@@ -20,7 +20,7 @@ use epichain_escrow::EscrowError;
 use epichain_escrow::disclosure::{Grantee, SealedBundle};
 use epichain_ledger::state::DisclosureKey;
 use epichain_node::escrow_agent::{EscrowAgent, HolderKeys};
-use epichain_world::{validator_key, validators};
+use epichain_world::{holder_key, validators};
 use single::Single;
 
 const HOLDERS: usize = 4;
@@ -652,7 +652,7 @@ fn with_holders(shares: Option<&std::path::Path>) -> (Single, Vec<EscrowAgent>, 
     assert!(applied(&single.block(&publications)));
     let chain_id = single.world.genesis.chain_id();
     let holders: Vec<PublicKey> = (0..HOLDERS)
-        .map(|index| validator_key(index).public_key())
+        .map(|index| holder_key(index).public_key())
         .collect();
     let agents = (0..HOLDERS)
         .map(|index| {
@@ -664,7 +664,7 @@ fn with_holders(shares: Option<&std::path::Path>) -> (Single, Vec<EscrowAgent>, 
                 .encryption
                 .clone();
             let keys = HolderKeys::in_memory(encryption, [index as u8 + 1; 32]);
-            EscrowAgent::new(chain_id, holders.clone(), validator_key(index), keys, file)
+            EscrowAgent::new(chain_id, holders.clone(), holder_key(index), keys, file)
         })
         .collect();
     (single, agents, holders)
@@ -716,7 +716,7 @@ fn a_holder_share_is_not_rebuilt_from_the_chain_and_the_keys_it_holds() {
         let mut agent = EscrowAgent::new(
             chain_id,
             holders.clone(),
-            validator_key(0),
+            holder_key(0),
             keys,
             Some(directory.path().join("share.hex")),
         );

@@ -370,13 +370,13 @@ impl DemoWorld {
         for (handle, name, role, region, issuer, institution) in PARTICIPANTS {
             world.add_identity(handle, name, *role, region.parse()?, *issuer, institution)?;
         }
-        // Validators with demo keys enrol too: they sign the escrow's transactions.
+        // Validators with demo keys enrol their holder keys: they sign the escrow's transactions.
         let demo_validators: Vec<(usize, String)> = world
             .genesis
             .validators
             .iter()
             .enumerate()
-            .filter(|(index, validator)| validator_key(*index).public_key() == validator.key)
+            .filter(|(index, validator)| holder_key(*index).public_key() == validator.holder)
             .map(|(index, validator)| (index, validator.name.clone()))
             .collect();
         for (index, name) in demo_validators {
@@ -684,12 +684,18 @@ fn write_key(path: &Path, key: &KeyPair) -> Result<()> {
     Ok(key.write_pem_file(path)?)
 }
 
-/// Deterministic demo validator keys (`validator-0`, …): for devnets and tests only.
+/// Deterministic demo validator consensus keys: for devnets and tests only.
 pub fn validator_key(index: usize) -> KeyPair {
+    KeyPair::from_seed(seed(&format!("validator-{index}/consensus")))
+}
+
+/// The demo escrow holder key of validator `index`: the key of its identity `validator-INDEX`,
+/// apart from its consensus key (review M11).
+pub fn holder_key(index: usize) -> KeyPair {
     KeyPair::from_seed(seed(&format!("validator-{index}")))
 }
 
-/// Genesis validator entries for `names`, with [`validator_key`] keys.
+/// Genesis validator entries for `names`, with [`validator_key`] and [`holder_key`] keys.
 pub fn validators(names: &[&str]) -> Vec<Validator> {
     names
         .iter()
@@ -697,6 +703,7 @@ pub fn validators(names: &[&str]) -> Vec<Validator> {
         .map(|(index, name)| Validator {
             key: validator_key(index).public_key(),
             name: name.to_string(),
+            holder: holder_key(index).public_key(),
         })
         .collect()
 }

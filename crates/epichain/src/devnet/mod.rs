@@ -191,11 +191,13 @@ impl Devnet {
             chain_id,
             ..manifest
         };
+        // The holder keys are the validator identities' (keys/validator-N.key.pem, from the
+        // world); the consensus keys are apart (review M11).
         world.write_files(directory)?;
         for index in 0..VALIDATOR_NAMES.len() {
             let path = directory
                 .join("keys")
-                .join(format!("validator-{index}.key.pem"));
+                .join(format!("validator-{index}.consensus.pem"));
             if !path.exists() {
                 validator_key(index)
                     .write_pem_file(&path)
@@ -306,7 +308,8 @@ fn write_configs(
                 genesis: "genesis.json".into(),
                 data_dir: format!("data/{node_name}").into(),
                 http_listen: http(index as u16),
-                key: Some(format!("keys/validator-{index}.key.pem").into()),
+                key: Some(format!("keys/validator-{index}.consensus.pem").into()),
+                holder_key: Some(format!("keys/validator-{index}.key.pem").into()),
                 p2p_listen: Some(p2p(index as u16)),
                 validator_addresses: validator_addresses.clone(),
                 upstream: Vec::new(),
@@ -328,6 +331,7 @@ fn write_configs(
                 data_dir: format!("data/{name}").into(),
                 http_listen: http((VALIDATOR_NAMES.len() + offset) as u16),
                 key: Some(format!("keys/{name}.key.pem").into()),
+                holder_key: None,
                 p2p_listen: None,
                 validator_addresses: Vec::new(),
                 upstream: upstream.clone(),
@@ -346,6 +350,10 @@ fn write_configs(
         relative.genesis = Path::new("..").join(&config.genesis);
         relative.data_dir = Path::new("..").join(&config.data_dir);
         relative.key = config.key.as_ref().map(|key| Path::new("..").join(key));
+        relative.holder_key = config
+            .holder_key
+            .as_ref()
+            .map(|key| Path::new("..").join(key));
         std::fs::write(&path, relative.to_toml()).map_err(|error| files(&path, error))?;
         nodes.push(DevnetNode {
             name: config.name.clone(),
