@@ -357,7 +357,15 @@ async fn inject_outbreak(devnet: &mut Devnet, client: &Client) -> Result<()> {
         limit: Some(20),
         ..SignalQuery::default()
     };
-    let signals = client.signals(&query).await?;
+    // Listed as the national CDC sees them (its jurisdiction covers every region): anonymous
+    // callers get signals without their statistics or cases.
+    let national = devnet
+        .world
+        .identity("national-cdc-1")?
+        .signer
+        .key()
+        .clone();
+    let signals = client.signed_by(national).await?.signals(&query).await?;
     for signal in &signals {
         println!(
             "  signal {}  {} in {} by {}: statistic {} > threshold {:.2}, {} cases",
@@ -382,7 +390,7 @@ async fn inject_outbreak(devnet: &mut Devnet, client: &Client) -> Result<()> {
         disclose_outbreak(devnet, client, &signal.id).await?;
     }
     println!(
-        "act on the cholera signal yourself, e.g.:\n  epichain signals act --node {} --key {} --signal <ID> --step verify\n  epichain signals act --node {} --key {} --signal <ID> --step pathogen-analysis\n  epichain signals act --node {} --key {} --signal <ID> --step final-confirmation --outcome confirmed-outbreak",
+        "act on the cholera signal yourself, e.g.:\n  epichain signals act --node {} --key {} --signal <ID> --step verify --finding under-investigation --note \"…\"\n  epichain signals act --node {} --key {} --signal <ID> --step pathogen-analysis\n  epichain signals act --node {} --key {} --signal <ID> --step final-confirmation --outcome confirmed-outbreak",
         client.base(),
         keys.join("yuexiu-cdc.key.pem").display(),
         client.base(),
