@@ -82,17 +82,27 @@ pub async fn seal_case_details(
     details: &CaseDetails,
     also: &[Reader],
 ) -> Result<Vec<u8>, SealingError> {
+    let readers = readers_over(client, region, also).await?;
+    let binding = sealed::binding(&chain_id, case_id, version);
+    let target = sealed::escrow_target(&chain_id, case_id, version);
+    let wrap = escrow_wrap(client, chain_id).await?;
+    let escrow = move |data_key: &[u8; 32]| wrap(data_key, &target);
+    Ok(sealed::seal(&details.to_bytes(), &readers, Some(&escrow), &binding)?.to_bytes())
+}
+
+/// The authorities over `region` and the `also` readers, each once.
+async fn readers_over(
+    client: &Client,
+    region: RegionCode,
+    also: &[Reader],
+) -> Result<Vec<Reader>, SealingError> {
     let mut readers = authorities_over(client, region).await?;
     for reader in also {
         if !readers.contains(reader) {
             readers.push(*reader);
         }
     }
-    let binding = sealed::binding(&chain_id, case_id, version);
-    let target = sealed::escrow_target(&chain_id, case_id, version);
-    let wrap = escrow_wrap(client, chain_id).await?;
-    let escrow = move |data_key: &[u8; 32]| wrap(data_key, &target);
-    Ok(sealed::seal(&details.to_bytes(), &readers, Some(&escrow), &binding)?.to_bytes())
+    Ok(readers)
 }
 
 /// Seals a note (a workflow step's words, a grant request's) to the authorities over `region`
@@ -107,12 +117,7 @@ pub async fn seal_note(
     text: &str,
     also: &[Reader],
 ) -> Result<Vec<u8>, SealingError> {
-    let mut readers = authorities_over(client, region).await?;
-    for reader in also {
-        if !readers.contains(reader) {
-            readers.push(*reader);
-        }
-    }
+    let readers = readers_over(client, region, also).await?;
     let binding = sealed::note_binding(&chain_id, subject, number);
     Ok(sealed::seal(text.as_bytes(), &readers, None, &binding)?.to_bytes())
 }

@@ -529,6 +529,16 @@ fn commit(
     block
 }
 
+/// A demo identity's signing key.
+fn key_of(world: &mut DemoWorld, handle: &str) -> epichain_core::KeyPair {
+    world
+        .identity(handle)
+        .expect("identity")
+        .signer
+        .key()
+        .clone()
+}
+
 /// Enrols the server's world in the first block; returns it.
 async fn enrol_world(server: &mut Server) -> epichain_node::block::ChainBlock {
     for transaction in server.world.enrolments() {
@@ -614,14 +624,6 @@ async fn line_level_reads_need_a_signed_request_from_the_jurisdiction() {
         .expect("read")
         .expect("case");
     let region = record.region;
-    let key_of = |world: &mut DemoWorld, handle: &str| {
-        world
-            .identity(handle)
-            .expect("identity")
-            .signer
-            .key()
-            .clone()
-    };
     let district = key_of(&mut server.world, district_cdc(region));
     let outsider = key_of(&mut server.world, "yuexiu-hospital");
     let patient = key_of(&mut server.world, "patient-zhang");
@@ -712,14 +714,6 @@ async fn whole_blocks_go_to_cdcs_and_nodes_only() {
         )
         .expect("node identity");
     enrol_world(&mut server).await;
-    let key_of = |world: &mut DemoWorld, handle: &str| {
-        world
-            .identity(handle)
-            .expect("identity")
-            .signer
-            .key()
-            .clone()
-    };
     let node = key_of(&mut server.world, "node-futian");
     let cdc = key_of(&mut server.world, "futian-cdc");
     let hospital = key_of(&mut server.world, "futian-hospital");
