@@ -18,7 +18,9 @@ use epichain_api::identities::{IdentityQuery, IdentityView};
 use epichain_api::node::{BlockView, NodeStatus};
 use epichain_api::signals::{CountPoint, CountQuery, SignalDetail, SignalQuery, SignalView};
 use epichain_api::transactions::{BatchItem, BatchResponse, SubmitResponse, TransactionStatus};
-use epichain_core::{Hash, KeyPair, PublicKey, RegionCode, Role, SignedTransaction, Signer};
+use epichain_core::{
+    Hash, KeyPair, PublicKey, RegionCode, Role, SignedTransaction, Signer, TransactionOutcome,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -30,6 +32,20 @@ pub mod read;
 pub mod seal;
 
 pub use epichain_api as api;
+
+/// How a transaction ended, after waiting for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finality {
+    /// Applied in the finalized block at `height`.
+    Applied {
+        /// Height of its block.
+        height: u64,
+    },
+    /// Finalized, and rejected.
+    Rejected(epichain_core::Rejection),
+    /// Not finalized within the wait.
+    Pending,
+}
 
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -304,6 +320,16 @@ impl Client {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits until a transaction is finalized (or `timeout` passes); returns how it ended.
+    pub async fn finality(&self, id: &Hash, timeout: Duration) -> Result<Finality, ClientError> {
+        let status = self.wait_finalized(id, timeout).await?;
+        Ok(match (status.outcome, status.height) {
+            (Some(TransactionOutcome::Applied), Some(height)) => Finality::Applied { height },
+            (Some(TransactionOutcome::Rejected(rejection)), _) => Finality::Rejected(rejection),
+            _ => Finality::Pending,
+        })
     }
 
     /// An identity, if enrolled.

@@ -3,7 +3,7 @@
 //! the answer after checking its proof ([`obtain`]). The CDC's side, [`Evaluator`], publishes
 //! the scope's key and answers the scope's queue; it runs wherever the CDC keeps its seed.
 
-use crate::{Client, ClientError};
+use crate::{Client, ClientError, Finality};
 use epichain_core::pseudonym::{
     PseudonymError, PseudonymMessage, PseudonymPurpose, PseudonymScope, PseudonymSecret, blind,
 };
@@ -40,13 +40,10 @@ async fn submit_final(
     timeout: Duration,
 ) -> Result<(), PseudonymFlowError> {
     client.submit(transaction).await?;
-    let status = client.wait_finalized(&transaction.id(), timeout).await?;
-    match status.outcome {
-        Some(outcome) => match outcome.rejection() {
-            Some(rejection) => Err(PseudonymFlowError::Refused(rejection.clone())),
-            None => Ok(()),
-        },
-        None => Err(PseudonymFlowError::Timeout(timeout)),
+    match client.finality(&transaction.id(), timeout).await? {
+        Finality::Applied { .. } => Ok(()),
+        Finality::Rejected(rejection) => Err(PseudonymFlowError::Refused(rejection)),
+        Finality::Pending => Err(PseudonymFlowError::Timeout(timeout)),
     }
 }
 

@@ -3,13 +3,13 @@
 //! decryption shares of at least k escrow holders. A read of a record the reader did not report
 //! is logged on chain first.
 
-use crate::{Client, ClientError};
+use crate::{Client, ClientError, Finality};
 use epichain_api::cases::CaseAnswer;
 use epichain_api::disclosure::{GrantQuery, GrantStatus};
 use epichain_core::disclosure::RecordVersion;
 use epichain_core::sealed::{self, CaseDetails, EncryptionKeyPair, Envelope, SealError};
 use epichain_core::transaction::{AccessLog, AccessPurpose};
-use epichain_core::{Hash, KeyPair, Payload, PublicKey, TransactionOutcome};
+use epichain_core::{Hash, KeyPair, Payload, PublicKey};
 use epichain_escrow::EscrowError;
 use epichain_escrow::disclosure::{Grantee, SealedBundle};
 use std::time::Duration;
@@ -267,15 +267,12 @@ async fn log_access(
         purpose,
     }));
     client.submit(&log).await?;
-    let status = client
-        .wait_finalized(&log.id(), Duration::from_secs(30))
-        .await?;
-    match (&status.outcome, status.height) {
-        (Some(TransactionOutcome::Applied), Some(height)) => Ok(height),
-        (Some(TransactionOutcome::Rejected(rejection)), _) => Err(ReadError::AccessLog(format!(
+    match client.finality(&log.id(), Duration::from_secs(30)).await? {
+        Finality::Applied { height } => Ok(height),
+        Finality::Rejected(rejection) => Err(ReadError::AccessLog(format!(
             "{} ({rejection})",
             rejection.code()
         ))),
-        _ => Err(ReadError::AccessLog("not finalized in 30 s".to_string())),
+        Finality::Pending => Err(ReadError::AccessLog("not finalized in 30 s".to_string())),
     }
 }

@@ -5,8 +5,8 @@ use super::wall_clock_ms;
 use anyhow::{Context, Result, bail};
 use epichain::devnet::{self, DEFAULT_BASE_PORT, Devnet};
 use epichain_client::api::signals::{SignalQuery, SignalStatus};
-use epichain_client::{Client, ClientError};
-use epichain_core::{Day, Hash, KeyPair, SignedTransaction, TransactionOutcome};
+use epichain_client::{Client, ClientError, Finality};
+use epichain_core::{Day, Hash, KeyPair, SignedTransaction};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -185,17 +185,17 @@ pub(super) async fn submit_and_confirm(
 ) -> Result<u64> {
     let submission = client.submit(transaction).await?;
     println!("transaction {} {:?}", submission.id, submission.status);
-    let status = client
-        .wait_finalized(&transaction.id(), Duration::from_secs(30))
-        .await?;
-    match (&status.outcome, status.height) {
-        (Some(TransactionOutcome::Applied), Some(height)) => Ok(height),
-        (Some(TransactionOutcome::Rejected(rejection)), _) => bail!(
+    match client
+        .finality(&transaction.id(), Duration::from_secs(30))
+        .await?
+    {
+        Finality::Applied { height } => Ok(height),
+        Finality::Rejected(rejection) => bail!(
             "transaction {} rejected ({}): {rejection}",
             submission.id,
             rejection.code()
         ),
-        _ => bail!("transaction {} not finalized within 30 s", submission.id),
+        Finality::Pending => bail!("transaction {} not finalized within 30 s", submission.id),
     }
 }
 
