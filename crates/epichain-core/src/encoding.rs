@@ -225,8 +225,13 @@ pub mod hex_array {
     /// Parses 64 hex digits.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
         let text = <String as Deserialize>::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Exactly 64 hex digits (no surrounding space).
+    pub(super) fn parse(text: &str) -> Result<[u8; 32], hex::FromHexError> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text, &mut bytes).map_err(serde::de::Error::custom)?;
+        hex::decode_to_slice(text, &mut bytes)?;
         Ok(bytes)
     }
 }
@@ -247,11 +252,7 @@ pub mod hex_arrays {
         let texts = <Vec<String> as Deserialize>::deserialize(deserializer)?;
         texts
             .iter()
-            .map(|text| {
-                let mut bytes = [0u8; 32];
-                hex::decode_to_slice(text, &mut bytes).map_err(serde::de::Error::custom)?;
-                Ok(bytes)
-            })
+            .map(|text| super::hex_array::parse(text).map_err(serde::de::Error::custom))
             .collect()
     }
 }

@@ -34,6 +34,9 @@ pub enum KeyError {
     /// The operating system's random source failed.
     #[error("random source unavailable: {0}")]
     Random(String),
+    /// A secret file that does not hold 64 hex digits.
+    #[error("{0}: expected a 32-byte secret as 64 hex digits")]
+    Secret(String),
 }
 
 /// An Ed25519 public key (32 bytes): the identity of every signer on chain.
@@ -261,6 +264,26 @@ pub fn random_secret() -> Result<[u8; 32], KeyError> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|error| KeyError::Random(error.to_string()))?;
     Ok(secret)
+}
+
+/// Reads a 32-byte secret written as hex (a seed or key file of ours, mode 0600).
+pub fn read_secret_file(path: &Path) -> Result<[u8; 32], KeyError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: display.clone(),
+        source,
+    })?;
+    crate::encoding::parse_hex_array(text.trim()).map_err(|_| KeyError::Secret(display))
+}
+
+/// Reads a 32-byte secret file, first making it (random, hex, mode 0600) if it does not exist:
+/// secrets a node keeps across restarts.
+pub fn secret_file(path: &Path) -> Result<[u8; 32], KeyError> {
+    if !path.exists() {
+        let secret = random_secret()?;
+        write_private_file(path, format!("{}\n", hex::encode(secret)).as_bytes())?;
+    }
+    read_secret_file(path)
 }
 
 /// Creates a new file readable only by its owner (0600 on Unix) and writes `bytes`.

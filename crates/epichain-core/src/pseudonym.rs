@@ -180,8 +180,8 @@ fn pseudonym_of(output: &[u8]) -> Hash {
     hash_tagged(tag::PATIENT_PSEUDONYM, output)
 }
 
-/// A CDC's pseudonymisation seed (32 random bytes, never on chain): every scope key derives
-/// from it.
+/// A CDC's pseudonymisation seed (32 random bytes in a 0600 file, `keys::secret_file`; never on
+/// chain): every scope key derives from it.
 #[derive(Clone)]
 pub struct PseudonymSecret([u8; 32]);
 
@@ -195,18 +195,6 @@ impl PseudonymSecret {
     /// A seed from its bytes.
     pub fn from_bytes(seed: [u8; 32]) -> Self {
         PseudonymSecret(seed)
-    }
-
-    /// A fresh random seed.
-    pub fn generate() -> Self {
-        let mut seed = [0u8; 32];
-        rand_core_06::RngCore::fill_bytes(&mut rand_core_06::OsRng, &mut seed);
-        PseudonymSecret(seed)
-    }
-
-    /// The seed's bytes (to store it, mode 0600).
-    pub fn to_bytes(&self) -> [u8; 32] {
-        self.0
     }
 
     fn server(&self, scope: &PseudonymScope) -> VoprfServer<Ristretto255> {

@@ -186,13 +186,11 @@ impl EncryptionKeyPair {
 
     /// Reads a key written by [`write_file`](Self::write_file).
     pub fn read_file(path: &Path) -> Result<Self, SealError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        encoding::parse_hex_array(text.trim())
-            .map(Self::from_seed)
-            .map_err(|_| SealError::InvalidKey)
+        match crate::keys::read_secret_file(path) {
+            Ok(seed) => Ok(Self::from_seed(seed)),
+            Err(KeyError::Secret(_)) => Err(SealError::InvalidKey),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Unwraps a data key wrapped to this key.

@@ -14,6 +14,7 @@ use epichain_core::disclosure::{
     DecryptionShares, GRANTEE_ROLES, RecordVersion, SHARED_RECORDS_MAX,
 };
 use epichain_core::encoding::Hash;
+use epichain_core::keys::{secret_file, write_private_file};
 use epichain_core::sealed::{EncryptionKeyPair, EncryptionPublicKey, Envelope};
 use epichain_core::{KeyPair, Payload, PublicKey, Role, SignedTransaction, Signer};
 use epichain_escrow::holder::{ChainView, DealingView, GeneratedView, Holder};
@@ -45,14 +46,17 @@ pub enum AgentError {
     /// The node's chain state.
     #[error("chain: {0}")]
     Chain(String),
-    /// The share file.
-    #[error("escrow share file {path}: {message}")]
-    ShareFile {
+    /// The share file or a key file beside it.
+    #[error("escrow file {path}: {message}")]
+    File {
         /// Path.
         path: String,
         /// What went wrong.
         message: String,
     },
+    /// A key or seed file.
+    #[error(transparent)]
+    Key(#[from] epichain_core::keys::KeyError),
 }
 
 /// File of a holder's X25519 escrow key, in its data directory.
@@ -79,8 +83,8 @@ impl std::fmt::Debug for HolderKeys {
     }
 }
 
-fn key_file(path: &std::path::Path, error: impl ToString) -> AgentError {
-    AgentError::ShareFile {
+fn file_error(path: &std::path::Path, error: impl ToString) -> AgentError {
+    AgentError::File {
         path: path.display().to_string(),
         message: error.to_string(),
     }
@@ -100,40 +104,23 @@ impl HolderKeys {
     /// made fresh (mode 0600) on first start.
     pub fn in_directory(directory: &std::path::Path) -> Result<Self, AgentError> {
         let encryption_path = directory.join(ESCROW_ENCRYPTION_FILE);
-        if !encryption_path.exists() {
-            let fresh = EncryptionKeyPair::generate().map_err(|e| key_file(&encryption_path, e))?;
-            fresh
-                .write_file(&encryption_path)
-                .map_err(|e| key_file(&encryption_path, e))?;
-        }
-        let encryption = EncryptionKeyPair::read_file(&encryption_path)
-            .map_err(|e| key_file(&encryption_path, e))?;
-        let seed_path = directory.join(ESCROW_DEALER_SEED_FILE);
-        if !seed_path.exists() {
-            let seed = epichain_core::keys::random_secret().map_err(|e| key_file(&seed_path, e))?;
-            epichain_core::keys::write_private_file(&seed_path, hex::encode(seed).as_bytes())
-                .map_err(|e| key_file(&seed_path, e))?;
-        }
-        let text = std::fs::read_to_string(&seed_path).map_err(|e| key_file(&seed_path, e))?;
-        let dealer_seed = epichain_core::encoding::parse_hex_array(text.trim())
-            .map_err(|e| key_file(&seed_path, e))?;
         Ok(HolderKeys {
-            encryption,
-            dealer_seed,
+            encryption: EncryptionKeyPair::from_seed(secret_file(&encryption_path)?),
+            dealer_seed: secret_file(&directory.join(ESCROW_DEALER_SEED_FILE))?,
             encryption_path: Some(encryption_path),
         })
     }
 
     /// Replaces the encryption key with a fresh one (the file atomically, by rename).
     fn rotate_encryption(&mut self) -> Result<(), AgentError> {
-        let fresh = EncryptionKeyPair::generate().map_err(|e| AgentError::Chain(e.to_string()))?;
+        let seed = epichain_core::keys::random_secret()?;
         if let Some(path) = &self.encryption_path {
             let next = path.with_extension("enc.next");
             let _ = std::fs::remove_file(&next);
-            fresh.write_file(&next).map_err(|e| key_file(&next, e))?;
-            std::fs::rename(&next, path).map_err(|e| key_file(path, e))?;
+            write_private_file(&next, format!("{}\n", hex::encode(seed)).as_bytes())?;
+            std::fs::rename(&next, path).map_err(|error| file_error(path, error))?;
         }
-        self.encryption = fresh;
+        self.encryption = EncryptionKeyPair::from_seed(seed);
         Ok(())
     }
 }
@@ -297,16 +284,13 @@ impl EscrowAgent {
         let Ok(text) = std::fs::read_to_string(path) else {
             return Ok(());
         };
-        let share_file = |message: String| AgentError::ShareFile {
-            path: path.display().to_string(),
-            message,
-        };
-        let bytes = hex::decode(text.trim()).map_err(|error| share_file(error.to_string()))?;
+        let bytes = hex::decode(text.trim()).map_err(|error| file_error(path, error))?;
         let share = epichain_escrow::holder::decode_share(&bytes)?;
         let sharing = epichain_escrow::decode_sharing(sharing, self.holders.len())?;
         if !epichain_escrow::share_matches(&sharing, &share) {
-            return Err(share_file(
-                "the stored share does not match the chain's escrow key".into(),
+            return Err(file_error(
+                path,
+                "the stored share does not match the chain's escrow key",
             ));
         }
         self.share = Some(share);
@@ -321,12 +305,7 @@ impl EscrowAgent {
             "{}\n",
             hex::encode(epichain_escrow::holder::encode_share(share))
         );
-        epichain_core::keys::write_private_file(path, text.as_bytes()).map_err(|error| {
-            AgentError::ShareFile {
-                path: path.display().to_string(),
-                message: error.to_string(),
-            }
-        })
+        Ok(write_private_file(path, text.as_bytes())?)
     }
 
     /// Decryption shares still owed to grantees of open grants.

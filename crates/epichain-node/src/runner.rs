@@ -176,13 +176,15 @@ async fn serve(state: ApiState, address: std::net::SocketAddr) -> Result<(), Nod
         .map_err(setup)
 }
 
+/// The key in the file a configuration field names (`field` for the message).
+fn key_file(path: Option<&std::path::PathBuf>, field: &str) -> Result<KeyPair, NodeError> {
+    let path = path.ok_or_else(|| setup(format!("the configuration names no `{field}`")))?;
+    KeyPair::read_pem_file(path).map_err(setup)
+}
+
 /// The node's key, from the file its configuration names (checked present for both roles).
 fn node_key(config: &NodeConfig) -> Result<KeyPair, NodeError> {
-    let path = config
-        .key
-        .as_ref()
-        .ok_or_else(|| setup("the configuration names no `key`"))?;
-    KeyPair::read_pem_file(path).map_err(setup)
+    key_file(config.key.as_ref(), "key")
 }
 
 /// The validator's escrow holder key, checked against the one genesis names for its consensus
@@ -192,11 +194,7 @@ fn holder_key(
     genesis: &epichain_core::Genesis,
     consensus: &KeyPair,
 ) -> Result<KeyPair, NodeError> {
-    let path = config
-        .holder_key
-        .as_ref()
-        .ok_or_else(|| setup("a validator's configuration names no `holder_key`"))?;
-    let holder = KeyPair::read_pem_file(path).map_err(setup)?;
+    let holder = key_file(config.holder_key.as_ref(), "holder_key")?;
     let named = genesis
         .validators
         .iter()

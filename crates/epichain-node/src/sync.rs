@@ -144,7 +144,7 @@ impl Follower {
         let path = format!("/v1/blocks/{height}/raw");
         let headers = epichain_api::read_signature_headers(
             &self.key,
-            &self.genesis.chain_id(),
+            &self.chain.chain_id(),
             "GET",
             &path,
             wall_clock_ms(),

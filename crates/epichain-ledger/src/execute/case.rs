@@ -208,11 +208,9 @@ impl<S: StateRead> Executor<'_, S> {
     /// the escrow key exists, carries an escrow wrap (so a disclosure grant can reach it). The
     /// ledger cannot see inside the ciphertexts: whether each wrap opens is the readers' check.
     fn check_sealed(&self, sealed: &[u8], region: RegionCode) -> Exec<Option<Envelope>> {
-        if sealed.is_empty() {
+        let Some(envelope) = self.check_envelope(sealed, region)? else {
             return Ok(None);
-        }
-        let envelope = Envelope::from_bytes(sealed).map_err(|_| SealedProblem::Malformed)?;
-        self.check_readers(&envelope, region)?;
+        };
         if self.exists::<EscrowKeyRecord>(&())? {
             if envelope.escrow.is_empty() {
                 return Err(SealedProblem::EscrowWrapMissing.into());
@@ -261,14 +259,20 @@ impl<S: StateRead> Executor<'_, S> {
     /// Every reader's data key is sealed to the encryption key that reader published (review H5:
     /// a node handing the reporter another key gets the report refused), and one reader is an
     /// unrevoked authority over `region`.
-    /// A sealed note (a workflow step's, a grant request's): empty, or an envelope whose readers
-    /// are sealed to their published keys and include an authority over `region`.
-    pub(super) fn check_sealed_note(&self, sealed: &[u8], region: RegionCode) -> Exec<()> {
+    /// Sealed bytes (details, or a workflow step's or grant request's note): empty, or an
+    /// envelope whose readers are sealed to their published keys and include an authority over
+    /// `region`; returns the envelope.
+    pub(super) fn check_envelope(
+        &self,
+        sealed: &[u8],
+        region: RegionCode,
+    ) -> Exec<Option<Envelope>> {
         if sealed.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let envelope = Envelope::from_bytes(sealed).map_err(|_| SealedProblem::Malformed)?;
-        self.check_readers(&envelope, region)
+        self.check_readers(&envelope, region)?;
+        Ok(Some(envelope))
     }
 
     fn check_readers(&self, envelope: &Envelope, region: RegionCode) -> Exec<()> {

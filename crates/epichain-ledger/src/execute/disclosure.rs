@@ -140,7 +140,7 @@ impl<S: StateRead> Executor<'_, S> {
             return Err(DisclosureProblem::NoteTooLong(request.sealed_note.len() as u32).into());
         }
         // The request's words are for the national authorities that approve it.
-        self.check_sealed_note(&request.sealed_note, RegionCode::NATIONAL)?;
+        self.check_envelope(&request.sealed_note, RegionCode::NATIONAL)?;
         self.open_grant(
             GrantSource::Governance { sequence },
             index,

@@ -37,7 +37,7 @@ impl<S: StateRead> Executor<'_, S> {
             taken_by.push((taken.step, identity));
         }
         let status = validate_step(signer, &signal, &taken_by, action)?;
-        self.check_sealed_note(&action.sealed_note, signal.region)?;
+        self.check_envelope(&action.sealed_note, signal.region)?;
         signal.steps.push(StepRecord {
             step: action.step,
             by: signer.key,

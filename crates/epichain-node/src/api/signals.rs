@@ -143,7 +143,12 @@ pub async fn counts(
         }
     };
     let reader = state.reader()?;
-    let regions = reader.config()?.regions;
+    // Only the answers outside the jurisdiction walk the region tree.
+    let regions = if covered {
+        epichain_core::RegionSet::default()
+    } else {
+        reader.config()?.regions
+    };
     let mut points = Vec::with_capacity((to.0 - from.0 + 1) as usize);
     for day in (from.0..=to.0).map(Day) {
         let counts = reader.count(&disease, region, basis, day)?;

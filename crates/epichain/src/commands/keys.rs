@@ -1,6 +1,6 @@
 //! `epichain keys`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use epichain_core::KeyPair;
 use epichain_core::keys::{public_key_pem, read_public_key_file};
@@ -79,14 +79,6 @@ pub fn run(command: KeysCommand) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Reads a 32-byte hex secret file.
-pub fn read_secret(path: &PathBuf) -> Result<[u8; 32]> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    epichain_core::encoding::parse_hex_array(text.trim())
-        .with_context(|| format!("{}: expected 64 hex digits", path.display()))
 }
 
 /// A public key given on the command line: 64 hex digits, or a file holding a PKCS#8 private

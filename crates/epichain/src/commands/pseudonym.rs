@@ -87,10 +87,7 @@ pub fn run(command: PseudonymCommand) -> Result<()> {
             let runtime = runtime()?;
             let client = Client::new(&node);
             let mut signer = runtime.block_on(client.signer(KeyPair::read_pem_file(&key)?))?;
-            let region = match region {
-                Some(region) => region,
-                None => own_region(&runtime, &client, &signer)?,
-            };
+            let region = region_or_own(&runtime, &client, &signer, region)?;
             let numbers: Vec<&str> = national_ids.iter().map(String::as_str).collect();
             let pseudonyms =
                 runtime.block_on(obtain(&client, &mut signer, region, purpose, &numbers))?;
@@ -102,13 +99,18 @@ pub fn run(command: PseudonymCommand) -> Result<()> {
     }
 }
 
-fn own_region(
+/// `region`, or the signer's own as the chain knows it.
+fn region_or_own(
     runtime: &tokio::runtime::Runtime,
     client: &Client,
     signer: &Signer,
+    region: Option<RegionCode>,
 ) -> Result<RegionCode> {
+    if let Some(region) = region {
+        return Ok(region);
+    }
     let identity = runtime
-        .block_on(client.identity(&signer.public_key()))?
+        .block_on(client.own_identity(signer.key(), signer.chain_id()))?
         .context("the key is not enrolled")?;
     Ok(identity.region)
 }
@@ -120,14 +122,11 @@ fn serve(
     region: Option<RegionCode>,
     purpose: PseudonymPurpose,
 ) -> Result<()> {
-    let secret = PseudonymSecret::from_bytes(super::keys::read_secret(&seed.to_path_buf())?);
+    let secret = PseudonymSecret::from_bytes(epichain_core::keys::read_secret_file(seed)?);
     let runtime = runtime()?;
     let client = Client::new(node);
     let signer = runtime.block_on(client.signer(KeyPair::read_pem_file(key)?))?;
-    let region = match region {
-        Some(region) => region,
-        None => own_region(&runtime, &client, &signer)?,
-    };
+    let region = region_or_own(&runtime, &client, &signer, region)?;
     let scope = PseudonymScope { region, purpose };
     let mut evaluator = Evaluator::new(secret, scope, signer);
     runtime.block_on(async {

@@ -537,16 +537,7 @@ pub async fn start_pseudonym_services(
     let mut tasks = Vec::new();
     for (handle, region, _, _) in PSEUDONYM_SERVICES {
         let path = devnet.directory.join("keys").join(format!("{handle}.seed"));
-        let seed = match std::fs::read_to_string(&path) {
-            Ok(text) => epichain_core::encoding::parse_hex_array(text.trim())
-                .map_err(|error| files(&path, error))?,
-            Err(_) => {
-                let seed = PseudonymSecret::generate().to_bytes();
-                epichain_core::keys::write_private_file(&path, hex::encode(seed).as_bytes())
-                    .map_err(|error| files(&path, error))?;
-                seed
-            }
-        };
+        let seed = epichain_core::keys::secret_file(&path).map_err(|error| files(&path, error))?;
         let key = devnet.world.identity(handle)?.signer.key().clone();
         let signer = client.signer(key).await?;
         let scope = PseudonymScope {
