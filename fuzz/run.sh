@@ -18,7 +18,12 @@ cargo fuzz build --sanitizer none -O >/dev/null
 # Seeds: the demo world's certificates, in the enrolment target's layout (2-byte length, DER).
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-cargo run --quiet -p epichain -- demo --dir "$seeds/demo" >/dev/null
+# EPICHAIN_BINARY: an already built binary (CI passes the tests' one, so nothing is rebuilt).
+if [[ -n "${EPICHAIN_BINARY:-}" ]]; then
+  "$EPICHAIN_BINARY" demo --dir "$seeds/demo" >/dev/null
+else
+  cargo run --quiet -p epichain -- demo --dir "$seeds/demo" >/dev/null
+fi
 der() { openssl x509 -in "$seeds/demo/keys/$1.cert.pem" -outform der; }
 framed() { python3 -c 'import sys; d=sys.stdin.buffer.read(); sys.stdout.buffer.write(len(d).to_bytes(2,"little")+d)'; }
 mkdir -p fuzz/corpus/enrolment

@@ -5,8 +5,7 @@
 // Scenario tests read top to bottom as one story each; splitting them would hide the story.
 #![allow(clippy::too_many_lines)]
 
-mod single;
-
+use crate::single::Single;
 use epichain_core::disclosure::{
     DecryptionShares, EscrowMessage, GrantRequest, GrantScope, RecordVersion,
 };
@@ -21,7 +20,6 @@ use epichain_escrow::disclosure::{Grantee, SealedBundle};
 use epichain_ledger::state::DisclosureKey;
 use epichain_node::escrow_agent::{EscrowAgent, HolderKeys};
 use epichain_world::{holder_key, validators};
-use single::Single;
 
 const HOLDERS: usize = 4;
 

@@ -2,14 +2,12 @@
 //! blocks. Consensus is acknowledged only for durable blocks, so what was lost was never
 //! acknowledged: marshal delivers it again, from the ledger's tip, and it applies.
 
-mod single;
-
+use crate::single::Single;
 use epichain_core::TransactionOutcome;
 use epichain_ledger::Ledger;
 use epichain_node::block::ChainBlock;
 use epichain_node::chain::{BlockLimits, Chain};
 use epichain_node::mempool::MempoolLimits;
-use single::Single;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

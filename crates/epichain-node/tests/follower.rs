@@ -2,11 +2,9 @@
 //! while it streams, not buffered whole, and a forwarded submission to a validator that never
 //! answers gives up.
 
-mod single;
-
+use crate::single::Single;
 use axum::body::Body;
 use epichain_node::sync::{Follower, UPSTREAM_BODY_BYTES_MAX};
-use single::Single;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

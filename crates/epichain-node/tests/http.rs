@@ -3,12 +3,10 @@
 //! `/v1/status` still answers, slow requests time out, each client address is rate limited, event
 //! streams are capped, and shutdown returns within its deadline with a stream open.
 
-mod single;
-
+use crate::single::Single;
 use epichain_node::api::{ApiState, NodeRole, STREAMS_MAX};
 use epichain_node::chain::Chain;
 use epichain_node::http::{HttpLimits, HttpServer};
-use single::Single;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;

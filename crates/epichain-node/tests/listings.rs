@@ -4,13 +4,11 @@
 // Scenario tests read top to bottom as one story each; splitting them would hide the story.
 #![allow(clippy::too_many_lines)]
 
-mod single;
-
+use crate::single::Single;
 use axum::body::Body;
 use axum::http::Request;
 use epichain_core::{Day, TransactionOutcome};
 use epichain_node::api::{self, ApiState, NodeRole};
-use single::Single;
 use tower::ServiceExt as _;
 
 /// GETs `path` from the node's router: the JSON body and the next page's path, if any.

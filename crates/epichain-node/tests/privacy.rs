@@ -4,12 +4,10 @@
 // Scenario tests read top to bottom as one story each; splitting them would hide the story.
 #![allow(clippy::too_many_lines)]
 
+use crate::single::Single;
 use epichain_core::sealed;
 use epichain_core::transaction::{AccessLog, AccessPurpose};
 use epichain_core::{Day, Hash, Payload, SignedTransaction, TransactionOutcome};
-mod single;
-
-use single::Single;
 
 fn read_as(single: &mut Single, handle: &str, case: &Hash) -> Result<Vec<u8>, sealed::SealError> {
     let envelope = single.envelope(case);

@@ -4,9 +4,7 @@
 //! Honest validators must agree on every finalized block and state root, and make progress
 //! after faults heal. A failing seed replays exactly.
 
-mod common;
-
-use common::{Sim, VALIDATOR_COUNT, link, runner, workload};
+use crate::common::{Sim, VALIDATOR_COUNT, link, runner, workload};
 use commonware_consensus::simplex::mocks::conflicter;
 use commonware_cryptography::Sha256;
 use commonware_runtime::{Clock as _, Quota, Runner as _, Supervisor as _};

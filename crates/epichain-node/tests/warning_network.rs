@@ -5,9 +5,7 @@
 // Scenario tests read top to bottom as one story each; splitting them would hide the story.
 #![allow(clippy::too_many_lines)]
 
-mod common;
-
-use common::{GENESIS_MS, NAMES, Sim, VALIDATOR_COUNT, link, runner};
+use crate::common::{GENESIS_MS, NAMES, Sim, VALIDATOR_COUNT, link, runner};
 use commonware_runtime::{Clock as _, Runner as _};
 use epichain_core::warning::{SignalAction, SignalOutcome, Step};
 use epichain_core::{Day, Hash, Payload, SignedTransaction, TransactionOutcome};
