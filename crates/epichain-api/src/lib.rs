@@ -13,6 +13,7 @@ pub mod disclosure;
 pub mod governance;
 pub mod identities;
 pub mod node;
+pub mod proofs;
 pub mod pseudonyms;
 pub mod signals;
 pub mod transactions;

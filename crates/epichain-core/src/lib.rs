@@ -23,6 +23,7 @@ pub mod rejection;
 pub mod request;
 pub mod role;
 pub mod sealed;
+pub mod state;
 pub mod signer;
 pub mod transaction;
 pub mod warning;

@@ -9,6 +9,7 @@
 
 pub mod execute;
 pub mod ledger;
+pub mod proofs;
 pub mod reader;
 pub mod rules;
 pub mod signatures;

@@ -45,7 +45,7 @@ pub mod channel {
 
 /// Consensus signatures are domain-separated per chain.
 pub fn namespace(chain_id: &Hash) -> Vec<u8> {
-    let mut namespace = b"epichain-consensus-v1-".to_vec();
+    let mut namespace = epichain_verify::certificate::NAMESPACE_PREFIX.to_vec();
     namespace.extend_from_slice(&chain_id.0);
     namespace
 }

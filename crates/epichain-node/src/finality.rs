@@ -1,33 +1,13 @@
 //! Finality certificates: key conversion and offline verification with the genesis alone.
 
-use crate::block::digest_of;
-use crate::consensus::namespace;
-use crate::{Finalization, PrivateKey, PublicKey, Scheme};
-use commonware_codec::{Decode as _, DecodeExt as _};
-use commonware_cryptography::certificate::Verifier as _;
-use commonware_utils::ordered::Set;
+use crate::{PrivateKey, PublicKey};
+use commonware_codec::DecodeExt as _;
 use epichain_core::{Genesis, Hash, KeyPair};
+pub use epichain_verify::certificate::CertificateError;
 
-/// Why a certificate does not prove finality.
+/// Why a key cannot serve the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FinalityError {
-    /// Not a finalization certificate for this validator set.
-    #[error("certificate does not decode: {0}")]
-    Malformed(String),
-    /// Signatures do not verify against the genesis validators.
-    #[error("certificate signatures do not verify against the genesis validators")]
-    Signatures,
-    /// Certifies another block.
-    #[error("certificate is for block {found}, not {expected}")]
-    WrongBlock {
-        /// Expected block hash.
-        expected: Hash,
-        /// Certified digest.
-        found: Hash,
-    },
-    /// Genesis names no validators.
-    #[error("genesis names no validators")]
-    NoValidators,
     /// A validator key is not a valid Ed25519 point.
     #[error("invalid validator key in genesis")]
     InvalidKey,
@@ -52,32 +32,13 @@ pub fn validator_keys(genesis: &Genesis) -> Result<Vec<PublicKey>, FinalityError
         .collect()
 }
 
-/// Verifies that `certificate` finalizes the block with hash `block`, using only the genesis.
+/// Verifies that `certificate` finalizes the block with hash `block`, using only the genesis
+/// (the offline verifier's reading of the engine's certificates: one implementation for the
+/// node, the CLI and the client).
 pub fn verify_certificate(
     genesis: &Genesis,
     block: &Hash,
     certificate: &[u8],
-) -> Result<(), FinalityError> {
-    let validators = validator_keys(genesis)?;
-    if validators.is_empty() {
-        return Err(FinalityError::NoValidators);
-    }
-    let verifier = Scheme::verifier(
-        &namespace(&genesis.chain_id()),
-        Set::from_iter_dedup(validators),
-    );
-    let finalization =
-        Finalization::decode_cfg(certificate.to_vec(), &verifier.certificate_codec_config())
-            .map_err(|error| FinalityError::Malformed(error.to_string()))?;
-    if finalization.proposal.payload != digest_of(block) {
-        return Err(FinalityError::WrongBlock {
-            expected: *block,
-            found: Hash(finalization.proposal.payload.0),
-        });
-    }
-    let mut random = rand::rng();
-    if !finalization.verify(&mut random, &verifier, &commonware_parallel::Sequential) {
-        return Err(FinalityError::Signatures);
-    }
-    Ok(())
+) -> Result<(), CertificateError> {
+    epichain_verify::certificate::verify(genesis, block, certificate)
 }

@@ -24,6 +24,7 @@ mod governance;
 mod identities;
 mod node;
 mod page;
+mod proofs;
 mod pseudonyms;
 mod signals;
 mod transactions;
@@ -342,6 +343,7 @@ pub fn router(state: ApiState) -> axum::Router {
         .routes(routes!(governance::governance))
         .routes(routes!(pseudonyms::scope))
         .routes(routes!(pseudonyms::request))
+        .routes(routes!(proofs::proof))
         .with_state(state)
         .split_for_parts();
     let document = Arc::new(with_limit_responses(document));

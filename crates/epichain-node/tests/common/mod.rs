@@ -263,6 +263,7 @@ impl Sim {
             if let Some(certificate) = reference.certificate(height).expect("certificate") {
                 verify_certificate(&self.world.genesis, &header.hash(), &certificate)
                     .expect("certificate verifies offline");
+                engine_agrees(&self.world.genesis, &header.hash(), &certificate);
                 certified += 1;
             }
         }
@@ -294,4 +295,46 @@ pub fn workload(world: &mut DemoWorld, count: usize) -> (Vec<SignedTransaction>,
     transactions.extend(reports.into_iter().map(|(transaction, _)| transaction));
     let ids = transactions.iter().map(SignedTransaction::id).collect();
     (transactions, ids)
+}
+
+/// The engine's own verdict on a certificate (the reference for the offline verifier).
+fn engine_verifies(genesis: &epichain_core::Genesis, block: &Hash, certificate: &[u8]) -> bool {
+    use commonware_codec::Decode as _;
+    use commonware_cryptography::certificate::Verifier as _;
+    let keys = epichain_node::finality::validator_keys(genesis).expect("keys");
+    let verifier = epichain_node::Scheme::verifier(
+        &consensus::namespace(&genesis.chain_id()),
+        commonware_utils::ordered::Set::from_iter_dedup(keys),
+    );
+    let Ok(finalization) = epichain_node::Finalization::decode_cfg(
+        certificate.to_vec(),
+        &verifier.certificate_codec_config(),
+    ) else {
+        return false;
+    };
+    finalization.proposal.payload == epichain_node::block::digest_of(block)
+        && finalization.verify(
+            &mut rand::rng(),
+            &verifier,
+            &commonware_parallel::Sequential,
+        )
+}
+
+/// The offline verifier and the engine agree on a real certificate and on altered copies of it
+/// (each byte of a signature, the block, the signer bitmap).
+fn engine_agrees(genesis: &epichain_core::Genesis, block: &Hash, certificate: &[u8]) {
+    assert!(engine_verifies(genesis, block, certificate));
+    let mut other_block = *block;
+    other_block.0[0] ^= 1;
+    assert!(!engine_verifies(genesis, &other_block, certificate));
+    assert!(verify_certificate(genesis, &other_block, certificate).is_err());
+    for position in [certificate.len() - 1, certificate.len() - 64, 40, 44] {
+        let mut altered = certificate.to_vec();
+        altered[position] ^= 0x10;
+        assert_eq!(
+            engine_verifies(genesis, block, &altered),
+            verify_certificate(genesis, block, &altered).is_ok(),
+            "verdicts differ on a certificate altered at byte {position}"
+        );
+    }
 }

@@ -1,0 +1,113 @@
+//! `/v1/proofs/{kind}/{id}`: a record's history with the proofs to check it offline against
+//! the genesis alone (`epichain verify`). A bundle shows what the record's own endpoint shows,
+//! so it is served to the same callers; an absence proof to anyone.
+
+use super::caller::{Caller, not_permitted};
+use super::{ApiState, Failure, failure, not_found};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use epichain_api::ApiError;
+use epichain_api::proofs::{BUNDLE_CONTENT_TYPE, ProofQuery};
+use epichain_core::Role;
+use epichain_ledger::LedgerReader;
+use epichain_ledger::proofs::ProofError;
+use epichain_ledger::state::StateValue;
+use epichain_verify::bundle::{ProofBundle, RecordRef};
+
+/// A proof bundle of a case (every version), signal (its workflow), grant, identity (with its
+/// certificate) or transaction (with its receipt, e.g. an access log), checked against the
+/// latest finalized header (a transaction: its block). Binary by default; `?format=json` for a
+/// view. Absent records get a proof of absence.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/{kind}/{id}",
+    params(
+        ("kind" = String, Path, description = "case, signal, grant, identity or transaction"),
+        ("id" = String, Path, description = "Record id (an identity's key), hex", pattern = "^[0-9a-fA-F]{64}$"),
+        ProofQuery
+    ),
+    responses(
+        (status = 200, description = "The bundle (binary, or its JSON view with ?format=json)",
+            content((Vec<u8> = "application/vnd.epichain.proof"), (Object = "application/json"))),
+        (status = 400, body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 503, body = ApiError)
+    )
+)]
+pub async fn proof(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Response, Failure> {
+    let json = match query.format.as_deref() {
+        None | Some("binary") => false,
+        Some("json") => true,
+        Some(_) => {
+            return Err(failure(
+                StatusCode::BAD_REQUEST,
+                "bad_format",
+                "format is binary or json",
+            ));
+        }
+    };
+    let record = RecordRef::parse(&kind, &id)
+        .map_err(|message| failure(StatusCode::BAD_REQUEST, "bad_record", message))?;
+    let reader = state.reader()?;
+    let bundle = reader.proof_bundle(record).map_err(proof_failure)?;
+    permit(&caller, &reader, &bundle)?;
+    Ok(if json {
+        Json(bundle.to_json()).into_response()
+    } else {
+        ([(header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)], bundle.to_bytes()).into_response()
+    })
+}
+
+fn proof_failure(error: ProofError) -> Failure {
+    match error {
+        ProofError::Ledger(error) => error.into(),
+        ProofError::UnknownTransaction => not_found("transaction"),
+        ProofError::NoCheckpoint | ProofError::Uncertified(_) => failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_checkpoint",
+            error.to_string(),
+        )
+        .retry_later(),
+    }
+}
+
+/// The same callers as the record's own endpoint: a case's reader, a signal's jurisdiction, a
+/// patient's jurisdiction; a transaction to its signer and to CDCs and nodes. Grants, other
+/// identities and absences are public.
+fn permit(caller: &Caller, reader: &LedgerReader, bundle: &ProofBundle) -> Result<(), Failure> {
+    if let Some(proof) = &bundle.transaction {
+        let signer = proof.transaction.transaction.signer;
+        if caller.identity()?.key == signer {
+            return Ok(());
+        }
+        return caller.require_follower();
+    }
+    let head = bundle.state.first().and_then(|proof| {
+        let bytes = proof.value.as_ref()?;
+        StateValue::from_bytes(&proof.key, bytes).ok()
+    });
+    match head {
+        Some(StateValue::Case(case)) => caller.require_case(reader, &case),
+        Some(StateValue::Signal(signal)) => {
+            caller.identity()?;
+            if caller.covers(signal.region) {
+                Ok(())
+            } else {
+                Err(not_permitted())
+            }
+        }
+        Some(StateValue::Identity(identity)) if identity.role == Role::Patient => {
+            caller.require_patient(&identity)
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,344 @@
+//! Offline verification of epichain proof bundles, with the genesis as the only trusted input.
+//!
+//! A bundle ([`bundle::ProofBundle`]) proves a record's history against one checkpoint: a
+//! finalized header whose finality certificate a quorum of the genesis validators signed. The
+//! record's head (or its absence) is proved by a Jellyfish Merkle path to the header's state
+//! root; a case's versions form a hash chain ending at that head, so no version can be left out,
+//! reordered or changed; each version names the transaction that made it, whose author's
+//! signature is checked too. A transaction is proved by RFC 6962 paths to the header's
+//! transaction and receipt roots. All signatures of a bundle (the quorum's and the authors') are
+//! verified in one ZIP-215 batch.
+//!
+//! No network, no storage: the CLI, the client and the node share this crate.
+
+pub mod bundle;
+pub mod certificate;
+mod history;
+
+use bundle::{BundleDecodeError, ProofBundle, RecordRef, StateProof};
+use certificate::CertificateError;
+use epichain_core::Genesis;
+use epichain_core::encoding::Hash;
+use epichain_core::keys::{self, PublicKey, Signature};
+use epichain_core::merkle;
+use epichain_core::state::{ChainBreak, StateKey, StateValue, verify_version_chain};
+pub use history::history_lines;
+
+/// The hasher of the state tree's proofs.
+pub type StateHasher = sha2_010::Sha256;
+/// A proof of a value (or its absence) in the state tree.
+pub type SparseProof = jmt::proof::SparseMerkleProof<StateHasher>;
+
+/// Which signature of a bundle failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signer {
+    /// A validator's signature in the checkpoint's certificate.
+    Validator(PublicKey),
+    /// The author of a case version's transaction.
+    Version(u32),
+    /// The author of the proved transaction.
+    Transaction,
+}
+
+impl std::fmt::Display for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signer::Validator(key) => write!(f, "validator {key} in the checkpoint certificate"),
+            Signer::Version(version) => write!(f, "the author of version {version}"),
+            Signer::Transaction => write!(f, "the author of the transaction"),
+        }
+    }
+}
+
+/// Exactly which check a bundle failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The bytes are not a bundle.
+    #[error("{0}")]
+    Decode(#[from] BundleDecodeError),
+    /// The bundle is of another chain than the genesis.
+    #[error("bundle is of chain {bundle}, the genesis is of chain {genesis}")]
+    OtherChain {
+        /// The genesis' chain id.
+        genesis: Hash,
+        /// The bundle's.
+        bundle: Hash,
+    },
+    /// The checkpoint header names another chain.
+    #[error("checkpoint header is of chain {0}")]
+    HeaderChain(Hash),
+    /// The checkpoint's certificate does not prove its header final.
+    #[error("checkpoint certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    /// A signature does not verify.
+    #[error("signature of {0} does not verify")]
+    Signature(Signer),
+    /// The first state proof is not of the record's key.
+    #[error("bundle does not prove the record's own state entry first")]
+    MissingHead,
+    /// A state proof does not lead to the checkpoint's state root.
+    #[error("state proof {index} does not match the state root of height {height}")]
+    StateProof {
+        /// Position among the bundle's state proofs.
+        index: usize,
+        /// Checkpoint height.
+        height: u64,
+    },
+    /// A proved state value does not decode as its key's record.
+    #[error("state value {index} does not decode as its key's record")]
+    StateValue {
+        /// Position among the bundle's state proofs.
+        index: usize,
+    },
+    /// A case's versions are not the record's versions.
+    #[error("bundle has {found} versions, the record's head is version {head}")]
+    VersionCount {
+        /// Head version number.
+        head: u32,
+        /// Versions in the bundle.
+        found: usize,
+    },
+    /// The versions do not form the record's hash chain.
+    #[error("version chain: {0}")]
+    VersionChain(#[from] ChainBreak),
+    /// A version is of another case.
+    #[error("version {0} belongs to another case")]
+    VersionCase(u32),
+    /// A version's transaction is not the one it names.
+    #[error("version {0} carries a transaction other than the one it names")]
+    VersionTransaction(u32),
+    /// Versions where none belong (another kind, or an absent record).
+    #[error("bundle carries versions for a record that has none")]
+    UnexpectedVersions,
+    /// A transaction bundle without its transaction.
+    #[error("bundle carries no transaction proof")]
+    TransactionMissing,
+    /// The transaction's receipt is another transaction's.
+    #[error("receipt is of another transaction")]
+    ReceiptMismatch,
+    /// The transaction's path does not lead to the header's transactions root.
+    #[error("transaction is not in block {0} (path does not match the transactions root)")]
+    TransactionPath(u64),
+    /// The receipt's path does not lead to the header's receipts root.
+    #[error("receipt is not in block {0} (path does not match the receipts root)")]
+    ReceiptPath(u64),
+}
+
+/// What a valid bundle proves.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// The record.
+    pub record: RecordRef,
+    /// Height of the checkpoint.
+    pub height: u64,
+    /// Its block time, Unix milliseconds.
+    pub time_ms: u64,
+    /// Its block hash.
+    pub block: Hash,
+    /// Its state root.
+    pub state_root: Hash,
+    /// The validators whose signatures certify it.
+    pub certified_by: Vec<PublicKey>,
+    /// The genesis validators.
+    pub validator_count: usize,
+    /// The record's head at the checkpoint (none if absent, or for a transaction).
+    pub head: Option<StateValue>,
+    /// Other proved entries (an identity's certificate), in bundle order.
+    pub related: Vec<(StateKey, Option<StateValue>)>,
+}
+
+/// Reads and verifies an encoded bundle.
+pub fn verify_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<(ProofBundle, Verified), VerifyError> {
+    let bundle = ProofBundle::from_bytes(bytes)?;
+    let verified = verify(genesis, &bundle)?;
+    Ok((bundle, verified))
+}
+
+/// Verifies a bundle against the genesis: chain, certificate, state paths, versions, signatures.
+pub fn verify(genesis: &Genesis, bundle: &ProofBundle) -> Result<Verified, VerifyError> {
+    let chain_id = genesis.chain_id();
+    if bundle.chain_id != chain_id {
+        return Err(VerifyError::OtherChain {
+            genesis: chain_id,
+            bundle: bundle.chain_id,
+        });
+    }
+    let header = &bundle.checkpoint.header;
+    if header.chain_id != chain_id {
+        return Err(VerifyError::HeaderChain(header.chain_id));
+    }
+    let block = header.hash();
+    let certified = certificate::certify(genesis, &block, &bundle.checkpoint.certificate)?;
+    let mut signatures = Signatures::default();
+    for (key, signature) in &certified.signatures {
+        signatures.push(Signer::Validator(*key), *key, certified.message.clone(), *signature);
+    }
+    let values = verify_state(bundle)?;
+    let mut values = values.into_iter();
+    let head = match bundle.record {
+        RecordRef::Transaction(id) => {
+            verify_transaction(bundle, &id, &mut signatures)?;
+            None
+        }
+        _ => values.next().ok_or(VerifyError::MissingHead)?.1,
+    };
+    match (&bundle.record, &head) {
+        (RecordRef::Case(id), Some(StateValue::Case(record))) => {
+            verify_versions(bundle, id, record.version, &record.head, &mut signatures)?;
+        }
+        _ if !bundle.versions.is_empty() => return Err(VerifyError::UnexpectedVersions),
+        _ => {}
+    }
+    signatures.verify()?;
+    Ok(Verified {
+        record: bundle.record,
+        height: header.height,
+        time_ms: header.time_ms,
+        block,
+        state_root: header.state_root,
+        certified_by: certified.signatures.iter().map(|(key, _)| *key).collect(),
+        validator_count: certificate::validator_order(genesis).len(),
+        head,
+        related: values.collect(),
+    })
+}
+
+/// Checks every state proof against the checkpoint's state root; the record's own key first.
+fn verify_state(
+    bundle: &ProofBundle,
+) -> Result<Vec<(StateKey, Option<StateValue>)>, VerifyError> {
+    let header = &bundle.checkpoint.header;
+    if let Some(key) = bundle.record.state_key()
+        && bundle.state.first().map(|proof| &proof.key) != Some(&key)
+    {
+        return Err(VerifyError::MissingHead);
+    }
+    let root = jmt::RootHash(header.state_root.0);
+    bundle
+        .state
+        .iter()
+        .enumerate()
+        .map(|(index, StateProof { key, value, proof })| {
+            let failed = VerifyError::StateProof {
+                index,
+                height: header.height,
+            };
+            let proof: SparseProof = borsh::from_slice(proof).map_err(|_| failed.clone())?;
+            proof
+                .verify(root, jmt::KeyHash(key.tree_key()), value.as_deref())
+                .map_err(|_| failed)?;
+            let decoded = value
+                .as_ref()
+                .map(|bytes| StateValue::from_bytes(key, bytes))
+                .transpose()
+                .map_err(|_| VerifyError::StateValue { index })?;
+            Ok((key.clone(), decoded))
+        })
+        .collect()
+}
+
+/// Checks that a case's versions are exactly the chain ending at its head, each with the
+/// transaction it names.
+fn verify_versions(
+    bundle: &ProofBundle,
+    id: &Hash,
+    head_version: u32,
+    head: &Hash,
+    signatures: &mut Signatures,
+) -> Result<(), VerifyError> {
+    if bundle.versions.len() != head_version as usize + 1 {
+        return Err(VerifyError::VersionCount {
+            head: head_version,
+            found: bundle.versions.len(),
+        });
+    }
+    let versions: Vec<_> = bundle.versions.iter().map(|v| v.version.clone()).collect();
+    verify_version_chain(&versions, head)?;
+    for proof in &bundle.versions {
+        let number = proof.version.version;
+        if proof.version.case_id != *id {
+            return Err(VerifyError::VersionCase(number));
+        }
+        let transaction = &proof.transaction;
+        if transaction.id() != proof.version.transaction_id
+            || transaction.transaction.signer != proof.version.signer
+        {
+            return Err(VerifyError::VersionTransaction(number));
+        }
+        signatures.push(
+            Signer::Version(number),
+            transaction.transaction.signer,
+            transaction.transaction.signing_bytes(),
+            transaction.signature,
+        );
+    }
+    Ok(())
+}
+
+/// Checks a transaction and its receipt against the checkpoint block's roots.
+fn verify_transaction(
+    bundle: &ProofBundle,
+    id: &Hash,
+    signatures: &mut Signatures,
+) -> Result<(), VerifyError> {
+    let header = &bundle.checkpoint.header;
+    let proof = bundle
+        .transaction
+        .as_ref()
+        .ok_or(VerifyError::TransactionMissing)?;
+    let found = proof.transaction.id();
+    if found != *id || proof.receipt.transaction_id != found {
+        return Err(VerifyError::ReceiptMismatch);
+    }
+    let leaf = merkle::leaf_hash(&found.0);
+    if !merkle::verify(&leaf, &proof.transaction_path, &header.transactions_root) {
+        return Err(VerifyError::TransactionPath(header.height));
+    }
+    if proof.receipt_path.index != proof.transaction_path.index
+        || !merkle::verify(
+            &proof.receipt.leaf_hash(),
+            &proof.receipt_path,
+            &header.receipts_root,
+        )
+    {
+        return Err(VerifyError::ReceiptPath(header.height));
+    }
+    signatures.push(
+        Signer::Transaction,
+        proof.transaction.transaction.signer,
+        proof.transaction.transaction.signing_bytes(),
+        proof.transaction.signature,
+    );
+    Ok(())
+}
+
+/// Signatures collected from a bundle, verified in one batch.
+#[derive(Default)]
+struct Signatures {
+    signers: Vec<Signer>,
+    items: Vec<(PublicKey, Vec<u8>, Signature)>,
+}
+
+impl Signatures {
+    fn push(&mut self, signer: Signer, key: PublicKey, message: Vec<u8>, signature: Signature) {
+        self.signers.push(signer);
+        self.items.push((key, message, signature));
+    }
+
+    fn verify(self) -> Result<(), VerifyError> {
+        let items: Vec<keys::SignedMessage<'_>> = self
+            .items
+            .iter()
+            .map(|(key, message, signature)| keys::SignedMessage {
+                key,
+                message,
+                signature,
+            })
+            .collect();
+        let verdicts = keys::verify_many(&items);
+        match verdicts.iter().position(|valid| !valid) {
+            Some(index) => Err(VerifyError::Signature(self.signers[index].clone())),
+            None => Ok(()),
+        }
+    }
+}
