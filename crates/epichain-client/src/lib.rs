@@ -21,6 +21,7 @@ use epichain_api::transactions::{BatchItem, BatchResponse, SubmitResponse, Trans
 use epichain_core::{
     Hash, KeyPair, PublicKey, RegionCode, Role, SignedTransaction, Signer, TransactionOutcome,
 };
+use epichain_verify::bundle::RecordRef;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -175,12 +176,13 @@ impl Client {
         &self.base
     }
 
-    async fn decode<T: DeserializeOwned>(
-        url: String,
+    /// The response if it succeeded, else the node's refusal.
+    async fn checked(
+        url: &str,
         response: Result<reqwest::Response, reqwest::Error>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<reqwest::Response, ClientError> {
         let response = response.map_err(|source| ClientError::Http {
-            url: url.clone(),
+            url: url.to_string(),
             source,
         })?;
         let status = response.status();
@@ -201,27 +203,56 @@ impl Client {
                 retry_after_seconds,
             });
         }
-        response
+        Ok(response)
+    }
+
+    async fn decode<T: DeserializeOwned>(
+        url: String,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
+        Self::checked(&url, response)
+            .await?
             .json()
             .await
             .map_err(|source| ClientError::Http { url, source })
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    /// Sends a GET, signed if this client signs its reads.
+    async fn send_get(&self, path: &str) -> (String, Result<reqwest::Response, reqwest::Error>) {
         let url = format!("{}{path}", self.base);
-        let mut request = self
-            .http
-            .get(&url)
-            .build()
-            .map_err(|source| ClientError::Http {
-                url: url.clone(),
-                source,
-            })?;
+        let request = match self.http.get(&url).build() {
+            Ok(request) => request,
+            Err(error) => return (url, Err(error)),
+        };
+        let mut request = request;
         if let Some(reader) = &self.reader {
             reader.sign(&mut request);
         }
         let response = self.http.execute(request).await;
+        (url, response)
+    }
+
+    /// The body of a GET as bytes.
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let (url, response) = self.send_get(path).await;
+        let response = Self::checked(&url, response).await?;
+        response
+            .bytes()
+            .await
+            .map(|bytes| bytes.to_vec())
+            .map_err(|source| ClientError::Http { url, source })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let (url, response) = self.send_get(path).await;
         Self::decode(url, response).await
+    }
+
+    /// The proof bundle of a record, as the node encoded it (`epichain_verify::bundle`): check
+    /// it with `epichain_verify::verify_bytes` before believing it.
+    pub async fn proof_bundle(&self, record: &RecordRef) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes(&format!("/v1/proofs/{}/{}", record.kind(), record.id_hex()))
+            .await
     }
 
     /// A client that signs its read requests with `key` (an enrolled identity), so the node

@@ -2,7 +2,6 @@
 //! Defined here, below the ledger, so that a verifier of proofs (`epichain-verify`) can decode
 //! records without the ledger's storage.
 
-use borsh::{BorshDeserialize, BorshSerialize};
 use crate::case::{CaseChange, CaseReport};
 use crate::disclosure::{Audience, GrantPurpose, GrantScope, RecordVersion, SealedDealing};
 use crate::encoding::{self, DecodeError, Hash, hash_tagged, hash_value, tag};
@@ -14,6 +13,7 @@ use crate::{
     CaseStatus, Catalogue, Day, DiseaseCode, Genesis, GovernanceAction, Institution, Level,
     Outcome, PatientRef, PublicKey, RegionCode, RegionSet, Role, Sex,
 };
+use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 
 /// A key of the authenticated state.

@@ -3,14 +3,17 @@
 //! with their transactions, an identity's certificate, a transaction's paths in its block.
 
 use crate::reader::LedgerReader;
-use crate::state::{IdentityRecord, StateKey};
+use crate::state::{IdentityRecord, StateKey, StateRead as _};
+use crate::store::StoreReader;
 use crate::{LedgerError, StorageError};
+use epichain_core::block::BlockHeader;
 use epichain_core::encoding::Hash;
 use epichain_core::merkle;
 use epichain_verify::bundle::{
     BUNDLE_FORMAT_VERSION, Checkpoint, ProofBundle, RecordRef, StateProof, TransactionProof,
     VersionProof,
 };
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 
 /// Most heights searched below the tip for one that carries a finality certificate (the tip's
 /// certificate may still be on its way).
@@ -29,6 +32,10 @@ pub enum ProofError {
     /// No transaction with this id was committed.
     #[error("no committed transaction has this id")]
     UnknownTransaction,
+    /// The record changed after the latest certified height (retry when the next certificate
+    /// arrives).
+    #[error("the record changed after the certified height {0}; retry shortly")]
+    Changed(u64),
     /// The transaction's block has no finality certificate stored.
     #[error("block {0} has no finality certificate")]
     Uncertified(u64),
@@ -68,18 +75,39 @@ impl LedgerReader {
         }))
     }
 
-    /// The value under `key` (or its absence) in the state after `height`, with its proof.
-    pub fn state_proof(&self, key: &StateKey, height: u64) -> Result<StateProof, ProofError> {
-        let (value, proof) = self
-            .store()
-            .tree()
-            .get_with_proof(jmt::KeyHash(key.tree_key()), height)
+    /// The value under `key` (or its absence) in the state after the checkpoint `header`, with
+    /// its proof. Values are stored by state key, latest only (see the store's module doc): a
+    /// value changed after the checkpoint cannot be proved against it (a replica whose tip
+    /// awaits its certificate), which is [`ProofError::Changed`].
+    pub fn state_proof(
+        &self,
+        key: &StateKey,
+        header: &BlockHeader,
+    ) -> Result<StateProof, ProofError> {
+        let value = self.store().read(key)?.map(|value| value.to_bytes());
+        let key_hash = jmt::KeyHash(key.tree_key());
+        let reader = ValueByKey {
+            store: self.store(),
+            key_hash,
+            value,
+        };
+        let (found, proof) = jmt::Sha256Jmt::new(&reader)
+            .get_with_proof(key_hash, header.height)
             .map_err(|error| StorageError::Tree(error.to_string()))?;
+        if proof
+            .verify(
+                jmt::RootHash(header.state_root.0),
+                key_hash,
+                found.as_deref(),
+            )
+            .is_err()
+        {
+            return Err(ProofError::Changed(header.height));
+        }
         Ok(StateProof {
             key: key.clone(),
-            value,
-            proof: borsh::to_vec(&proof)
-                .map_err(|error| StorageError::Tree(error.to_string()))?,
+            value: found,
+            proof: borsh::to_vec(&proof).map_err(|error| StorageError::Tree(error.to_string()))?,
         })
     }
 
@@ -90,9 +118,10 @@ impl LedgerReader {
             return self.transaction_bundle(id);
         }
         let checkpoint = self.checkpoint()?;
-        let height = checkpoint.header.height;
-        let key = record.state_key().expect("records other than transactions have a key");
-        let head = self.state_proof(&key, height)?;
+        let key = record
+            .state_key()
+            .expect("records other than transactions have a key");
+        let head = self.state_proof(&key, &checkpoint.header)?;
         let mut state = Vec::new();
         let mut versions = Vec::new();
         if head.value.is_some() {
@@ -101,7 +130,7 @@ impl LedgerReader {
                 RecordRef::Identity(key) => {
                     if let Some(identity) = self.get::<IdentityRecord>(&key)? {
                         let certificate = StateKey::Certificate(identity.certificate);
-                        state.push(self.state_proof(&certificate, height)?);
+                        state.push(self.state_proof(&certificate, &checkpoint.header)?);
                     }
                 }
                 _ => {}
@@ -124,9 +153,15 @@ impl LedgerReader {
         self.case_versions(id)?
             .into_iter()
             .map(|version| {
-                let transaction = self.store().transaction_at(version.location)?.ok_or_else(|| {
-                    StorageError::Corrupt(format!("transaction missing at {:?}", version.location))
-                })?;
+                let transaction =
+                    self.store()
+                        .transaction_at(version.location)?
+                        .ok_or_else(|| {
+                            StorageError::Corrupt(format!(
+                                "transaction missing at {:?}",
+                                version.location
+                            ))
+                        })?;
                 Ok(VersionProof {
                     version,
                     transaction,
@@ -175,5 +210,33 @@ impl LedgerReader {
             versions: Vec::new(),
             transaction: Some(proof),
         })
+    }
+}
+
+/// The store's tree with the one value a proof needs, read by its state key.
+struct ValueByKey<'a> {
+    store: &'a StoreReader,
+    key_hash: jmt::KeyHash,
+    value: Option<Vec<u8>>,
+}
+
+impl TreeReader for ValueByKey<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        self.store.get_node_option(node_key)
+    }
+
+    fn get_value_option(
+        &self,
+        _max_version: jmt::Version,
+        key_hash: jmt::KeyHash,
+    ) -> anyhow::Result<Option<jmt::OwnedValue>> {
+        if key_hash != self.key_hash {
+            anyhow::bail!("only the proved key's value is at hand");
+        }
+        Ok(self.value.clone())
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        anyhow::bail!("not needed for proofs")
     }
 }

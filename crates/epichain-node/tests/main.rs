@@ -10,6 +10,7 @@ mod follower;
 mod http;
 mod listings;
 mod privacy;
+mod proofs;
 mod simulation;
 mod single;
 mod warning_network;

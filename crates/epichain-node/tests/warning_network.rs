@@ -23,12 +23,6 @@ fn outcome(sim: &Sim, id: &Hash) -> TransactionOutcome {
         .outcome
 }
 
-async fn settle(sim: &Sim, transactions: &[SignedTransaction]) {
-    sim.submit(transactions);
-    let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
-    sim.wait_applied(&[0, 1, 2, 3], &ids).await;
-}
-
 fn action(
     sim: &mut Sim,
     who: &str,
@@ -64,7 +58,7 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             sim.start(index).await;
         }
         let enrolments = sim.world.enrolments();
-        settle(&sim, &enrolments).await;
+        sim.settle(&enrolments).await;
 
         // A burst of dengue in Futian.
         let day = Day::from_unix_ms(epichain_node::application::now_ms(&sim.context));
@@ -82,7 +76,7 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
                     .0
             })
             .collect();
-        settle(&sim, &burst).await;
+        sim.settle(&burst).await;
 
         // The same signal on every validator.
         let mut signal_id = None;
@@ -132,11 +126,8 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             Step::FinalConfirmation,
             Some(SignalOutcome::ConfirmedOutbreak),
         );
-        settle(
-            &sim,
-            &[by_hospital.clone(), by_guangzhou.clone(), too_early.clone()],
-        )
-        .await;
+        sim.settle(&[by_hospital.clone(), by_guangzhou.clone(), too_early.clone()])
+            .await;
         for (transaction, code) in [
             (&by_hospital, "workflow.wrong_role"),
             (&by_guangzhou, "outside_jurisdiction"),
@@ -166,7 +157,8 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             Step::PathogenAnalysis,
             None,
         );
-        settle(&sim, &[verify.clone(), consult.clone(), pathogen.clone()]).await;
+        sim.settle(&[verify.clone(), consult.clone(), pathogen.clone()])
+            .await;
         for transaction in [&verify, &consult, &pathogen] {
             assert_eq!(
                 outcome(&sim, &transaction.id()),
@@ -181,7 +173,7 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             Step::FinalConfirmation,
             Some(SignalOutcome::ConfirmedOutbreak),
         );
-        settle(&sim, std::slice::from_ref(&confirm)).await;
+        sim.settle(std::slice::from_ref(&confirm)).await;
         assert_eq!(outcome(&sim, &confirm.id()), TransactionOutcome::Applied);
 
         // Every validator holds the confirmed signal and the same state.

@@ -149,7 +149,9 @@ pub fn decode(bytes: &[u8]) -> Result<Finalization, CertificateError> {
     length.copy_from_slice(reader.take(8)?);
     let validator_count = u64::from_be_bytes(length);
     if validator_count > VALIDATORS_MAX as u64 {
-        return Err(CertificateError::Malformed("more validators than the limit"));
+        return Err(CertificateError::Malformed(
+            "more validators than the limit",
+        ));
     }
     let validator_count = validator_count as usize;
     let bitmap = reader.take(validator_count.div_ceil(8))?;
@@ -158,11 +160,15 @@ pub fn decode(bytes: &[u8]) -> Result<Finalization, CertificateError> {
         .collect();
     let trailing = bitmap.len() * 8 - validator_count;
     if trailing > 0 && bitmap[bitmap.len() - 1] >> (8 - trailing) != 0 {
-        return Err(CertificateError::Malformed("bits set past the validator count"));
+        return Err(CertificateError::Malformed(
+            "bits set past the validator count",
+        ));
     }
     let count = reader.varint()?;
     if count != signers.len() as u64 || signers.is_empty() {
-        return Err(CertificateError::Malformed("signature count is not the signer count"));
+        return Err(CertificateError::Malformed(
+            "signature count is not the signer count",
+        ));
     }
     let mut signatures = Vec::with_capacity(signers.len());
     for _ in 0..signers.len() {
@@ -284,7 +290,13 @@ mod tests {
             write_varint(&mut bytes, value);
             assert_eq!(Reader { bytes: &bytes }.varint(), Ok(value));
         }
-        assert!(Reader { bytes: &[0x80, 0x00] }.varint().is_err());
+        assert!(
+            Reader {
+                bytes: &[0x80, 0x00]
+            }
+            .varint()
+            .is_err()
+        );
         assert!(Reader { bytes: &[0xff; 11] }.varint().is_err());
     }
 

@@ -71,7 +71,11 @@ fn head_lines(bundle: &ProofBundle, verified: &Verified) -> Vec<String> {
                 .revoked_height
                 .map(|height| format!(", revoked at height {height}"))
                 .unwrap_or_default(),
-            if grant.sealed_note.is_empty() { "" } else { " (sealed note)" }
+            if grant.sealed_note.is_empty() {
+                ""
+            } else {
+                " (sealed note)"
+            }
         )),
         Some(StateValue::Identity(identity)) => lines.push(format!(
             "  {} ({}, {}, {}), enrolled at height {}, claims since height {}{}",
@@ -114,7 +118,11 @@ fn signal_lines(signal: &SignalRecord) -> Vec<String> {
             step.height,
             format_time_ms(step.time_ms),
             step.finding.name(),
-            if step.sealed_note.is_empty() { "" } else { " (sealed note)" }
+            if step.sealed_note.is_empty() {
+                ""
+            } else {
+                " (sealed note)"
+            }
         )
     }));
     lines

@@ -148,7 +148,10 @@ pub struct Verified {
 }
 
 /// Reads and verifies an encoded bundle.
-pub fn verify_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<(ProofBundle, Verified), VerifyError> {
+pub fn verify_bytes(
+    genesis: &Genesis,
+    bytes: &[u8],
+) -> Result<(ProofBundle, Verified), VerifyError> {
     let bundle = ProofBundle::from_bytes(bytes)?;
     let verified = verify(genesis, &bundle)?;
     Ok((bundle, verified))
@@ -171,7 +174,12 @@ pub fn verify(genesis: &Genesis, bundle: &ProofBundle) -> Result<Verified, Verif
     let certified = certificate::certify(genesis, &block, &bundle.checkpoint.certificate)?;
     let mut signatures = Signatures::default();
     for (key, signature) in &certified.signatures {
-        signatures.push(Signer::Validator(*key), *key, certified.message.clone(), *signature);
+        signatures.push(
+            Signer::Validator(*key),
+            *key,
+            certified.message.clone(),
+            *signature,
+        );
     }
     let values = verify_state(bundle)?;
     let mut values = values.into_iter();
@@ -204,9 +212,7 @@ pub fn verify(genesis: &Genesis, bundle: &ProofBundle) -> Result<Verified, Verif
 }
 
 /// Checks every state proof against the checkpoint's state root; the record's own key first.
-fn verify_state(
-    bundle: &ProofBundle,
-) -> Result<Vec<(StateKey, Option<StateValue>)>, VerifyError> {
+fn verify_state(bundle: &ProofBundle) -> Result<Vec<(StateKey, Option<StateValue>)>, VerifyError> {
     let header = &bundle.checkpoint.header;
     if let Some(key) = bundle.record.state_key()
         && bundle.state.first().map(|proof| &proof.key) != Some(&key)

@@ -1,5 +1,6 @@
 //! The `epichain` command line: parses arguments into commands and maps failures to exit codes
-//! (2 for bad input, 1 for operating errors such as a failing disk).
+//! (2 for bad input; 1 for operating errors such as a failing disk, and for a proof bundle that
+//! fails verification).
 
 mod commands;
 
@@ -23,11 +24,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
-            if commands::is_operating_error(&error) {
-                ExitCode::from(1)
-            } else {
-                ExitCode::from(2)
-            }
+            ExitCode::from(commands::exit_code(&error))
         }
     }
 }

@@ -63,7 +63,11 @@ pub async fn proof(
     Ok(if json {
         Json(bundle.to_json()).into_response()
     } else {
-        ([(header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)], bundle.to_bytes()).into_response()
+        (
+            [(header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)],
+            bundle.to_bytes(),
+        )
+            .into_response()
     })
 }
 
@@ -71,7 +75,7 @@ fn proof_failure(error: ProofError) -> Failure {
     match error {
         ProofError::Ledger(error) => error.into(),
         ProofError::UnknownTransaction => not_found("transaction"),
-        ProofError::NoCheckpoint | ProofError::Uncertified(_) => failure(
+        ProofError::NoCheckpoint | ProofError::Uncertified(_) | ProofError::Changed(_) => failure(
             StatusCode::SERVICE_UNAVAILABLE,
             "no_checkpoint",
             error.to_string(),

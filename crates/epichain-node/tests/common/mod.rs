@@ -231,6 +231,13 @@ impl Sim {
         }
     }
 
+    /// Submits transactions and waits until every validator applied them.
+    pub async fn settle(&self, transactions: &[SignedTransaction]) {
+        self.submit(transactions);
+        let ids: Vec<Hash> = transactions.iter().map(SignedTransaction::id).collect();
+        self.wait_applied(&[0, 1, 2, 3], &ids).await;
+    }
+
     pub fn height(&self, index: usize) -> u64 {
         self.nodes[index].chain().tip().expect("tip").height
     }

@@ -7,6 +7,7 @@ mod governance;
 mod keys;
 mod local;
 mod network;
+mod proof;
 mod pseudonym;
 mod signals;
 
@@ -150,6 +151,36 @@ enum Command {
     /// Patient pseudonyms: the CDC's seed and evaluator, a reporting site's requests.
     #[command(subcommand)]
     Pseudonym(pseudonym::PseudonymCommand),
+    /// Fetch a record's proof bundle from a node (signing the request with --key where the
+    /// record's reads need it) and write it to a file for `epichain verify`.
+    Proof {
+        /// Node API URL.
+        #[arg(long)]
+        node: String,
+        /// Signing key (PKCS#8 PEM) of an identity allowed to read the record.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// case, signal, grant, identity or transaction (an access log is a transaction).
+        kind: String,
+        /// The record's id (an identity's key), hex.
+        id: String,
+        /// Where to write the bundle.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a proof bundle offline with only the genesis file: the finality certificate
+    /// against the genesis validators, the Merkle paths, the version chain and every signature.
+    /// Prints the record's history and VALID (exit 0), or the check that failed (exit 1).
+    Verify {
+        /// The chain's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The bundle (from `epichain proof` or `GET /v1/proofs/{kind}/{id}`).
+        bundle: PathBuf,
+        /// Print the bundle's JSON view instead of the history.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a node's status.
     Status {
         /// Node API URL.
@@ -291,15 +322,22 @@ enum BenchCommand {
     },
 }
 
-/// True if the failure is the machine's (storage), not the input's.
-pub fn is_operating_error(error: &anyhow::Error) -> bool {
+/// Exit code of a failure: 1 for the machine's (storage) and for a proof bundle that failed
+/// verification, 2 for bad input.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if is_failure_not_input(error) { 1 } else { 2 }
+}
+
+fn is_failure_not_input(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<epichain_ledger::LedgerError>(),
-            Some(epichain_ledger::LedgerError::Storage(_))
-        ) || cause
-            .downcast_ref::<epichain_ledger::StorageError>()
-            .is_some()
+        cause.downcast_ref::<proof::Invalid>().is_some()
+            || matches!(
+                cause.downcast_ref::<epichain_ledger::LedgerError>(),
+                Some(epichain_ledger::LedgerError::Storage(_))
+            )
+            || cause
+                .downcast_ref::<epichain_ledger::StorageError>()
+                .is_some()
     })
 }
 
@@ -318,6 +356,18 @@ pub fn run(cli: Cli) -> Result<()> {
             base_port,
             outbreak,
         } => network::devnet(dir, base_port, outbreak),
+        Command::Proof {
+            node,
+            key,
+            kind,
+            id,
+            out,
+        } => proof::fetch(&node, key.as_deref(), &kind, &id, &out),
+        Command::Verify {
+            genesis,
+            bundle,
+            json,
+        } => proof::verify(&genesis, &bundle, json),
         Command::Submit { node, transaction } => network::submit(&node, &transaction),
         Command::Report {
             node,

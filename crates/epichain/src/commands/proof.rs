@@ -1,0 +1,61 @@
+//! `epichain proof` fetches a record's proof bundle from a node; `epichain verify` checks one
+//! offline against a genesis file and prints the record's history.
+
+use super::ca::read_genesis;
+use anyhow::{Context as _, Result};
+use epichain_client::Client;
+use epichain_core::KeyPair;
+use epichain_verify::bundle::{ProofBundle, RecordRef};
+use std::path::Path;
+
+/// A bundle that failed verification: `epichain verify` exits 1 with the failed check.
+#[derive(Debug, thiserror::Error)]
+#[error("INVALID: {0}")]
+pub struct Invalid(pub epichain_verify::VerifyError);
+
+/// Fetches the bundle of `kind`/`id` from `node` (signing the request with `key` if given) and
+/// writes it to `out`.
+pub fn fetch(node: &str, key: Option<&Path>, kind: &str, id: &str, out: &Path) -> Result<()> {
+    let record = RecordRef::parse(kind, id).map_err(anyhow::Error::msg)?;
+    let signing = key.map(KeyPair::read_pem_file).transpose()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let bytes = runtime.block_on(async {
+        let client = Client::new(node);
+        let client = match signing {
+            Some(key) => client.signed_by(key).await?,
+            None => client,
+        };
+        client.proof_bundle(&record).await
+    })?;
+    let bundle = ProofBundle::from_bytes(&bytes).context("the node's answer")?;
+    std::fs::write(out, &bytes).with_context(|| format!("{}", out.display()))?;
+    println!(
+        "{} {}: {} bytes, checkpoint height {}, {} versions → {}",
+        record.kind(),
+        record.id_hex(),
+        bytes.len(),
+        bundle.checkpoint.header.height,
+        bundle.versions.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Verifies `bundle` against the genesis at `genesis`; prints the history and `VALID`, or the
+/// JSON view with `json`.
+pub fn verify(genesis: &Path, bundle: &Path, json: bool) -> Result<()> {
+    let genesis = read_genesis(genesis)?;
+    let bytes = std::fs::read(bundle).with_context(|| format!("{}", bundle.display()))?;
+    let (bundle, verified) = epichain_verify::verify_bytes(&genesis, &bytes).map_err(Invalid)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&bundle.to_json())?);
+    } else {
+        for line in epichain_verify::history_lines(&bundle, &verified) {
+            println!("{line}");
+        }
+    }
+    println!("VALID");
+    Ok(())
+}
