@@ -176,6 +176,72 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
             );
         }
     });
+    let urls: Vec<&str> = clients.iter().map(Client::base).collect();
+    proofs_from_every_node(&nodes.devnet.directory, &urls, &acknowledged[0]);
+}
+
+/// Issue 14: a transaction's and an identity's bundle from every node (validators and
+/// replicas) verify offline with the genesis file alone; a changed byte fails with exit 1.
+fn proofs_from_every_node(directory: &Path, urls: &[&str], transaction: &Hash) {
+    let genesis = directory.join("genesis.json");
+    let cdc = directory.join("keys").join("futian-cdc.key.pem");
+    let hospital = run_cli(&[
+        "keys",
+        "show",
+        &directory
+            .join("keys")
+            .join("futian-hospital.key.pem")
+            .to_string_lossy(),
+    ]);
+    let hospital = hospital
+        .split_whitespace()
+        .find(|word| word.len() == 64)
+        .expect("key hex");
+    for (index, url) in urls.iter().enumerate() {
+        for (kind, id) in [
+            ("transaction", transaction.to_string()),
+            ("identity", hospital.to_string()),
+        ] {
+            let out = directory.join(format!("{kind}-{index}.epiproof"));
+            run_cli(&[
+                "proof",
+                "--node",
+                url,
+                "--key",
+                &cdc.to_string_lossy(),
+                kind,
+                &id,
+                "--out",
+                &out.to_string_lossy(),
+            ]);
+            let verified = run_cli(&[
+                "verify",
+                "--genesis",
+                &genesis.to_string_lossy(),
+                &out.to_string_lossy(),
+            ]);
+            assert!(
+                verified.ends_with("VALID\n"),
+                "{kind} from {url}: {verified}"
+            );
+        }
+    }
+    let bundle = directory.join("transaction-0.epiproof");
+    let mut bytes = std::fs::read(&bundle).expect("bundle");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, bytes).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+        .args([
+            "verify",
+            "--genesis",
+            &genesis.to_string_lossy(),
+            &bundle.to_string_lossy(),
+        ])
+        .output()
+        .expect("run epichain");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("INVALID"));
 }
 
 /// Runs the `epichain` binary, asserts it succeeded and returns its standard output.
