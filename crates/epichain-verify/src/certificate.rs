@@ -190,6 +190,28 @@ pub fn decode(bytes: &[u8]) -> Result<Finalization, CertificateError> {
     })
 }
 
+/// Encodes a certificate in the engine's layout (the inverse of [`decode`]; the node's tests
+/// check it reproduces the engine's bytes). For tools that certify headers of a chain they
+/// hold the validator keys of, such as the proof benchmark.
+pub fn encode(finalization: &Finalization) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(64 + 64 * finalization.signatures.len());
+    write_varint(&mut bytes, finalization.epoch);
+    write_varint(&mut bytes, finalization.view);
+    write_varint(&mut bytes, finalization.parent_view);
+    bytes.extend_from_slice(&finalization.block.0);
+    bytes.extend_from_slice(&(finalization.validator_count as u64).to_be_bytes());
+    let mut bitmap = vec![0u8; finalization.validator_count.div_ceil(8)];
+    for signer in &finalization.signers {
+        bitmap[signer / 8] |= 1 << (signer % 8);
+    }
+    bytes.extend_from_slice(&bitmap);
+    write_varint(&mut bytes, finalization.signatures.len() as u64);
+    for signature in &finalization.signatures {
+        bytes.extend_from_slice(&signature.0);
+    }
+    bytes
+}
+
 /// The bytes each validator signed to finalize: the namespaced proposal.
 pub fn finalize_message(chain_id: &Hash, finalization: &Finalization) -> Vec<u8> {
     let mut namespace = NAMESPACE_PREFIX.to_vec();
@@ -214,14 +236,15 @@ pub struct Certified {
     pub message: Vec<u8>,
 }
 
-/// Checks a certificate's layout, validator set, quorum and block; the signatures are left to
-/// the caller (so a bundle verifies every signature it carries in one batch).
+/// Checks a certificate's layout, validator set, quorum and block against `validators` (in
+/// [`validator_order`]); the signatures are left to the caller (so a bundle verifies every
+/// signature it carries in one batch).
 pub fn certify(
-    genesis: &Genesis,
+    chain_id: &Hash,
+    validators: &[PublicKey],
     block: &Hash,
     certificate: &[u8],
 ) -> Result<Certified, CertificateError> {
-    let validators = validator_order(genesis);
     if validators.is_empty() {
         return Err(CertificateError::NoValidators);
     }
@@ -245,7 +268,7 @@ pub fn certify(
             found: finalization.block,
         });
     }
-    let message = finalize_message(&genesis.chain_id(), &finalization);
+    let message = finalize_message(chain_id, &finalization);
     let signatures = finalization
         .signers
         .iter()
@@ -260,7 +283,12 @@ pub fn certify(
 
 /// Verifies that `certificate` finalizes the block with hash `block`, using only the genesis.
 pub fn verify(genesis: &Genesis, block: &Hash, certificate: &[u8]) -> Result<(), CertificateError> {
-    let certified = certify(genesis, block, certificate)?;
+    let certified = certify(
+        &genesis.chain_id(),
+        &validator_order(genesis),
+        block,
+        certificate,
+    )?;
     let items: Vec<keys::SignedMessage<'_>> = certified
         .signatures
         .iter()
@@ -298,6 +326,72 @@ mod tests {
             .is_err()
         );
         assert!(Reader { bytes: &[0xff; 11] }.varint().is_err());
+    }
+
+    use epichain_world::{DemoWorld, validator_key, validators};
+
+    /// A certificate of `block` signed by the demo validators at `signers` (sorted indices).
+    fn signed(genesis: &Genesis, block: Hash, signers: &[usize]) -> Vec<u8> {
+        let order = validator_order(genesis);
+        let mut finalization = Finalization {
+            epoch: 0,
+            view: 9,
+            parent_view: 8,
+            block,
+            validator_count: order.len(),
+            signers: signers.to_vec(),
+            signatures: Vec::new(),
+        };
+        let message = finalize_message(&genesis.chain_id(), &finalization);
+        for index in signers {
+            let key = (0..order.len())
+                .map(validator_key)
+                .find(|key| key.public_key() == order[*index])
+                .expect("a demo validator");
+            finalization.signatures.push(key.sign(&message));
+        }
+        encode(&finalization)
+    }
+
+    #[test]
+    fn a_quorum_certifies_and_anything_less_or_altered_does_not() {
+        let genesis = DemoWorld::new(1_800_000_000_000, validators(&["a", "b", "c", "d"]))
+            .expect("world")
+            .genesis;
+        let block = Hash([5; 32]);
+        let good = signed(&genesis, block, &[0, 2, 3]);
+        assert_eq!(decode(&good).map(|f| encode(&f)), Ok(good.clone()));
+        assert_eq!(verify(&genesis, &block, &good), Ok(()));
+        assert_eq!(
+            verify(&genesis, &block, &signed(&genesis, block, &[1, 3])),
+            Err(CertificateError::NoQuorum {
+                found: 2,
+                quorum: 3
+            })
+        );
+        assert!(matches!(
+            verify(&genesis, &Hash([6; 32]), &good),
+            Err(CertificateError::WrongBlock { .. })
+        ));
+        let mut forged = good.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(
+            verify(&genesis, &block, &forged),
+            Err(CertificateError::Signature { .. })
+        ));
+        let mut truncated = good.clone();
+        truncated.pop();
+        assert!(matches!(
+            decode(&truncated),
+            Err(CertificateError::Malformed(_))
+        ));
+        let mut trailing = good;
+        trailing.push(0);
+        assert!(matches!(
+            decode(&trailing),
+            Err(CertificateError::Malformed(_))
+        ));
     }
 
     #[test]

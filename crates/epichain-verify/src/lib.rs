@@ -147,68 +147,128 @@ pub struct Verified {
     pub related: Vec<(StateKey, Option<StateValue>)>,
 }
 
-/// Reads and verifies an encoded bundle.
+/// A verifier for one chain: its id and validator order computed once, and the checkpoints it
+/// already verified (a light client's memory: a bundle against one of them needs no signature
+/// of the quorum again, and [`Verifier::latest`] lets a client refuse a rollback).
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    chain_id: Hash,
+    validators: Vec<PublicKey>,
+    trusted: std::collections::BTreeMap<u64, Hash>,
+}
+
+/// Most checkpoints a [`Verifier`] remembers (the newest are kept).
+pub const TRUSTED_CHECKPOINTS_MAX: usize = 1_024;
+
+impl Verifier {
+    /// A verifier trusting only `genesis`.
+    pub fn new(genesis: &Genesis) -> Self {
+        Verifier {
+            chain_id: genesis.chain_id(),
+            validators: certificate::validator_order(genesis),
+            trusted: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The chain this verifier checks.
+    pub fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    /// Remembers a verified checkpoint.
+    pub fn trust(&mut self, verified: &Verified) {
+        self.trusted.insert(verified.height, verified.block);
+        while self.trusted.len() > TRUSTED_CHECKPOINTS_MAX {
+            self.trusted.pop_first();
+        }
+    }
+
+    /// The newest checkpoint remembered: height and block hash.
+    pub fn latest(&self) -> Option<(u64, Hash)> {
+        self.trusted
+            .last_key_value()
+            .map(|(height, block)| (*height, *block))
+    }
+
+    /// Reads and verifies an encoded bundle.
+    pub fn verify_bytes(&self, bytes: &[u8]) -> Result<(ProofBundle, Verified), VerifyError> {
+        let bundle = ProofBundle::from_bytes(bytes)?;
+        let verified = self.verify(&bundle)?;
+        Ok((bundle, verified))
+    }
+
+    /// Verifies a bundle: chain, certificate (unless its checkpoint is trusted already), state
+    /// paths, versions, signatures.
+    pub fn verify(&self, bundle: &ProofBundle) -> Result<Verified, VerifyError> {
+        if bundle.chain_id != self.chain_id {
+            return Err(VerifyError::OtherChain {
+                genesis: self.chain_id,
+                bundle: bundle.chain_id,
+            });
+        }
+        let header = &bundle.checkpoint.header;
+        if header.chain_id != self.chain_id {
+            return Err(VerifyError::HeaderChain(header.chain_id));
+        }
+        let block = header.hash();
+        let certified = certificate::certify(
+            &self.chain_id,
+            &self.validators,
+            &block,
+            &bundle.checkpoint.certificate,
+        )?;
+        let mut signatures = Signatures::default();
+        if self.trusted.get(&header.height) != Some(&block) {
+            for (key, signature) in &certified.signatures {
+                signatures.push(
+                    Signer::Validator(*key),
+                    *key,
+                    certified.message.clone(),
+                    *signature,
+                );
+            }
+        }
+        let mut values = verify_state(bundle)?.into_iter();
+        let head = match bundle.record {
+            RecordRef::Transaction(id) => {
+                verify_transaction(bundle, &id, &mut signatures)?;
+                None
+            }
+            _ => values.next().ok_or(VerifyError::MissingHead)?.1,
+        };
+        match (&bundle.record, &head) {
+            (RecordRef::Case(id), Some(StateValue::Case(record))) => {
+                verify_versions(bundle, id, record.version, &record.head, &mut signatures)?;
+            }
+            _ if !bundle.versions.is_empty() => return Err(VerifyError::UnexpectedVersions),
+            _ => {}
+        }
+        signatures.verify()?;
+        Ok(Verified {
+            record: bundle.record,
+            height: header.height,
+            time_ms: header.time_ms,
+            block,
+            state_root: header.state_root,
+            certified_by: certified.signatures.iter().map(|(key, _)| *key).collect(),
+            validator_count: self.validators.len(),
+            head,
+            related: values.collect(),
+        })
+    }
+}
+
+/// Reads and verifies an encoded bundle against `genesis`.
 pub fn verify_bytes(
     genesis: &Genesis,
     bytes: &[u8],
 ) -> Result<(ProofBundle, Verified), VerifyError> {
-    let bundle = ProofBundle::from_bytes(bytes)?;
-    let verified = verify(genesis, &bundle)?;
-    Ok((bundle, verified))
+    Verifier::new(genesis).verify_bytes(bytes)
 }
 
-/// Verifies a bundle against the genesis: chain, certificate, state paths, versions, signatures.
+/// Verifies a bundle against `genesis`.
 pub fn verify(genesis: &Genesis, bundle: &ProofBundle) -> Result<Verified, VerifyError> {
-    let chain_id = genesis.chain_id();
-    if bundle.chain_id != chain_id {
-        return Err(VerifyError::OtherChain {
-            genesis: chain_id,
-            bundle: bundle.chain_id,
-        });
-    }
-    let header = &bundle.checkpoint.header;
-    if header.chain_id != chain_id {
-        return Err(VerifyError::HeaderChain(header.chain_id));
-    }
-    let block = header.hash();
-    let certified = certificate::certify(genesis, &block, &bundle.checkpoint.certificate)?;
-    let mut signatures = Signatures::default();
-    for (key, signature) in &certified.signatures {
-        signatures.push(
-            Signer::Validator(*key),
-            *key,
-            certified.message.clone(),
-            *signature,
-        );
-    }
-    let values = verify_state(bundle)?;
-    let mut values = values.into_iter();
-    let head = match bundle.record {
-        RecordRef::Transaction(id) => {
-            verify_transaction(bundle, &id, &mut signatures)?;
-            None
-        }
-        _ => values.next().ok_or(VerifyError::MissingHead)?.1,
-    };
-    match (&bundle.record, &head) {
-        (RecordRef::Case(id), Some(StateValue::Case(record))) => {
-            verify_versions(bundle, id, record.version, &record.head, &mut signatures)?;
-        }
-        _ if !bundle.versions.is_empty() => return Err(VerifyError::UnexpectedVersions),
-        _ => {}
-    }
-    signatures.verify()?;
-    Ok(Verified {
-        record: bundle.record,
-        height: header.height,
-        time_ms: header.time_ms,
-        block,
-        state_root: header.state_root,
-        certified_by: certified.signatures.iter().map(|(key, _)| *key).collect(),
-        validator_count: certificate::validator_order(genesis).len(),
-        head,
-        related: values.collect(),
-    })
+    Verifier::new(genesis).verify(bundle)
 }
 
 /// Checks every state proof against the checkpoint's state root; the record's own key first.

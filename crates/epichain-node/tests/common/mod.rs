@@ -331,6 +331,8 @@ fn engine_verifies(genesis: &epichain_core::Genesis, block: &Hash, certificate: 
 /// (each byte of a signature, the block, the signer bitmap).
 fn engine_agrees(genesis: &epichain_core::Genesis, block: &Hash, certificate: &[u8]) {
     assert!(engine_verifies(genesis, block, certificate));
+    let decoded = epichain_verify::certificate::decode(certificate).expect("decodes");
+    assert_eq!(epichain_verify::certificate::encode(&decoded), certificate);
     let mut other_block = *block;
     other_block.0[0] ^= 1;
     assert!(!engine_verifies(genesis, &other_block, certificate));
