@@ -165,20 +165,8 @@ pub fn run_ledger(config: LedgerBenchConfig) -> Result<LedgerBenchReport> {
 }
 
 fn workload(config: &LedgerBenchConfig) -> Result<Workload> {
-    let genesis_ms = Day::from_ymd(2026, 1, 1)?.start_unix_ms() as u64;
-    let mut world = DemoWorld::new(genesis_ms, Vec::new())?;
-    let futian: RegionCode = "440304".parse()?;
-    for index in 0..config.hospitals {
-        let handle = format!("{BENCH_HOSPITAL_PREFIX}{index}");
-        world.add_identity(
-            &handle,
-            &format!("Bench hospital {index}"),
-            Role::Hospital,
-            futian,
-            2,
-            &handle,
-        )?;
-    }
+    let genesis_ms = bench_genesis_ms()?;
+    let mut world = bench_world(genesis_ms, Vec::new(), config.hospitals)?;
     let mut enrolments = world.enrolments();
     enrolments.extend(world.publications());
     let blocks = (0..config.blocks + WARM_UP_BLOCKS)
@@ -190,6 +178,33 @@ fn workload(config: &LedgerBenchConfig) -> Result<Workload> {
         enrolments,
         blocks,
     })
+}
+
+/// Genesis time of the benchmark worlds.
+pub(crate) fn bench_genesis_ms() -> Result<u64> {
+    Ok(Day::from_ymd(2026, 1, 1)?.start_unix_ms() as u64)
+}
+
+/// The demo world with `hospitals` extra Futian hospitals that report in [`report_block`].
+pub(crate) fn bench_world(
+    genesis_ms: u64,
+    validators: Vec<epichain_core::genesis::Validator>,
+    hospitals: usize,
+) -> Result<DemoWorld> {
+    let mut world = DemoWorld::new(genesis_ms, validators)?;
+    let futian: RegionCode = "440304".parse()?;
+    for index in 0..hospitals {
+        let handle = format!("{BENCH_HOSPITAL_PREFIX}{index}");
+        world.add_identity(
+            &handle,
+            &format!("Bench hospital {index}"),
+            Role::Hospital,
+            futian,
+            2,
+            &handle,
+        )?;
+    }
+    Ok(world)
 }
 
 /// A fresh ledger in `directory` with the workload's identities enrolled; returns it and the
@@ -303,9 +318,9 @@ fn replay(workload: &Workload, blocks: Vec<Block>) -> Result<f64> {
     Ok(rate(workload, started.elapsed()))
 }
 /// Handle prefix of the benchmark's extra Futian hospitals.
-const BENCH_HOSPITAL_PREFIX: &str = "bench-hospital-";
+pub(crate) const BENCH_HOSPITAL_PREFIX: &str = "bench-hospital-";
 
-fn report_block(
+pub(crate) fn report_block(
     world: &mut DemoWorld,
     size: usize,
     block: usize,

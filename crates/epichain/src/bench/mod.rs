@@ -7,7 +7,8 @@
 //! - [`crash`]: `epichain bench crash`, validators SIGKILLed on a schedule under load (Jepsen-style);
 //! - [`network`]: `epichain bench network`, finalized throughput and latency on the devnet;
 //! - [`privacy`]: `epichain bench privacy`, sealing, escrow and disclosure costs;
-//! - [`warning`]: `epichain bench warning`, time from a triggering report to its signal.
+//! - [`warning`]: `epichain bench warning`, time from a triggering report to its signal;
+//! - [`proofs`]: `epichain bench proofs`, proof bundles generated and verified per second.
 
 pub mod crash;
 pub mod hostile;
@@ -15,6 +16,7 @@ pub mod ledger;
 pub mod network;
 pub mod postgres;
 pub mod privacy;
+pub mod proofs;
 pub mod warning;
 
 use epichain_core::SignedTransaction;

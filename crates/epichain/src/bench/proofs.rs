@@ -1,0 +1,272 @@
+//! `epichain bench proofs`: proof bundles of a case with 10 versions in a chain of a million
+//! transactions, generated per second by a node's store and verified per second on one core,
+//! beside Ed25519 verification measured in the same run.
+//!
+//! The chain is built on this machine (real signed reports from 64 hospitals, every block
+//! executed and committed); its tip is certified by 3 of the 4 demo validators, whose keys the
+//! benchmark holds, in the engine's certificate layout.
+
+use super::ledger::{bench_genesis_ms, bench_world, report_block};
+use super::{VerificationBounds, verification_bounds};
+use crate::table::Table;
+use anyhow::{Context as _, Result, ensure};
+use epichain_core::case::{CaseChange, Outcome};
+use epichain_core::{Hash, SignedTransaction, TransactionOutcome};
+use epichain_ledger::Ledger;
+use epichain_verify::Verifier;
+use epichain_verify::bundle::RecordRef;
+use epichain_verify::certificate::{self, Finalization};
+use epichain_world::{DemoWorld, validator_key, validators};
+use std::time::Instant;
+
+/// Settings of the proof benchmark.
+#[derive(Clone, Debug)]
+pub struct ProofBenchConfig {
+    /// Transactions in the chain (at least).
+    pub transactions: usize,
+    /// Transactions per block.
+    pub block_size: usize,
+    /// Versions of the proved case.
+    pub versions: u32,
+    /// Bundles generated and verified in each measurement.
+    pub iterations: usize,
+}
+
+impl Default for ProofBenchConfig {
+    fn default() -> Self {
+        ProofBenchConfig {
+            transactions: 1_000_000,
+            block_size: 1_000,
+            versions: 10,
+            iterations: 2_000,
+        }
+    }
+}
+
+/// Results of the proof benchmark.
+#[derive(Clone, Debug)]
+pub struct ProofBenchReport {
+    /// Settings used.
+    pub config: ProofBenchConfig,
+    /// Transactions in the chain.
+    pub chain_transactions: u64,
+    /// Seconds to build the chain.
+    pub build_seconds: f64,
+    /// Encoded bundle size.
+    pub bundle_bytes: usize,
+    /// Bundles built and encoded per second (one thread, a fresh snapshot each).
+    pub generated_per_second: f64,
+    /// Bundles verified per second on one core, from bytes, certificate included.
+    pub verified_per_second: f64,
+    /// The same with the checkpoint already verified (a light client's next bundles).
+    pub verified_trusted_per_second: f64,
+    /// Ed25519 on one core, over one block's signatures.
+    pub bounds: VerificationBounds,
+}
+
+impl ProofBenchReport {
+    /// The table.
+    pub fn table(&self) -> Table {
+        let mut table = Table::new(&["measurement", "per second", "÷ Ed25519 single"]);
+        let row = |table: &mut Table, name: &str, rate: f64| {
+            table.row(vec![
+                name.to_string(),
+                format!("{rate:.0}"),
+                format!("{:.3}", rate / self.bounds.single),
+            ]);
+        };
+        row(
+            &mut table,
+            "Ed25519 verifications, one at a time",
+            self.bounds.single,
+        );
+        row(
+            &mut table,
+            "Ed25519 verifications, ZIP-215 batch",
+            self.bounds.batch_cached_keys,
+        );
+        row(
+            &mut table,
+            "bundles generated (node store)",
+            self.generated_per_second,
+        );
+        row(
+            &mut table,
+            "bundles verified (certificate included)",
+            self.verified_per_second,
+        );
+        row(
+            &mut table,
+            "bundles verified (checkpoint trusted)",
+            self.verified_trusted_per_second,
+        );
+        table
+    }
+}
+
+/// Builds the chain and measures.
+pub fn run(config: ProofBenchConfig) -> Result<ProofBenchReport> {
+    ensure!(
+        config.transactions > 0
+            && config.block_size > 0
+            && config.versions > 0
+            && config.iterations > 0,
+        "nothing to measure"
+    );
+    let directory = tempfile::tempdir().context("temporary directory")?;
+    let started = Instant::now();
+    let BuiltChain {
+        world,
+        mut ledger,
+        case,
+        sample,
+        transactions,
+    } = build_chain(&config, directory.path())?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    certify_tip(&world, &mut ledger)?;
+    let bounds = verification_bounds(&sample);
+    let record = RecordRef::Case(case);
+    let started = Instant::now();
+    let mut bytes = Vec::new();
+    for _ in 0..config.iterations {
+        bytes = ledger.reader()?.proof_bundle(record)?.to_bytes();
+    }
+    let generated_per_second = rate(config.iterations, started);
+    let mut verifier = Verifier::new(&world.genesis);
+    let (bundle, verified) = verifier.verify_bytes(&bytes)?;
+    ensure!(
+        bundle.versions.len() == config.versions as usize,
+        "the case has {} versions, not {}",
+        bundle.versions.len(),
+        config.versions
+    );
+    let verified_per_second = verify_rate(&verifier, &bytes, config.iterations)?;
+    verifier.trust(&verified);
+    let verified_trusted_per_second = verify_rate(&verifier, &bytes, config.iterations)?;
+    Ok(ProofBenchReport {
+        chain_transactions: transactions,
+        config,
+        build_seconds,
+        bundle_bytes: bytes.len(),
+        generated_per_second,
+        verified_per_second,
+        verified_trusted_per_second,
+        bounds,
+    })
+}
+
+fn rate(count: usize, started: Instant) -> f64 {
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+fn verify_rate(verifier: &Verifier, bytes: &[u8], iterations: usize) -> Result<f64> {
+    let started = Instant::now();
+    for _ in 0..iterations {
+        verifier.verify_bytes(bytes)?;
+    }
+    Ok(rate(iterations, started))
+}
+
+/// The benchmark's chain.
+struct BuiltChain {
+    world: DemoWorld,
+    ledger: Ledger,
+    /// The case with `config.versions` versions.
+    case: Hash,
+    /// One block's transactions (for the Ed25519 bound).
+    sample: Vec<SignedTransaction>,
+    /// Transactions committed.
+    transactions: u64,
+}
+
+/// A ledger of at least `config.transactions` reports, one of whose cases has
+/// `config.versions` versions spread along the chain.
+fn build_chain(config: &ProofBenchConfig, directory: &std::path::Path) -> Result<BuiltChain> {
+    let genesis_ms = bench_genesis_ms()?;
+    let mut world = bench_world(genesis_ms, validators(&crate::devnet::VALIDATOR_NAMES), 64)?;
+    let mut ledger = Ledger::open(&directory.join("proofs.redb"), &world.genesis)?;
+    let mut time_ms = genesis_ms + 3_600_000;
+    let mut enrolments = world.enrolments();
+    enrolments.extend(world.publications());
+    let mut committed = enrolments.len() as u64;
+    ledger.append(time_ms, enrolments)?;
+    let day = epichain_core::Day::from_unix_ms(genesis_ms);
+    let report = world.case_report(day, "DENGUE", "440304")?;
+    // Not a benchmark hospital: their nonces are spent by `report_block`.
+    let author = "futian-hospital";
+    let (transaction, case) = world.identity(author)?.signer.report(report);
+    let blocks = config.transactions.div_ceil(config.block_size);
+    let versions = config.versions as usize;
+    ensure!(blocks >= versions, "fewer blocks than versions");
+    let mut pending = Some(transaction);
+    let mut sample = Vec::new();
+    for block in 0..blocks {
+        let mut transactions = report_block(&mut world, config.block_size, block, genesis_ms)?;
+        // Updates in blocks k·blocks/versions, k = 1..versions: spread along the chain.
+        if block > 0 && (block * versions) % blocks < versions {
+            let head = ledger.reader()?.case(&case)?.context("the case")?.head;
+            let outcome = if block % 2 == 0 {
+                Outcome::Recovered
+            } else {
+                Outcome::Transferred
+            };
+            let signer = &mut world.identity(author)?.signer;
+            pending = Some(signer.update(case, head, CaseChange::Outcome(outcome), Vec::new()));
+        }
+        transactions.extend(pending.take());
+        if block == 0 {
+            sample = transactions.clone();
+        }
+        time_ms += 1_000;
+        committed += transactions.len() as u64;
+        let count = transactions.len();
+        let outcome = ledger.append(time_ms, transactions)?;
+        ensure!(
+            outcome.receipts.len() == count
+                && outcome
+                    .receipts
+                    .iter()
+                    .all(|receipt| receipt.outcome == TransactionOutcome::Applied),
+            "a benchmark transaction was refused"
+        );
+    }
+    ledger.flush()?;
+    Ok(BuiltChain {
+        world,
+        ledger,
+        case,
+        sample,
+        transactions: committed,
+    })
+}
+
+/// Stores a certificate of the tip signed by a quorum of the demo validators.
+fn certify_tip(world: &DemoWorld, ledger: &mut Ledger) -> Result<()> {
+    let tip = ledger.tip();
+    let header = ledger
+        .reader()?
+        .store()
+        .header(tip.height)?
+        .context("tip header")?;
+    let order = certificate::validator_order(&world.genesis);
+    let quorum = certificate::quorum(order.len());
+    let mut finalization = Finalization {
+        epoch: 0,
+        view: tip.height,
+        parent_view: tip.height - 1,
+        block: header.hash(),
+        validator_count: order.len(),
+        signers: (0..quorum).collect(),
+        signatures: Vec::new(),
+    };
+    let message = certificate::finalize_message(&world.genesis.chain_id(), &finalization);
+    for key in &order[..quorum] {
+        let signing = (0..order.len())
+            .map(validator_key)
+            .find(|candidate| candidate.public_key() == *key)
+            .context("a demo validator key")?;
+        finalization.signatures.push(signing.sign(&message));
+    }
+    ledger.store_certificate(tip.height, &certificate::encode(&finalization))?;
+    Ok(())
+}
