@@ -132,6 +132,10 @@ impl LedgerReader {
                         let certificate = StateKey::Certificate(identity.certificate);
                         state.push(self.state_proof(&certificate, &checkpoint.header)?);
                     }
+                    // The key readers seal to (present or absent): what a client checks before
+                    // sealing to an identity (review H5).
+                    let encryption = StateKey::EncryptionKey(key);
+                    state.push(self.state_proof(&encryption, &checkpoint.header)?);
                 }
                 _ => {}
             }

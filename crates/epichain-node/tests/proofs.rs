@@ -10,7 +10,7 @@ use epichain_ledger::LedgerReader;
 use epichain_ledger::proofs::ProofError;
 use epichain_verify::bundle::{ProofBundle, RecordRef};
 use epichain_verify::certificate::CertificateError;
-use epichain_verify::{Signer, VerifyError, verify};
+use epichain_verify::{Authorship, Signer, Verifier, VerifyError, verify};
 use epichain_world::{DemoWorld, validators};
 
 /// Versions of the case whose history the test proves.
@@ -90,6 +90,7 @@ fn bundles_from_every_validator_verify_offline_and_tampering_is_named() {
             RecordRef::Identity(hospital),
             RecordRef::Transaction(last_update.id()),
             RecordRef::Case(Hash([7; 32])),
+            RecordRef::EscrowKey,
         ];
         for node in 0..VALIDATOR_COUNT {
             for record in records {

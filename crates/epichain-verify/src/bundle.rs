@@ -35,7 +35,12 @@ pub enum RecordRef {
     Identity(PublicKey),
     /// One transaction and its receipt (an access log, a report, any signed act).
     Transaction(Hash),
+    /// The escrow public key the validators generated (id `key`).
+    EscrowKey,
 }
+
+/// The id of the escrow key in URLs and on the command line.
+pub const ESCROW_KEY_ID: &str = "key";
 
 impl RecordRef {
     /// The kind's name in URLs and on the command line.
@@ -46,6 +51,7 @@ impl RecordRef {
             RecordRef::Grant(_) => "grant",
             RecordRef::Identity(_) => "identity",
             RecordRef::Transaction(_) => "transaction",
+            RecordRef::EscrowKey => "escrow",
         }
     }
 
@@ -57,6 +63,7 @@ impl RecordRef {
             | RecordRef::Grant(id)
             | RecordRef::Transaction(id) => id.to_string(),
             RecordRef::Identity(key) => key.to_hex(),
+            RecordRef::EscrowKey => ESCROW_KEY_ID.to_string(),
         }
     }
 
@@ -74,9 +81,11 @@ impl RecordRef {
             "identity" => RecordRef::Identity(
                 PublicKey::from_hex(id).map_err(|_| "identity id must be a key, 64 hex digits")?,
             ),
+            "escrow" if id == ESCROW_KEY_ID => RecordRef::EscrowKey,
+            "escrow" => return Err(format!("the escrow record's id is {ESCROW_KEY_ID:?}")),
             _ => {
                 return Err(format!(
-                    "unknown record kind {kind:?}: case, signal, grant, identity or transaction"
+                    "unknown record kind {kind:?}: case, signal, grant, identity, transaction or escrow"
                 ));
             }
         })
@@ -89,6 +98,7 @@ impl RecordRef {
             RecordRef::Signal(id) => Some(StateKey::Signal(*id)),
             RecordRef::Grant(id) => Some(StateKey::Grant(*id)),
             RecordRef::Identity(key) => Some(StateKey::Identity(*key)),
+            RecordRef::EscrowKey => Some(StateKey::EscrowKey),
             RecordRef::Transaction(_) => None,
         }
     }
@@ -246,6 +256,8 @@ fn record_json(value: &StateValue) -> Value {
         StateValue::Signal(record) => serde_json::to_value(record.as_ref()),
         StateValue::Grant(record) => serde_json::to_value(record.as_ref()),
         StateValue::Identity(record) => serde_json::to_value(record),
+        StateValue::EscrowKey(record) => serde_json::to_value(record.as_ref()),
+        StateValue::EncryptionKey(key) => serde_json::to_value(key),
         _ => return Value::Null,
     };
     json.unwrap_or(Value::Null)

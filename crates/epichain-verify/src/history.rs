@@ -93,6 +93,12 @@ fn head_lines(bundle: &ProofBundle, verified: &Verified) -> Vec<String> {
                 ))
                 .unwrap_or_default()
         )),
+        Some(StateValue::EscrowKey(escrow)) => lines.push(format!(
+            "  escrow key generated at height {}: any {} of {} holders release a data key",
+            escrow.height,
+            escrow.threshold,
+            escrow.holders.len()
+        )),
         Some(_) => lines.push("  (record of another type)".into()),
     }
     lines

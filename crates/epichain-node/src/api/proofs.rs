@@ -17,15 +17,16 @@ use epichain_ledger::state::StateValue;
 use epichain_verify::bundle::{ProofBundle, RecordRef};
 
 /// A proof bundle of a case (every version), signal (its workflow), grant, identity (with its
-/// certificate) or transaction (with its receipt, e.g. an access log), checked against the
+/// certificate and encryption key), transaction (with its receipt, e.g. an access log) or the
+/// escrow key, checked against the
 /// latest finalized header (a transaction: its block). Binary by default; `?format=json` for a
 /// view. Absent records get a proof of absence.
 #[utoipa::path(
     get,
     path = "/v1/proofs/{kind}/{id}",
     params(
-        ("kind" = String, Path, description = "case, signal, grant, identity or transaction"),
-        ("id" = String, Path, description = "Record id (an identity's key), hex", pattern = "^[0-9a-fA-F]{64}$"),
+        ("kind" = String, Path, description = "case, signal, grant, identity, transaction or escrow"),
+        ("id" = String, Path, description = "Record id, hex (an identity's key; `key` for the escrow key)"),
         ProofQuery
     ),
     responses(

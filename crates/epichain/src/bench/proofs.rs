@@ -13,9 +13,9 @@ use anyhow::{Context as _, Result, ensure};
 use epichain_core::case::{CaseChange, Outcome};
 use epichain_core::{Hash, SignedTransaction, TransactionOutcome};
 use epichain_ledger::Ledger;
-use epichain_verify::Verifier;
 use epichain_verify::bundle::RecordRef;
 use epichain_verify::certificate::{self, Finalization};
+use epichain_verify::{Authorship, Verifier};
 use epichain_world::{DemoWorld, validator_key, validators};
 use std::time::Instant;
 
@@ -60,6 +60,11 @@ pub struct ProofBenchReport {
     pub verified_per_second: f64,
     /// The same with the checkpoint already verified (a light client's next bundles).
     pub verified_trusted_per_second: f64,
+    /// Authorship vouched by the quorum (authors' signatures not re-verified), certificate
+    /// included.
+    pub verified_quorum_per_second: f64,
+    /// The same against a trusted checkpoint: hashing only.
+    pub verified_quorum_trusted_per_second: f64,
     /// Ed25519 on one core, over one block's signatures.
     pub bounds: VerificationBounds,
 }
@@ -141,8 +146,13 @@ pub fn run(config: ProofBenchConfig) -> Result<ProofBenchReport> {
         config.versions
     );
     let verified_per_second = verify_rate(&verifier, &bytes, config.iterations)?;
+    let quorum = verifier.clone().with_authorship(Authorship::Quorum);
+    let verified_quorum_per_second = verify_rate(&quorum, &bytes, config.iterations)?;
     verifier.trust(&verified);
     let verified_trusted_per_second = verify_rate(&verifier, &bytes, config.iterations)?;
+    let mut quorum = quorum;
+    quorum.trust(&verified);
+    let verified_quorum_trusted_per_second = verify_rate(&quorum, &bytes, config.iterations)?;
     Ok(ProofBenchReport {
         chain_transactions: transactions,
         config,
@@ -151,6 +161,8 @@ pub fn run(config: ProofBenchConfig) -> Result<ProofBenchReport> {
         generated_per_second,
         verified_per_second,
         verified_trusted_per_second,
+        verified_quorum_per_second,
+        verified_quorum_trusted_per_second,
         bounds,
     })
 }
