@@ -376,7 +376,7 @@ pub const PARALLEL_BATCH_ITEMS_MIN: usize = 256;
 /// Decompressed public keys by key. Decompressing a key (a field square root) costs about a
 /// quarter of verifying one signature in a batch, and the same few thousand enrolled keys sign
 /// everything, so a verifier decompresses each once.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KeyCache {
     keys: std::collections::BTreeMap<PublicKey, zip215::Point>,
 }
@@ -393,6 +393,15 @@ impl KeyCache {
         }
         self.keys.insert(*key, decompressed);
         Some(decompressed)
+    }
+
+    /// A cache holding `keys` already (invalid ones are left out: they fail when used).
+    pub fn with_keys(keys: &[PublicKey]) -> KeyCache {
+        let mut cache = KeyCache::default();
+        for key in keys {
+            cache.get(key);
+        }
+        cache
     }
 
     /// The decompressed keys of `items`, in order; `None` if one is not a curve point.

@@ -174,15 +174,47 @@ impl LedgerReader {
             .collect()
     }
 
-    /// A transaction with its receipt and their paths, at its block's certificate.
+    /// A transaction with its receipt and their paths, at its block's certificate or, if its
+    /// block has none, at the next certified block with the headers between.
     fn transaction_bundle(&self, id: Hash) -> Result<ProofBundle, ProofError> {
         let location = self
             .store()
             .transaction_location(&id)?
             .ok_or(ProofError::UnknownTransaction)?;
-        let checkpoint = self
-            .certified(location.height)?
-            .ok_or(ProofError::Uncertified(location.height))?;
+        let tip = self.store().tip()?.map_or(0, |tip| tip.height);
+        let last = tip.min(location.height + CHECKPOINT_SEARCH_HEIGHTS_MAX);
+        let mut headers = Vec::new();
+        let mut checkpoint = None;
+        for height in location.height..=last {
+            if let Some(certified) = self.certified(height)? {
+                checkpoint = Some(certified);
+                break;
+            }
+            headers.push(
+                self.store()
+                    .header(height)?
+                    .ok_or_else(|| StorageError::Corrupt(format!("header {height} missing")))?,
+            );
+        }
+        let checkpoint = checkpoint.ok_or(ProofError::Uncertified(location.height))?;
+        let proof = self.transaction_proof(location, headers)?;
+        Ok(ProofBundle {
+            format_version: BUNDLE_FORMAT_VERSION,
+            chain_id: checkpoint.header.chain_id,
+            record: RecordRef::Transaction(id),
+            checkpoint,
+            state: Vec::new(),
+            versions: Vec::new(),
+            transaction: Some(proof),
+        })
+    }
+
+    /// The transaction at `location` with its receipt and their Merkle paths.
+    fn transaction_proof(
+        &self,
+        location: crate::state::TransactionLocation,
+        headers: Vec<BlockHeader>,
+    ) -> Result<TransactionProof, ProofError> {
         let block = self
             .store()
             .block(location.height)?
@@ -199,20 +231,12 @@ impl LedgerReader {
             .collect();
         let receipt_leaves: Vec<Hash> = receipts.iter().map(|r| r.leaf_hash()).collect();
         let corrupt = || StorageError::Corrupt(format!("no transaction at {location:?}"));
-        let proof = TransactionProof {
+        Ok(TransactionProof {
+            headers,
             transaction: block.transactions.get(index).ok_or_else(corrupt)?.clone(),
             receipt: receipts.get(index).ok_or_else(corrupt)?.clone(),
             transaction_path: merkle::prove(&leaves, index).ok_or_else(corrupt)?,
             receipt_path: merkle::prove(&receipt_leaves, index).ok_or_else(corrupt)?,
-        };
-        Ok(ProofBundle {
-            format_version: BUNDLE_FORMAT_VERSION,
-            chain_id: checkpoint.header.chain_id,
-            record: RecordRef::Transaction(id),
-            checkpoint,
-            state: Vec::new(),
-            versions: Vec::new(),
-            transaction: Some(proof),
         })
     }
 }

@@ -173,10 +173,17 @@ fn tampered_versions_are_caught(genesis: &epichain_core::Genesis, bundle: &Proof
     );
     let mut forged = bundle.clone();
     forged.versions[7].transaction.signature.0[10] ^= 1;
-    // The transaction id covers the signature: a changed signature names another transaction.
+    // The transaction id covers the signature: a changed signature names another transaction,
+    // also for a verifier that lets the quorum vouch for authors.
     assert_eq!(
         refused(genesis, &forged),
         VerifyError::VersionTransaction(7)
+    );
+    let quorum = Verifier::new(genesis).with_authorship(Authorship::Quorum);
+    assert!(quorum.verify(bundle).is_ok());
+    assert_eq!(
+        quorum.verify(&forged).err(),
+        Some(VerifyError::VersionTransaction(7))
     );
 }
 

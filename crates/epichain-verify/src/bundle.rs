@@ -133,9 +133,15 @@ pub struct VersionProof {
     pub transaction: SignedTransaction,
 }
 
-/// A transaction, its receipt and their paths in the checkpoint block's Merkle trees.
+/// A transaction, its receipt and their paths in its block's Merkle trees. Its block is the
+/// checkpoint, or (when that block carries no certificate of its own: it was finalized through
+/// a descendant's) the first of `headers`, each of which the next one names as its parent, the
+/// last being the checkpoint's parent.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct TransactionProof {
+    /// Headers from the transaction's block up to the checkpoint, exclusive (empty if the
+    /// checkpoint is the transaction's block).
+    pub headers: Vec<BlockHeader>,
     /// The transaction.
     pub transaction: SignedTransaction,
     /// Its receipt.
@@ -225,6 +231,7 @@ impl ProofBundle {
                 "transaction": v.transaction,
             })).collect::<Vec<_>>(),
             "transaction": self.transaction.as_ref().map(|t| json!({
+                "headers": t.headers,
                 "transaction": t.transaction,
                 "receipt": t.receipt,
                 "transaction_path": t.transaction_path,

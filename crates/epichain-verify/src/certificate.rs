@@ -212,6 +212,39 @@ pub fn encode(finalization: &Finalization) -> Vec<u8> {
     bytes
 }
 
+/// A certificate of `block` signed with `keys` (each must be one of `validators`, in
+/// [`validator_order`]), for tools and tests holding a chain's validator keys.
+pub fn sign_with_keys(
+    chain_id: &Hash,
+    validators: &[PublicKey],
+    block: &Hash,
+    view: u64,
+    keys: &[&keys::KeyPair],
+) -> Option<Vec<u8>> {
+    let mut signers: Vec<(usize, &keys::KeyPair)> = keys
+        .iter()
+        .map(|key| {
+            Some((
+                validators.iter().position(|v| *v == key.public_key())?,
+                *key,
+            ))
+        })
+        .collect::<Option<_>>()?;
+    signers.sort_by_key(|(index, _)| *index);
+    let mut finalization = Finalization {
+        epoch: 0,
+        view,
+        parent_view: view.saturating_sub(1),
+        block: *block,
+        validator_count: validators.len(),
+        signers: signers.iter().map(|(index, _)| *index).collect(),
+        signatures: Vec::new(),
+    };
+    let message = finalize_message(chain_id, &finalization);
+    finalization.signatures = signers.iter().map(|(_, key)| key.sign(&message)).collect();
+    Some(encode(&finalization))
+}
+
 /// The bytes each validator signed to finalize: the namespaced proposal.
 pub fn finalize_message(chain_id: &Hash, finalization: &Finalization) -> Vec<u8> {
     let mut namespace = NAMESPACE_PREFIX.to_vec();
@@ -330,27 +363,20 @@ mod tests {
 
     use epichain_world::{DemoWorld, validator_key, validators};
 
-    /// A certificate of `block` signed by the demo validators at `signers` (sorted indices).
+    /// A certificate of `block` signed by the demo validators at `signers` (indices in
+    /// [`validator_order`]).
     fn signed(genesis: &Genesis, block: Hash, signers: &[usize]) -> Vec<u8> {
         let order = validator_order(genesis);
-        let mut finalization = Finalization {
-            epoch: 0,
-            view: 9,
-            parent_view: 8,
-            block,
-            validator_count: order.len(),
-            signers: signers.to_vec(),
-            signatures: Vec::new(),
-        };
-        let message = finalize_message(&genesis.chain_id(), &finalization);
-        for index in signers {
-            let key = (0..order.len())
-                .map(validator_key)
-                .find(|key| key.public_key() == order[*index])
-                .expect("a demo validator");
-            finalization.signatures.push(key.sign(&message));
-        }
-        encode(&finalization)
+        let keys: Vec<keys::KeyPair> = (0..order.len()).map(validator_key).collect();
+        let chosen: Vec<&keys::KeyPair> = signers
+            .iter()
+            .map(|index| {
+                keys.iter()
+                    .find(|key| key.public_key() == order[*index])
+                    .expect("a demo validator")
+            })
+            .collect();
+        sign_with_keys(&genesis.chain_id(), &order, &block, 9, &chosen).expect("validators")
     }
 
     #[test]

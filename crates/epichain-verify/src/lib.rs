@@ -116,6 +116,9 @@ pub enum VerifyError {
     /// The transaction's receipt is another transaction's.
     #[error("receipt is of another transaction")]
     ReceiptMismatch,
+    /// A header between the transaction's block and the checkpoint is not its successor's parent.
+    #[error("header {0} is not the parent of the next header up to the checkpoint")]
+    HeaderLink(u64),
     /// The transaction's path does not lead to the header's transactions root.
     #[error("transaction is not in block {0} (path does not match the transactions root)")]
     TransactionPath(u64),
@@ -156,6 +159,8 @@ pub struct Verifier {
     validators: Vec<PublicKey>,
     trusted: std::collections::BTreeMap<u64, Hash>,
     authors: Authorship,
+    /// The validators' keys decompressed once.
+    keys: keys::KeyCache,
 }
 
 /// Who vouches for the authors of the transactions a bundle carries.
@@ -176,11 +181,13 @@ pub const TRUSTED_CHECKPOINTS_MAX: usize = 1_024;
 impl Verifier {
     /// A verifier trusting only `genesis`.
     pub fn new(genesis: &Genesis) -> Self {
+        let validators = certificate::validator_order(genesis);
         Verifier {
             chain_id: genesis.chain_id(),
-            validators: certificate::validator_order(genesis),
+            validators: validators.clone(),
             trusted: std::collections::BTreeMap::new(),
             authors: Authorship::Signatures,
+            keys: keys::KeyCache::with_keys(&validators),
         }
     }
 
@@ -266,7 +273,7 @@ impl Verifier {
             _ if !bundle.versions.is_empty() => return Err(VerifyError::UnexpectedVersions),
             _ => {}
         }
-        signatures.verify()?;
+        signatures.verify(self.keys.clone())?;
         Ok(Verified {
             record: bundle.record,
             height: header.height,
@@ -364,33 +371,42 @@ fn verify_versions(
     Ok(())
 }
 
-/// Checks a transaction and its receipt against the checkpoint block's roots.
+/// Checks a transaction and its receipt against its block's roots, and its block's link to the
+/// checkpoint.
 fn verify_transaction(
     bundle: &ProofBundle,
     id: &Hash,
     signatures: &mut Signatures,
 ) -> Result<(), VerifyError> {
-    let header = &bundle.checkpoint.header;
+    let checkpoint = &bundle.checkpoint.header;
     let proof = bundle
         .transaction
         .as_ref()
         .ok_or(VerifyError::TransactionMissing)?;
+    let mut next = checkpoint;
+    for header in proof.headers.iter().rev() {
+        if next.parent != header.hash() || next.height != header.height + 1 {
+            return Err(VerifyError::HeaderLink(header.height));
+        }
+        next = header;
+    }
+    let block = proof.headers.first().unwrap_or(checkpoint);
     let found = proof.transaction.id();
     if found != *id || proof.receipt.transaction_id != found {
         return Err(VerifyError::ReceiptMismatch);
     }
     let leaf = merkle::leaf_hash(&found.0);
-    if !merkle::verify(&leaf, &proof.transaction_path, &header.transactions_root) {
-        return Err(VerifyError::TransactionPath(header.height));
+    if !merkle::verify(&leaf, &proof.transaction_path, &block.transactions_root) {
+        return Err(VerifyError::TransactionPath(block.height));
     }
     if proof.receipt_path.index != proof.transaction_path.index
         || !merkle::verify(
             &proof.receipt.leaf_hash(),
             &proof.receipt_path,
-            &header.receipts_root,
+            &block.receipts_root,
         )
     {
-        return Err(VerifyError::ReceiptPath(header.height));
+        return Err(VerifyError::ReceiptPath(block.height));
     }
     signatures.push(
         Signer::Transaction,
@@ -434,7 +450,7 @@ impl Signatures {
         self.items.push((key, message(), signature));
     }
 
-    fn verify(self) -> Result<(), VerifyError> {
+    fn verify(self, mut cache: keys::KeyCache) -> Result<(), VerifyError> {
         let items: Vec<keys::SignedMessage<'_>> = self
             .items
             .iter()
@@ -444,7 +460,8 @@ impl Signatures {
                 signature,
             })
             .collect();
-        let verdicts = keys::verify_many(&items);
+        let resolved = cache.resolve(&items);
+        let verdicts = keys::verify_many_resolved(&items, resolved.as_deref(), 1);
         match verdicts.iter().position(|valid| !valid) {
             Some(index) => Err(VerifyError::Signature(self.signers[index].clone())),
             None => Ok(()),
