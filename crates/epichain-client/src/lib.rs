@@ -31,6 +31,7 @@ pub mod audit;
 pub mod pseudonym;
 pub mod read;
 pub mod seal;
+mod trust;
 
 pub use epichain_api as api;
 
@@ -80,6 +81,35 @@ pub enum ClientError {
     /// A query that cannot be encoded (a client bug, not the node's).
     #[error("query: {0}")]
     Query(String),
+    /// The node's answer contradicts what it can prove.
+    #[error("node {node} lied: its answer about {what} is not what its proof shows")]
+    Lied {
+        /// The node's URL.
+        node: String,
+        /// What it misstated.
+        what: String,
+    },
+    /// A proof bundle from the node does not verify.
+    #[error("node {node} sent a proof that does not verify: {error}")]
+    Unproven {
+        /// The node's URL.
+        node: String,
+        /// The failed check.
+        error: epichain_verify::VerifyError,
+    },
+    /// The node answers from a state older than one this client verified.
+    #[error("node {node} answers from height {height}, older than the verified height {latest}")]
+    RolledBack {
+        /// The node's URL.
+        node: String,
+        /// Height of its answer.
+        height: u64,
+        /// Newest height this client verified.
+        latest: u64,
+    },
+    /// Proofs were asked of a client made without a genesis ([`Client::verifying`]).
+    #[error("this client has no genesis to verify proofs with")]
+    NotVerifying,
 }
 
 impl ClientError {
@@ -110,6 +140,8 @@ pub struct Client {
     http: reqwest::Client,
     /// Signs read requests, if set ([`Client::signed_by`]).
     reader: Option<Arc<ReadSigner>>,
+    /// Checks answers against proofs, if set ([`Client::verifying`]).
+    trust: Option<Arc<trust::Trust>>,
 }
 
 /// The identity a client signs its read requests with.
@@ -162,6 +194,7 @@ impl Client {
     pub fn new(base: &str) -> Self {
         Client {
             reader: None,
+            trust: None,
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
@@ -354,8 +387,11 @@ impl Client {
     }
 
     /// Waits until a transaction is finalized (or `timeout` passes); returns how it ended.
+    /// A verifying client ([`Client::verifying`]) checks a final outcome against the
+    /// transaction's proved receipt.
     pub async fn finality(&self, id: &Hash, timeout: Duration) -> Result<Finality, ClientError> {
         let status = self.wait_finalized(id, timeout).await?;
+        self.check_receipt(id, &status).await?;
         Ok(match (status.outcome, status.height) {
             (Some(TransactionOutcome::Applied), Some(height)) => Finality::Applied { height },
             (Some(TransactionOutcome::Rejected(rejection)), _) => Finality::Rejected(rejection),

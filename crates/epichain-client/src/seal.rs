@@ -1,6 +1,7 @@
 //! Sealing on the reporter's machine: whom a case's details are sealed to (the authorities over
 //! its district, found on chain, and optionally the sealer itself) and the escrow wrap, so that a
-//! report or an update carries what the ledger's sealing rule asks for.
+//! report or an update carries what the ledger's sealing rule asks for. A verifying client
+//! ([`Client::verifying`]) checks every reader's key and the escrow key against proofs first.
 
 use crate::{Client, ClientError};
 use epichain_core::sealed::{self, CaseDetails, EncryptionPublicKey, SealError};
@@ -39,6 +40,11 @@ pub async fn authorities_over(
                 Some((authority.key, EncryptionPublicKey(encryption)))
             })
             .collect();
+        for reader in &readers {
+            client
+                .check_reader(reader, Some((Role::Authority, level)))
+                .await?;
+        }
         if !readers.is_empty() {
             return Ok(readers);
         }
@@ -51,8 +57,10 @@ pub async fn escrow_wrap(
     client: &Client,
     chain_id: Hash,
 ) -> Result<impl Fn(&[u8; 32], &[u8]) -> Vec<u8> + use<>, SealingError> {
+    let escrow = client.escrow().await?;
+    client.check_escrow(&escrow).await?;
     Ok(epichain_escrow::wrapper(
-        crate::escrow_sharing(&client.escrow().await?),
+        crate::escrow_sharing(&escrow),
         chain_id,
     ))
 }
@@ -60,14 +68,18 @@ pub async fn escrow_wrap(
 /// An identity as a reader: its key and published encryption key (`None` if it has published
 /// none, or is unknown or revoked).
 pub async fn reader_of(client: &Client, key: &PublicKey) -> Result<Option<Reader>, ClientError> {
-    Ok(client
+    let reader = client
         .identity(key)
         .await?
         .filter(|identity| identity.revoked.is_none())
         .and_then(|identity| {
             let encryption = identity.encryption_key_bytes()?;
             Some((identity.key, EncryptionPublicKey(encryption)))
-        }))
+        });
+    if let Some(reader) = &reader {
+        client.check_reader(reader, None).await?;
+    }
+    Ok(reader)
 }
 
 /// Seals `details` for version `version` of case `case_id` in `region`: to the authorities over

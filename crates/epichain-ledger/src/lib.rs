@@ -7,6 +7,7 @@
 //!
 //! This crate knows no network, HTTP or command line.
 
+pub mod audit;
 pub mod execute;
 pub mod ledger;
 pub mod proofs;

@@ -114,8 +114,8 @@ impl LedgerReader {
     /// A bundle proving `record`'s history (or its absence) at the latest checkpoint; a
     /// transaction's at its own block.
     pub fn proof_bundle(&self, record: RecordRef) -> Result<ProofBundle, ProofError> {
-        if let RecordRef::Transaction(id) = record {
-            return self.transaction_bundle(id);
+        if let RecordRef::Transaction(id) | RecordRef::Receipt(id) = record {
+            return self.transaction_bundle(record, id);
         }
         let checkpoint = self.checkpoint()?;
         let key = record
@@ -176,7 +176,7 @@ impl LedgerReader {
 
     /// A transaction with its receipt and their paths, at its block's certificate or, if its
     /// block has none, at the next certified block with the headers between.
-    fn transaction_bundle(&self, id: Hash) -> Result<ProofBundle, ProofError> {
+    fn transaction_bundle(&self, record: RecordRef, id: Hash) -> Result<ProofBundle, ProofError> {
         let location = self
             .store()
             .transaction_location(&id)?
@@ -197,11 +197,14 @@ impl LedgerReader {
             );
         }
         let checkpoint = checkpoint.ok_or(ProofError::Uncertified(location.height))?;
-        let proof = self.transaction_proof(location, headers)?;
+        let mut proof = self.transaction_proof(location, headers)?;
+        if matches!(record, RecordRef::Receipt(_)) {
+            proof.transaction = None;
+        }
         Ok(ProofBundle {
             format_version: BUNDLE_FORMAT_VERSION,
             chain_id: checkpoint.header.chain_id,
-            record: RecordRef::Transaction(id),
+            record,
             checkpoint,
             state: Vec::new(),
             versions: Vec::new(),
@@ -233,7 +236,7 @@ impl LedgerReader {
         let corrupt = || StorageError::Corrupt(format!("no transaction at {location:?}"));
         Ok(TransactionProof {
             headers,
-            transaction: block.transactions.get(index).ok_or_else(corrupt)?.clone(),
+            transaction: Some(block.transactions.get(index).ok_or_else(corrupt)?.clone()),
             receipt: receipts.get(index).ok_or_else(corrupt)?.clone(),
             transaction_path: merkle::prove(&leaves, index).ok_or_else(corrupt)?,
             receipt_path: merkle::prove(&receipt_leaves, index).ok_or_else(corrupt)?,

@@ -607,6 +607,19 @@ impl StoreReader {
             .map(|value| value.value().to_vec()))
     }
 
+    /// Every state entry, in key order: its table key and its value bytes.
+    pub fn for_each_state_entry<E: From<StorageError>>(
+        &self,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        use redb::ReadableTable as _;
+        for entry in self.state.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            visit(key.value(), value.value())?;
+        }
+        Ok(())
+    }
+
     /// The one index scan: keys in `[start, end]` of a byte-keyed index, in `order`, each
     /// decoded (or skipped with `None`), at most `limit` results.
     fn scan<V: redb::Value + 'static, T>(

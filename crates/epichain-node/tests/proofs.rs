@@ -91,6 +91,7 @@ fn bundles_from_every_validator_verify_offline_and_tampering_is_named() {
             RecordRef::Transaction(last_update.id()),
             RecordRef::Case(Hash([7; 32])),
             RecordRef::EscrowKey,
+            RecordRef::Receipt(last_update.id()),
         ];
         for node in 0..VALIDATOR_COUNT {
             for record in records {

@@ -37,6 +37,9 @@ pub enum RecordRef {
     Transaction(Hash),
     /// The escrow public key the validators generated (id `key`).
     EscrowKey,
+    /// A transaction's receipt without the transaction's body (public: what a submitter checks
+    /// without signing its request).
+    Receipt(Hash),
 }
 
 /// The id of the escrow key in URLs and on the command line.
@@ -52,6 +55,7 @@ impl RecordRef {
             RecordRef::Identity(_) => "identity",
             RecordRef::Transaction(_) => "transaction",
             RecordRef::EscrowKey => "escrow",
+            RecordRef::Receipt(_) => "receipt",
         }
     }
 
@@ -61,7 +65,8 @@ impl RecordRef {
             RecordRef::Case(id)
             | RecordRef::Signal(id)
             | RecordRef::Grant(id)
-            | RecordRef::Transaction(id) => id.to_string(),
+            | RecordRef::Transaction(id)
+            | RecordRef::Receipt(id) => id.to_string(),
             RecordRef::Identity(key) => key.to_hex(),
             RecordRef::EscrowKey => ESCROW_KEY_ID.to_string(),
         }
@@ -78,6 +83,7 @@ impl RecordRef {
             "signal" => RecordRef::Signal(hash()?),
             "grant" => RecordRef::Grant(hash()?),
             "transaction" => RecordRef::Transaction(hash()?),
+            "receipt" => RecordRef::Receipt(hash()?),
             "identity" => RecordRef::Identity(
                 PublicKey::from_hex(id).map_err(|_| "identity id must be a key, 64 hex digits")?,
             ),
@@ -85,7 +91,7 @@ impl RecordRef {
             "escrow" => return Err(format!("the escrow record's id is {ESCROW_KEY_ID:?}")),
             _ => {
                 return Err(format!(
-                    "unknown record kind {kind:?}: case, signal, grant, identity, transaction or escrow"
+                    "unknown record kind {kind:?}: case, signal, grant, identity, transaction, receipt or escrow"
                 ));
             }
         })
@@ -99,7 +105,7 @@ impl RecordRef {
             RecordRef::Grant(id) => Some(StateKey::Grant(*id)),
             RecordRef::Identity(key) => Some(StateKey::Identity(*key)),
             RecordRef::EscrowKey => Some(StateKey::EscrowKey),
-            RecordRef::Transaction(_) => None,
+            RecordRef::Transaction(_) | RecordRef::Receipt(_) => None,
         }
     }
 }
@@ -142,8 +148,8 @@ pub struct TransactionProof {
     /// Headers from the transaction's block up to the checkpoint, exclusive (empty if the
     /// checkpoint is the transaction's block).
     pub headers: Vec<BlockHeader>,
-    /// The transaction.
-    pub transaction: SignedTransaction,
+    /// The transaction (none in a receipt's bundle: its id is the receipt's).
+    pub transaction: Option<SignedTransaction>,
     /// Its receipt.
     pub receipt: Receipt,
     /// Path of its id to the header's transactions root.

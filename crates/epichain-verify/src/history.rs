@@ -166,7 +166,18 @@ fn transaction_lines(bundle: &ProofBundle) -> Vec<String> {
     let Some(proof) = &bundle.transaction else {
         return Vec::new();
     };
-    let transaction = &proof.transaction.transaction;
+    let block = proof
+        .headers
+        .first()
+        .unwrap_or(&bundle.checkpoint.header)
+        .height;
+    let Some(signed) = &proof.transaction else {
+        return vec![format!(
+            "  receipt of transaction {} in block {block} at index {}: {:?}",
+            proof.receipt.transaction_id, proof.transaction_path.index, proof.receipt.outcome
+        )];
+    };
+    let transaction = &signed.transaction;
     let what = match &transaction.payload {
         Payload::AccessLog(log) => format!(
             "access log: read case {} for {}",
@@ -176,11 +187,7 @@ fn transaction_lines(bundle: &ProofBundle) -> Vec<String> {
         other => other.kind().to_string(),
     };
     vec![format!(
-        "  {what}, signed by {} (nonce {}), in block {} at index {}: {:?}",
-        transaction.signer,
-        transaction.nonce,
-        bundle.checkpoint.header.height,
-        proof.transaction_path.index,
-        proof.receipt.outcome
+        "  {what}, signed by {} (nonce {}), in block {block} at index {}: {:?}",
+        transaction.signer, transaction.nonce, proof.transaction_path.index, proof.receipt.outcome
     )]
 }

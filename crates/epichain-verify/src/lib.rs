@@ -22,6 +22,7 @@ use epichain_core::encoding::Hash;
 use epichain_core::keys::{self, PublicKey, Signature};
 use epichain_core::merkle;
 use epichain_core::state::{ChainBreak, StateKey, StateValue, verify_version_chain};
+use epichain_core::transaction::SignedTransaction;
 pub use history::history_lines;
 
 /// The hasher of the state tree's proofs.
@@ -110,8 +111,8 @@ pub enum VerifyError {
     /// Versions where none belong (another kind, or an absent record).
     #[error("bundle carries versions for a record that has none")]
     UnexpectedVersions,
-    /// A transaction bundle without its transaction.
-    #[error("bundle carries no transaction proof")]
+    /// A transaction bundle without its transaction proof or body (or a receipt's with a body).
+    #[error("bundle does not carry the transaction proof its kind needs")]
     TransactionMissing,
     /// The transaction's receipt is another transaction's.
     #[error("receipt is of another transaction")]
@@ -217,6 +218,33 @@ impl Verifier {
             .map(|(height, block)| (*height, *block))
     }
 
+    /// Verifies that `certificate` finalizes the block `block` (a quorum of this chain's
+    /// validators signed it).
+    pub fn verify_certificate(
+        &self,
+        block: &Hash,
+        certificate: &[u8],
+    ) -> Result<(), CertificateError> {
+        let certified = certificate::certify(&self.chain_id, &self.validators, block, certificate)?;
+        let mut signatures = Signatures::default();
+        for (key, signature) in &certified.signatures {
+            signatures.push(
+                Signer::Validator(*key),
+                *key,
+                || certified.message.clone(),
+                *signature,
+            );
+        }
+        signatures
+            .verify(self.keys.clone())
+            .map_err(|error| match error {
+                VerifyError::Signature(Signer::Validator(validator)) => {
+                    CertificateError::Signature { validator }
+                }
+                _ => CertificateError::Malformed("signature"),
+            })
+    }
+
     /// Reads and verifies an encoded bundle.
     pub fn verify_bytes(&self, bytes: &[u8]) -> Result<(ProofBundle, Verified), VerifyError> {
         let bundle = ProofBundle::from_bytes(bytes)?;
@@ -260,7 +288,7 @@ impl Verifier {
         }
         let mut values = verify_state(bundle)?.into_iter();
         let head = match bundle.record {
-            RecordRef::Transaction(id) => {
+            RecordRef::Transaction(id) | RecordRef::Receipt(id) => {
                 verify_transaction(bundle, &id, &mut signatures)?;
                 None
             }
@@ -391,7 +419,14 @@ fn verify_transaction(
         next = header;
     }
     let block = proof.headers.first().unwrap_or(checkpoint);
-    let found = proof.transaction.id();
+    let with_body = matches!(bundle.record, RecordRef::Transaction(_));
+    if proof.transaction.is_some() != with_body {
+        return Err(VerifyError::TransactionMissing);
+    }
+    let found = proof
+        .transaction
+        .as_ref()
+        .map_or(proof.receipt.transaction_id, SignedTransaction::id);
     if found != *id || proof.receipt.transaction_id != found {
         return Err(VerifyError::ReceiptMismatch);
     }
@@ -408,12 +443,14 @@ fn verify_transaction(
     {
         return Err(VerifyError::ReceiptPath(block.height));
     }
-    signatures.push(
-        Signer::Transaction,
-        proof.transaction.transaction.signer,
-        || proof.transaction.transaction.signing_bytes(),
-        proof.transaction.signature,
-    );
+    if let Some(transaction) = &proof.transaction {
+        signatures.push(
+            Signer::Transaction,
+            transaction.transaction.signer,
+            || transaction.transaction.signing_bytes(),
+            transaction.signature,
+        );
+    }
     Ok(())
 }
 

@@ -178,6 +178,12 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
     });
     let urls: Vec<&str> = clients.iter().map(Client::base).collect();
     proofs_from_every_node(&nodes.devnet.directory, &urls, &acknowledged[0]);
+    // Issue 14 §5: a stopped replica's store re-checks end to end.
+    nodes.kill(4);
+    let name = &nodes.devnet.nodes[4].name;
+    let data = nodes.devnet.directory.join("data").join(name);
+    let audit = run_cli(&["node", "verify-store", "--data", &data.to_string_lossy()]);
+    assert!(audit.ends_with("CONSISTENT\n"), "{audit}");
 }
 
 /// Issue 14: a transaction's and an identity's bundle from every node (validators and
@@ -528,7 +534,149 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         pseudonyms_from_the_command_line(&client, &keys).await;
         sealed_step_note_from_the_command_line(&client, &keys).await;
         governance_from_the_command_line(&client, directory.path(), &keys).await;
+        a_lying_node_is_named_by_a_verifying_client(&client, &devnet.world.genesis, &case).await;
     });
+}
+
+/// Issue 14 §3, review H5: a node in the middle that swaps every identity's encryption key for
+/// its own and moves every receipt's height. A verifying client refuses to seal through it and
+/// to believe its receipts, naming it; through the honest node the same calls succeed.
+async fn a_lying_node_is_named_by_a_verifying_client(
+    client: &Client,
+    genesis: &epichain_core::Genesis,
+    case: &Hash,
+) {
+    use epichain_client::ClientError;
+    use epichain_client::seal::{SealingError, seal_case_details};
+    let proxy = lying_proxy(client.base().to_string()).await;
+    let honest = Client::new(client.base()).verifying(genesis);
+    let liar = Client::new(&proxy).verifying(genesis);
+    let chain_id = genesis.chain_id();
+    let region = "440304".parse().expect("region");
+    let details = epichain_core::sealed::CaseDetails::default();
+    seal_case_details(&honest, chain_id, case, 1, region, &details, &[])
+        .await
+        .expect("the honest node proves its keys");
+    let refused = seal_case_details(&liar, chain_id, case, 1, region, &details, &[]).await;
+    match refused {
+        Err(SealingError::Client(ClientError::Lied { node, what })) => {
+            assert_eq!(node, proxy);
+            assert!(what.starts_with("the encryption key of"), "{what}");
+        }
+        other => panic!("sealed through a lying node: {other:?}"),
+    }
+    // Without verification the same call seals to the liar's key: what the check prevents.
+    let unverified = Client::new(&proxy);
+    let sealed = seal_case_details(&unverified, chain_id, case, 1, region, &details, &[])
+        .await
+        .expect("an unverifying client believes the liar");
+    let envelope = epichain_core::sealed::Envelope::from_bytes(&sealed).expect("envelope");
+    assert!(
+        envelope
+            .readers
+            .iter()
+            .any(|wrap| wrap.recipient.0 == LIAR_ENCRYPTION_KEY)
+    );
+    let (height, _) = honest.latest_verified().expect("a verified checkpoint");
+    let transaction = latest_transaction(client, height).await;
+    let finality = honest.finality(&transaction, Duration::from_secs(10)).await;
+    assert!(
+        matches!(
+            finality,
+            Ok(epichain_client::Finality::Applied { .. } | epichain_client::Finality::Rejected(_))
+        ),
+        "{finality:?}"
+    );
+    match liar.finality(&transaction, Duration::from_secs(10)).await {
+        Err(ClientError::Lied { node, what }) => {
+            assert_eq!(node, proxy);
+            assert!(what.starts_with("the receipt of"), "{what}");
+        }
+        other => panic!("believed a moved receipt: {other:?}"),
+    }
+}
+
+/// A transaction applied at or below `height` (the last of the highest such block).
+async fn latest_transaction(client: &Client, height: u64) -> Hash {
+    for height in (1..=height).rev() {
+        let block = client.block(height).await.expect("block");
+        if let Some(id) = block.transactions.last() {
+            return *id;
+        }
+    }
+    panic!("no transaction on the chain");
+}
+
+/// The encryption key the lying node puts in every identity it lists.
+const LIAR_ENCRYPTION_KEY: [u8; 32] = [0x5a; 32];
+
+/// Forwards everything to `upstream`, rewriting `encryption_key` in identity answers and
+/// `height` in transaction statuses. Returns its URL.
+async fn lying_proxy(upstream: String) -> String {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::Response;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let (http, upstream) = (http.clone(), upstream.clone());
+        async move {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map(|target| target.as_str().to_string())
+                .unwrap_or_default();
+            let mut forwarded =
+                http.request(request.method().clone(), format!("{upstream}{target}"));
+            for (name, value) in request.headers() {
+                if name != "host" {
+                    forwarded = forwarded.header(name, value);
+                }
+            }
+            let body = axum::body::to_bytes(request.into_body(), 1 << 24)
+                .await
+                .unwrap_or_default();
+            let answer = forwarded.body(body).send().await.expect("upstream");
+            let status = answer.status();
+            let content_type = answer.headers().get("content-type").cloned();
+            let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();
+            let rewritten =
+                target.starts_with("/v1/identities") || target.starts_with("/v1/transactions/");
+            if let (true, Ok(mut json)) = (rewritten, serde_json::from_slice(&bytes)) {
+                lie(&mut json);
+                bytes = serde_json::to_vec(&json).expect("json");
+            }
+            let mut response = Response::builder().status(status);
+            if let Some(content_type) = content_type {
+                response = response.header("content-type", content_type);
+            }
+            response.body(Body::from(bytes)).expect("response")
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}")
+}
+
+fn lie(json: &mut serde_json::Value) {
+    match json {
+        serde_json::Value::Array(items) => items.iter_mut().for_each(lie),
+        serde_json::Value::Object(fields) => {
+            if let Some(key) = fields.get_mut("encryption_key")
+                && key.is_string()
+            {
+                *key = hex::encode(LIAR_ENCRYPTION_KEY).into();
+            }
+            if let Some(height) = fields.get_mut("height").and_then(|h| h.as_u64()) {
+                fields.insert("height".into(), (height + 1).into());
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Review H4: a doctor reports with the patient's identity number; the Shenzhen CDC's service

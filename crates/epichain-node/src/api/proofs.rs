@@ -17,15 +17,15 @@ use epichain_ledger::state::StateValue;
 use epichain_verify::bundle::{ProofBundle, RecordRef};
 
 /// A proof bundle of a case (every version), signal (its workflow), grant, identity (with its
-/// certificate and encryption key), transaction (with its receipt, e.g. an access log) or the
-/// escrow key, checked against the
+/// certificate and encryption key), transaction (with its receipt, e.g. an access log), receipt
+/// (without the transaction's body: public) or the escrow key, checked against the
 /// latest finalized header (a transaction: its block). Binary by default; `?format=json` for a
 /// view. Absent records get a proof of absence.
 #[utoipa::path(
     get,
     path = "/v1/proofs/{kind}/{id}",
     params(
-        ("kind" = String, Path, description = "case, signal, grant, identity, transaction or escrow"),
+        ("kind" = String, Path, description = "case, signal, grant, identity, transaction, receipt or escrow"),
         ("id" = String, Path, description = "Record id, hex (an identity's key; `key` for the escrow key)"),
         ProofQuery
     ),
@@ -90,8 +90,10 @@ fn proof_failure(error: ProofError) -> Failure {
 /// identities and absences are public.
 fn permit(caller: &Caller, reader: &LedgerReader, bundle: &ProofBundle) -> Result<(), Failure> {
     if let Some(proof) = &bundle.transaction {
-        let signer = proof.transaction.transaction.signer;
-        if caller.identity()?.key == signer {
+        let Some(transaction) = &proof.transaction else {
+            return Ok(()); // a receipt: public, like the transaction's status
+        };
+        if caller.identity()?.key == transaction.transaction.signer {
             return Ok(());
         }
         return caller.require_follower();

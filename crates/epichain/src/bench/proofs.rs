@@ -326,3 +326,127 @@ mod tests {
         assert_eq!(case.versions.len(), 3);
     }
 }
+
+/// `epichain node verify-store` against a store edited behind the ledger's back (as someone
+/// with write access to the database file could): each edit is named.
+#[cfg(test)]
+mod tampering {
+    use super::*;
+    use epichain_ledger::audit::{AuditError, StoreFault, verify_store};
+    use redb::{ReadableTable as _, TableDefinition};
+
+    /// Tables as the store names them (an attacker's view of the file).
+    const HEADERS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("headers");
+    const BLOCK_TRANSACTIONS: TableDefinition<'_, (u64, u32), &[u8]> =
+        TableDefinition::new("block_transactions");
+    const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
+    const CASE_VERSIONS: TableDefinition<'_, (u64, u32), &[u8]> =
+        TableDefinition::new("case_versions");
+
+    /// Flips the byte `from_end` bytes before the end of the value under `key`.
+    macro_rules! flip {
+        ($path:expr, $table:expr, $key:expr, $from_end:expr) => {{
+            let database = redb::Database::open($path).expect("open");
+            let transaction = database.begin_write().expect("write");
+            {
+                let mut table = transaction.open_table($table).expect("table");
+                let mut bytes = table
+                    .get($key)
+                    .expect("get")
+                    .expect("value")
+                    .value()
+                    .to_vec();
+                let position = bytes.len() - 1 - $from_end;
+                bytes[position] ^= 0x01;
+                table.insert($key, bytes.as_slice()).expect("insert");
+            }
+            transaction.commit().expect("commit");
+        }};
+    }
+
+    /// A certified chain in a fresh directory: its store path, a transaction's place, the
+    /// place of a case's version 1 and the tip height.
+    fn certified_store() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        (u64, u32),
+        (u64, u32),
+        u64,
+    ) {
+        let config = ProofBenchConfig {
+            transactions: 40,
+            block_size: 10,
+            versions: 3,
+            iterations: 1,
+        };
+        let directory = tempfile::tempdir().expect("temp dir");
+        let mut chain = build_chain(&config, directory.path()).expect("chain");
+        certify_tip(&chain.world, &mut chain.ledger).expect("certificate");
+        let reader = chain.ledger.reader().expect("reader");
+        let transaction = reader
+            .store()
+            .transaction_location(&chain.sample[0].id())
+            .expect("read")
+            .expect("stored");
+        let versions = reader.case_versions(&chain.case).expect("versions");
+        let version = versions[1].location;
+        let tip = chain.ledger.tip().height;
+        drop(reader);
+        drop(chain);
+        let path = directory.path().join("proofs.redb");
+        (
+            directory,
+            path,
+            (transaction.height, transaction.index),
+            (version.height, version.index),
+            tip,
+        )
+    }
+
+    fn fault(path: &std::path::Path) -> StoreFault {
+        match verify_store(path, |_| {}) {
+            Err(AuditError::Fault(fault)) => fault,
+            other => panic!("expected a fault, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_untouched_store_is_consistent_and_every_edit_is_named() {
+        let (_directory, path, _, _, tip) = certified_store();
+        let summary = verify_store(&path, |_| {}).expect("consistent");
+        // 40 reports and the case with versions.
+        assert_eq!(
+            (summary.blocks, summary.certificates, summary.cases),
+            (tip, 1, 41)
+        );
+        assert!(summary.transactions >= 40 && summary.state_entries > 0);
+
+        let (_directory, path, transaction, _, _) = certified_store();
+        flip!(&path, BLOCK_TRANSACTIONS, transaction, 0);
+        assert_eq!(fault(&path), StoreFault::Transactions(transaction.0));
+
+        let (_directory, path, _, version, _) = certified_store();
+        flip!(&path, CASE_VERSIONS, version, 10);
+        assert!(matches!(fault(&path), StoreFault::CaseVersions { .. }));
+
+        let (_directory, path, _, _, tip) = certified_store();
+        flip!(&path, CERTIFICATES, tip, 0);
+        assert!(matches!(
+            fault(&path),
+            StoreFault::Certificate {
+                error: epichain_verify::certificate::CertificateError::Signature { .. },
+                ..
+            }
+        ));
+
+        let (_directory, path, _, _, _) = certified_store();
+        // Header layout (182 bytes): format 2, chain 32, height 8, time 8, parent 32, three roots
+        // 96, count 4. A changed parent is named at its own height; a changed time changes the
+        // header's hash, named at the next height.
+        flip!(&path, HEADERS, 2, 120);
+        assert_eq!(fault(&path), StoreFault::Parent(2));
+        let (_directory, path, _, _, _) = certified_store();
+        flip!(&path, HEADERS, 2, 136);
+        assert_eq!(fault(&path), StoreFault::Parent(3));
+    }
+}

@@ -61,11 +61,14 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Run a node (validator or replica) from its configuration file.
+    /// Run a node (validator or replica) from its configuration file, or check a node's store.
+    #[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
     Node {
         /// Node configuration (TOML).
-        #[arg(long)]
-        config: PathBuf,
+        #[arg(long, required = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<NodeCommand>,
     },
     /// Start a local network: 4 validators and 3 replicas as processes, the demo world, a stream
     /// of case reports. Ctrl-C stops everything; rerunning resumes from disk.
@@ -160,7 +163,8 @@ enum Command {
         /// Signing key (PKCS#8 PEM) of an identity allowed to read the record.
         #[arg(long)]
         key: Option<PathBuf>,
-        /// case, signal, grant, identity or transaction (an access log is a transaction).
+        /// case, signal, grant, identity, transaction (an access log is one), receipt (a
+        /// transaction's, without its body) or escrow (id `key`).
         kind: String,
         /// The record's id (an identity's key), hex.
         id: String,
@@ -190,6 +194,19 @@ enum Command {
     /// Measure performance and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// Re-check a stopped node's whole store: every block against its parent and roots, every
+    /// certificate against the genesis validators, the state tree at every height, the
+    /// transaction index, every state value and case history. Prints CONSISTENT (exit 0) or
+    /// the first inconsistency (exit 1).
+    VerifyStore {
+        /// The node's data directory (holding ledger.redb).
+        #[arg(long)]
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,7 +381,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Genesis(command) => genesis::run(command),
         Command::Ledger(command) => local::run(command),
         Command::Demo { dir } => demo(dir),
-        Command::Node { config } => network::node(&config),
+        Command::Node {
+            command: Some(NodeCommand::VerifyStore { data }),
+            ..
+        } => proof::verify_store(&data),
+        Command::Node { config, .. } => match config {
+            Some(config) => network::node(&config),
+            None => anyhow::bail!("--config is required"),
+        },
         Command::Devnet {
             dir,
             base_port,

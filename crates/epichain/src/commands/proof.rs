@@ -13,6 +13,11 @@ use std::path::Path;
 #[error("INVALID: {0}")]
 pub struct Invalid(pub epichain_verify::VerifyError);
 
+/// A store that failed its audit: `epichain node verify-store` exits 1 with the first fault.
+#[derive(Debug, thiserror::Error)]
+#[error("INCONSISTENT: {0}")]
+pub struct Inconsistent(pub epichain_ledger::audit::StoreFault);
+
 /// Fetches the bundle of `kind`/`id` from `node` (signing the request with `key` if given) and
 /// writes it to `out`.
 pub fn fetch(node: &str, key: Option<&Path>, kind: &str, id: &str, out: &Path) -> Result<()> {
@@ -57,5 +62,35 @@ pub fn verify(genesis: &Path, bundle: &Path, json: bool) -> Result<()> {
         }
     }
     println!("VALID");
+    Ok(())
+}
+
+/// Re-checks the store in the data directory `data` (`epichain node verify-store`).
+pub fn verify_store(data: &Path) -> Result<()> {
+    let path = data.join("ledger.redb");
+    let mut last_printed = std::time::Instant::now();
+    let outcome = epichain_ledger::audit::verify_store(&path, |height| {
+        if last_printed.elapsed() >= std::time::Duration::from_secs(5) {
+            eprintln!("… block {height}");
+            last_printed = std::time::Instant::now();
+        }
+    });
+    let summary = match outcome {
+        Ok(summary) => summary,
+        Err(epichain_ledger::audit::AuditError::Fault(fault)) => {
+            return Err(Inconsistent(fault).into());
+        }
+        Err(epichain_ledger::audit::AuditError::Ledger(error)) => return Err(error.into()),
+    };
+    println!(
+        "{}: {} blocks, {} transactions, {} certificates, {} state entries, {} case histories",
+        path.display(),
+        summary.blocks,
+        summary.transactions,
+        summary.certificates,
+        summary.state_entries,
+        summary.cases
+    );
+    println!("CONSISTENT");
     Ok(())
 }
