@@ -2,7 +2,7 @@
 //! finality certificates): every kind verifies offline with the genesis alone, and each way of
 //! tampering with a bundle is caught by the check that names it.
 
-use crate::common::{Sim, VALIDATOR_COUNT, link, runner};
+use crate::common::{Sim, VALIDATOR_COUNT, runner};
 use commonware_runtime::Runner as _;
 use epichain_core::case::{CaseChange, Outcome};
 use epichain_core::{Day, Hash, SignedTransaction, TransactionOutcome};
@@ -69,13 +69,7 @@ fn bundles_from_every_validator_verify_offline_and_tampering_is_named() {
     runner(23).start(|context| async move {
         let world = DemoWorld::new(crate::common::GENESIS_MS, validators(&crate::common::NAMES))
             .expect("world");
-        let mut sim = Sim::with_world(context, world).await;
-        sim.connect_all(&link(10, 5, 100)).await;
-        for index in 0..VALIDATOR_COUNT {
-            sim.start(index).await;
-        }
-        let enrolments = sim.world.enrolments();
-        sim.settle(&enrolments).await;
+        let mut sim = Sim::enrolled(context, world).await;
         let (case, last_update) = case_with_versions(&mut sim).await;
         let genesis = sim.world.genesis.clone();
         let hospital = sim

@@ -5,7 +5,7 @@
 // Scenario tests read top to bottom as one story each; splitting them would hide the story.
 #![allow(clippy::too_many_lines)]
 
-use crate::common::{GENESIS_MS, NAMES, Sim, VALIDATOR_COUNT, link, runner};
+use crate::common::{GENESIS_MS, NAMES, Sim, VALIDATOR_COUNT, runner};
 use commonware_runtime::{Clock as _, Runner as _};
 use epichain_core::warning::{SignalAction, SignalOutcome, Step};
 use epichain_core::{Day, Hash, Payload, SignedTransaction, TransactionOutcome};
@@ -52,13 +52,7 @@ fn a_dengue_outbreak_is_signalled_on_every_validator_and_confirmed_through_the_w
             seasonal_history(GENESIS_MS, 3).expect("history"),
         )
         .expect("world");
-        let mut sim = Sim::with_world(context, world).await;
-        sim.connect_all(&link(10, 5, 100)).await;
-        for index in 0..VALIDATOR_COUNT {
-            sim.start(index).await;
-        }
-        let enrolments = sim.world.enrolments();
-        sim.settle(&enrolments).await;
+        let mut sim = Sim::enrolled(context, world).await;
 
         // A burst of dengue in Futian.
         let day = Day::from_unix_ms(epichain_node::application::now_ms(&sim.context));

@@ -4,12 +4,11 @@
 
 use super::caller::{Caller, not_permitted};
 use super::{ApiState, Failure, failure, not_found};
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use epichain_api::ApiError;
-use epichain_api::proofs::{BUNDLE_CONTENT_TYPE, ProofQuery};
+use epichain_api::proofs::BUNDLE_CONTENT_TYPE;
 use epichain_core::Role;
 use epichain_ledger::LedgerReader;
 use epichain_ledger::proofs::ProofError;
@@ -19,19 +18,18 @@ use epichain_verify::bundle::{ProofBundle, RecordRef};
 /// A proof bundle of a case (every version), signal (its workflow), grant, identity (with its
 /// certificate and encryption key), transaction (with its receipt, e.g. an access log), receipt
 /// (without the transaction's body: public) or the escrow key, checked against the
-/// latest finalized header (a transaction: its block). Binary by default; `?format=json` for a
-/// view. Absent records get a proof of absence.
+/// latest finalized header (a transaction: its block). The bundle's JSON view is
+/// `epichain verify --json`'s. Absent records get a proof of absence.
 #[utoipa::path(
     get,
     path = "/v1/proofs/{kind}/{id}",
     params(
         ("kind" = String, Path, description = "case, signal, grant, identity, transaction, receipt or escrow"),
-        ("id" = String, Path, description = "Record id, hex (an identity's key; `key` for the escrow key)"),
-        ProofQuery
+        ("id" = String, Path, description = "Record id, hex (an identity's key; `key` for the escrow key)")
     ),
     responses(
-        (status = 200, description = "The bundle (binary, or its JSON view with ?format=json)",
-            content((Vec<u8> = "application/vnd.epichain.proof"), (Object = "application/json"))),
+        (status = 200, description = "The bundle (`EPIPROOF` ‖ Borsh, format 1)",
+            content_type = "application/vnd.epichain.proof"),
         (status = 400, body = ApiError),
         (status = 401, body = ApiError),
         (status = 403, body = ApiError),
@@ -43,33 +41,17 @@ pub async fn proof(
     State(state): State<ApiState>,
     caller: Caller,
     Path((kind, id)): Path<(String, String)>,
-    Query(query): Query<ProofQuery>,
 ) -> Result<Response, Failure> {
-    let json = match query.format.as_deref() {
-        None | Some("binary") => false,
-        Some("json") => true,
-        Some(_) => {
-            return Err(failure(
-                StatusCode::BAD_REQUEST,
-                "bad_format",
-                "format is binary or json",
-            ));
-        }
-    };
     let record = RecordRef::parse(&kind, &id)
         .map_err(|message| failure(StatusCode::BAD_REQUEST, "bad_record", message))?;
     let reader = state.reader()?;
     let bundle = reader.proof_bundle(record).map_err(proof_failure)?;
     permit(&caller, &reader, &bundle)?;
-    Ok(if json {
-        Json(bundle.to_json()).into_response()
-    } else {
-        (
-            [(header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)],
-            bundle.to_bytes(),
-        )
-            .into_response()
-    })
+    Ok((
+        [(header::CONTENT_TYPE, BUNDLE_CONTENT_TYPE)],
+        bundle.to_bytes(),
+    )
+        .into_response())
 }
 
 fn proof_failure(error: ProofError) -> Failure {

@@ -280,6 +280,20 @@ fn certify_tip(world: &DemoWorld, ledger: &mut Ledger) -> Result<()> {
     Ok(())
 }
 
+/// A small chain (4 report blocks, a case with 3 versions) certified at its tip, for tests.
+#[cfg(test)]
+fn small_certified_chain(directory: &std::path::Path) -> BuiltChain {
+    let config = ProofBenchConfig {
+        transactions: 40,
+        block_size: 10,
+        versions: 3,
+        iterations: 1,
+    };
+    let mut chain = build_chain(&config, directory).expect("chain");
+    certify_tip(&chain.world, &mut chain.ledger).expect("certificate");
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,15 +303,8 @@ mod tests {
     /// the headers linking its block to the tip, and a changed link is named.
     #[test]
     fn a_transaction_is_proved_through_headers_up_to_the_certified_tip() {
-        let config = ProofBenchConfig {
-            transactions: 40,
-            block_size: 10,
-            versions: 3,
-            iterations: 1,
-        };
         let directory = tempfile::tempdir().expect("temp dir");
-        let mut chain = build_chain(&config, directory.path()).expect("chain");
-        certify_tip(&chain.world, &mut chain.ledger).expect("certificate");
+        let chain = small_certified_chain(directory.path());
         let reader = chain.ledger.reader().expect("reader");
         let first = chain.sample[0].id();
         let bundle = reader
@@ -373,15 +380,8 @@ mod tampering {
         (u64, u32),
         u64,
     ) {
-        let config = ProofBenchConfig {
-            transactions: 40,
-            block_size: 10,
-            versions: 3,
-            iterations: 1,
-        };
         let directory = tempfile::tempdir().expect("temp dir");
-        let mut chain = build_chain(&config, directory.path()).expect("chain");
-        certify_tip(&chain.world, &mut chain.ledger).expect("certificate");
+        let chain = small_certified_chain(directory.path());
         let reader = chain.ledger.reader().expect("reader");
         let transaction = reader
             .store()
