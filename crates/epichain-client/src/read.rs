@@ -86,7 +86,8 @@ fn malformed(what: &str) -> ReadError {
     ReadError::Malformed(what.to_string())
 }
 
-/// The case's latest sealed details: the envelope and the version that carried it.
+/// The case's latest sealed details: the envelope and the version that carried it (checked
+/// against the case's proof by a verifying client).
 async fn latest_envelope(
     client: &Client,
     id: &Hash,
@@ -101,6 +102,7 @@ async fn latest_envelope(
         .ok_or_else(|| malformed("no version carries the latest sealed details"))?;
     let bytes =
         hex::decode(&case.record.sealed).map_err(|_| malformed("sealed details are not hex"))?;
+    client.check_sealed(id, &bytes, version).await?;
     let envelope = Envelope::from_bytes(&bytes)?;
     Ok((case, envelope, version))
 }

@@ -157,6 +157,33 @@ impl Client {
         }
     }
 
+    /// Checks a case's latest sealed details, as the node served them, against the case's
+    /// proved head: the ciphertext must hash to the head's details and be carried by `version`.
+    pub(crate) async fn check_sealed(
+        &self,
+        id: &Hash,
+        sealed: &[u8],
+        version: u32,
+    ) -> Result<(), ClientError> {
+        if !self.verifies() {
+            return Ok(());
+        }
+        let (bundle, verified) = self.proven(RecordRef::Case(*id)).await?;
+        let Some(StateValue::Case(record)) = &verified.head else {
+            return Err(self.lied(format!("case {id} exists")));
+        };
+        let carried = record.details.filter(|details| {
+            details.hash == epichain_core::state::details_hash(sealed)
+                && bundle.versions.iter().any(|proof| {
+                    proof.version.location == details.location && proof.version.version == version
+                })
+        });
+        match carried {
+            Some(_) => Ok(()),
+            None => Err(self.lied(format!("the sealed details of case {id}"))),
+        }
+    }
+
     /// Checks a final transaction status against the transaction's proved receipt and block.
     pub(crate) async fn check_receipt(
         &self,

@@ -534,7 +534,11 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         pseudonyms_from_the_command_line(&client, &keys).await;
         sealed_step_note_from_the_command_line(&client, &keys).await;
         governance_from_the_command_line(&client, directory.path(), &keys).await;
-        a_lying_node_is_named_by_a_verifying_client(&client, &devnet.world.genesis, &case).await;
+        let cdc = devnet.world.identity("futian-cdc").expect("cdc");
+        let reader = (cdc.signer.key().clone(), cdc.encryption.clone());
+        a_lying_node_is_named_by_a_verifying_client(&client, &devnet.world.genesis, &case, &reader)
+            .await;
+        a_lying_node_is_refused_by_the_command_line(&client, &devnet.directory).await;
     });
 }
 
@@ -545,6 +549,10 @@ async fn a_lying_node_is_named_by_a_verifying_client(
     client: &Client,
     genesis: &epichain_core::Genesis,
     case: &Hash,
+    (signing, encryption): &(
+        epichain_core::KeyPair,
+        epichain_core::sealed::EncryptionKeyPair,
+    ),
 ) {
     use epichain_client::ClientError;
     use epichain_client::seal::{SealingError, seal_case_details};
@@ -577,6 +585,18 @@ async fn a_lying_node_is_named_by_a_verifying_client(
             .iter()
             .any(|wrap| wrap.recipient.0 == LIAR_ENCRYPTION_KEY)
     );
+    // Reading: the case's sealed details, altered by the liar, are refused before decryption.
+    use epichain_client::read::{ReadError, read_case};
+    let purpose = Some(epichain_core::transaction::AccessPurpose::Audit);
+    let read = read_case(&honest, case, signing, encryption, purpose).await;
+    assert!(read.is_ok(), "{read:?}");
+    match read_case(&liar, case, signing, encryption, purpose).await {
+        Err(ReadError::Client(ClientError::Lied { node, what })) => {
+            assert_eq!(node, proxy);
+            assert!(what.starts_with("the sealed details of case"), "{what}");
+        }
+        other => panic!("read through a lying node: {other:?}"),
+    }
     let (height, _) = honest.latest_verified().expect("a verified checkpoint");
     let transaction = latest_transaction(client, height).await;
     let finality = honest.finality(&transaction, Duration::from_secs(10)).await;
@@ -596,6 +616,45 @@ async fn a_lying_node_is_named_by_a_verifying_client(
     }
 }
 
+/// `epichain report --genesis` through the lying node: refused before sending, exit 1, and the
+/// message names the node.
+async fn a_lying_node_is_refused_by_the_command_line(client: &Client, directory: &Path) {
+    let proxy = lying_proxy(client.base().to_string()).await;
+    let details = directory.join("details.json");
+    std::fs::write(&details, r#"{"name": "Li Lei", "symptoms": "fever"}"#).expect("write");
+    let genesis = directory.join("genesis.json");
+    let key = directory.join("keys").join("futian-hospital.key.pem");
+    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+        .args([
+            "report",
+            "--node",
+            &proxy,
+            "--genesis",
+            &genesis.to_string_lossy(),
+        ])
+        .args([
+            "--key",
+            &key.to_string_lossy(),
+            "--details",
+            &details.to_string_lossy(),
+        ])
+        .args([
+            "--disease",
+            "DENGUE",
+            "--region",
+            "440304",
+            "--onset",
+            "2026-11-20",
+            "--pseudonym",
+            &"5a".repeat(32),
+        ])
+        .output()
+        .expect("run epichain");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("node {proxy} lied")), "{stderr}");
+}
+
 /// A transaction applied at or below `height` (the last of the highest such block).
 async fn latest_transaction(client: &Client, height: u64) -> Hash {
     for height in (1..=height).rev() {
@@ -610,8 +669,8 @@ async fn latest_transaction(client: &Client, height: u64) -> Hash {
 /// The encryption key the lying node puts in every identity it lists.
 const LIAR_ENCRYPTION_KEY: [u8; 32] = [0x5a; 32];
 
-/// Forwards everything to `upstream`, rewriting `encryption_key` in identity answers and
-/// `height` in transaction statuses. Returns its URL.
+/// Forwards everything to `upstream`, rewriting `encryption_key` in identity answers, `height`
+/// in transaction statuses and `sealed` in case records. Returns its URL.
 async fn lying_proxy(upstream: String) -> String {
     use axum::body::Body;
     use axum::extract::Request;
@@ -643,8 +702,9 @@ async fn lying_proxy(upstream: String) -> String {
             let status = answer.status();
             let content_type = answer.headers().get("content-type").cloned();
             let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();
-            let rewritten =
-                target.starts_with("/v1/identities") || target.starts_with("/v1/transactions/");
+            let rewritten = ["/v1/identities", "/v1/transactions/", "/v1/cases/"]
+                .iter()
+                .any(|prefix| target.starts_with(prefix));
             if let (true, Ok(mut json)) = (rewritten, serde_json::from_slice(&bytes)) {
                 lie(&mut json);
                 bytes = serde_json::to_vec(&json).expect("json");
@@ -674,6 +734,18 @@ fn lie(json: &mut serde_json::Value) {
             if let Some(height) = fields.get_mut("height").and_then(|h| h.as_u64()) {
                 fields.insert("height".into(), (height + 1).into());
             }
+            if let Some(serde_json::Value::String(sealed)) = fields.get_mut("sealed")
+                && sealed.len() > 200
+            {
+                // One hex digit of the ciphertext's body: still an envelope, another one.
+                let digit = if sealed.as_bytes()[200] == b'0' {
+                    "1"
+                } else {
+                    "0"
+                };
+                sealed.replace_range(200..201, digit);
+            }
+            fields.values_mut().for_each(lie);
         }
         _ => {}
     }

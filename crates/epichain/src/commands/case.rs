@@ -36,6 +36,10 @@ pub enum CaseCommand {
         /// given).
         #[arg(long)]
         purpose: Option<AccessPurpose>,
+        /// Check the node's answers (readers' keys, the escrow key, ciphertext, receipts)
+        /// against proofs verified with this genesis file: recommended with a node you do not run.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
     },
     /// Update a case on the network; with --details, seal new details for the new version.
     Update {
@@ -56,6 +60,10 @@ pub enum CaseCommand {
         /// Your encryption key, to stay a reader of what you sealed.
         #[arg(long, requires = "details")]
         encryption_key: Option<PathBuf>,
+        /// Check the node's answers (readers' keys, the escrow key, ciphertext, receipts)
+        /// against proofs verified with this genesis file: recommended with a node you do not run.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
     },
 }
 
@@ -67,7 +75,14 @@ pub fn run(command: CaseCommand) -> Result<()> {
             key,
             encryption_key,
             purpose,
-        } => show(&node, id, key, encryption_key, purpose),
+            genesis,
+        } => show(
+            &super::client_for(&node, genesis.as_deref())?,
+            id,
+            key,
+            encryption_key,
+            purpose,
+        ),
         CaseCommand::Update {
             node,
             id,
@@ -75,12 +90,20 @@ pub fn run(command: CaseCommand) -> Result<()> {
             change,
             details,
             encryption_key,
-        } => update(&node, id, &key, &change, details, encryption_key),
+            genesis,
+        } => update(
+            &super::client_for(&node, genesis.as_deref())?,
+            id,
+            &key,
+            &change,
+            details,
+            encryption_key,
+        ),
     }
 }
 
 fn update(
-    node: &str,
+    node: &Client,
     id: Hash,
     key: &std::path::Path,
     change: &ChangeArgs,
@@ -104,7 +127,7 @@ fn update(
         .enable_all()
         .build()?;
     let transaction = runtime.block_on(async {
-        let client = Client::new(node).signed_by(key.clone()).await?;
+        let client = node.signed_by(key.clone()).await?;
         let case = client.case(&id).await?;
         let (head, version, region) = (case.record.head, case.record.version, case.record.region);
         let mut signer = client.signer(key).await?;
@@ -137,7 +160,7 @@ fn update(
 }
 
 fn show(
-    node: &str,
+    node: &Client,
     id: Hash,
     key: Option<PathBuf>,
     encryption_key: Option<PathBuf>,
@@ -153,7 +176,7 @@ fn show(
     };
     let signing = KeyPair::read_pem_file(&key)?;
     runtime.block_on(async {
-        let client = Client::new(node).signed_by(signing.clone()).await?;
+        let client = node.signed_by(signing.clone()).await?;
         let case = client.case(&id).await?;
         let mut public = case.record;
         public.sealed = format!("{} bytes of ciphertext", public.sealed.len() / 2);

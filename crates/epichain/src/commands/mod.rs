@@ -111,6 +111,10 @@ enum Command {
         /// Your encryption key, to stay a reader of what you sealed.
         #[arg(long)]
         encryption_key: Option<PathBuf>,
+        /// Check the node's answers (readers' keys, the escrow key, ciphertext, receipts)
+        /// against proofs verified with this genesis file: recommended with a node you do not run.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
     },
     /// Enrol a key on a running network with its certificate chain (signed by that key: proof
     /// of possession), and wait for finality.
@@ -353,15 +357,38 @@ enum BenchCommand {
     },
 }
 
-/// Exit code of a failure: 1 for the machine's (storage) and for a proof bundle that failed
-/// verification, 2 for bad input.
+/// A client of `node`; with a genesis file, one that checks answers against proofs.
+fn client_for(node: &str, genesis: Option<&std::path::Path>) -> Result<epichain_client::Client> {
+    let client = epichain_client::Client::new(node);
+    Ok(match genesis {
+        Some(path) => client.verifying(&ca::read_genesis(path)?),
+        None => client,
+    })
+}
+
+/// Exit code of a failure: 1 for the machine's (storage), a proof bundle or store that failed
+/// verification and a node caught lying; 2 for bad input.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     if is_failure_not_input(error) { 1 } else { 2 }
 }
 
 fn is_failure_not_input(error: &anyhow::Error) -> bool {
+    use epichain_client::ClientError;
+    let lie = |error: &ClientError| {
+        matches!(
+            error,
+            ClientError::Lied { .. }
+                | ClientError::Unproven { .. }
+                | ClientError::RolledBack { .. }
+        )
+    };
     error.chain().any(|cause| {
-        cause.downcast_ref::<proof::Invalid>().is_some()
+        cause.downcast_ref::<ClientError>().is_some_and(lie)
+            || matches!(
+                cause.downcast_ref::<epichain_client::seal::SealingError>(),
+                Some(epichain_client::seal::SealingError::Client(error)) if lie(error)
+            )
+            || cause.downcast_ref::<proof::Invalid>().is_some()
             || matches!(
                 cause.downcast_ref::<epichain_ledger::LedgerError>(),
                 Some(epichain_ledger::LedgerError::Storage(_))
@@ -413,8 +440,9 @@ pub fn run(cli: Cli) -> Result<()> {
             report,
             details,
             encryption_key,
+            genesis,
         } => network::report(
-            &node,
+            &client_for(&node, genesis.as_deref())?,
             &key,
             &report,
             details.as_deref(),

@@ -79,26 +79,25 @@ pub fn submit(url: &str, file: &Path) -> Result<()> {
     let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", file.display()))?;
     let transaction = SignedTransaction::from_bytes(&bytes)
         .with_context(|| format!("{}: not a signed transaction", file.display()))?;
-    submit_and_wait(url, &transaction)
+    submit_and_wait(&Client::new(url), &transaction)
 }
 
 /// `epichain report --node URL --key FILE …`: builds, signs and submits a case report, sealing
 /// its details to the district authorities (and the reporter) and to the escrow key when given.
 pub fn report(
-    url: &str,
+    client: &Client,
     key: &Path,
     report: &ReportArgs,
     details: Option<&Path>,
     encryption_key: Option<&Path>,
 ) -> Result<()> {
     let key = KeyPair::read_pem_file(key)?;
-    let client = Client::new(url);
     let runtime = runtime()?;
     let mut signer = runtime.block_on(client.signer(key))?;
     let pseudonym = match &report.national_id {
         Some(number) => Some(super::pseudonym::obtain_one(
             &runtime,
-            &client,
+            client,
             &mut signer,
             report.region(),
             number,
@@ -116,7 +115,7 @@ pub fn report(
         let case = epichain_core::case::case_id(&signer.public_key(), signer.next_nonce());
         let mine: Vec<_> = mine.into_iter().collect();
         body.sealed = runtime.block_on(epichain_client::seal::seal_case_details(
-            &client,
+            client,
             signer.chain_id(),
             &case,
             0,
@@ -127,7 +126,7 @@ pub fn report(
     }
     let (transaction, case_id) = signer.report(body);
     println!("case {case_id}");
-    submit_and_wait(url, &transaction)
+    submit_and_wait(client, &transaction)
 }
 
 /// `epichain enroll`: the key's certificate chain, signed by the key, on the network.
@@ -171,8 +170,8 @@ fn sign_on_network(
     Ok(())
 }
 
-pub(super) fn submit_and_wait(url: &str, transaction: &SignedTransaction) -> Result<()> {
-    let height = runtime()?.block_on(submit_and_confirm(&Client::new(url), transaction))?;
+pub(super) fn submit_and_wait(client: &Client, transaction: &SignedTransaction) -> Result<()> {
+    let height = runtime()?.block_on(submit_and_confirm(client, transaction))?;
     println!("finalized at height {height} (applied)");
     Ok(())
 }
