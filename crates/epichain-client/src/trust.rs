@@ -57,10 +57,9 @@ impl Client {
         }
     }
 
-    /// Fetches a record's bundle and verifies it (with the genesis given to
-    /// [`Client::verifying`]; a client that does not verify only checks the chain id it is
-    /// given nothing for, so it refuses). A record's state older than the newest checkpoint
-    /// already verified is a rollback.
+    /// Fetches a record's bundle and verifies it with the genesis given to
+    /// [`Client::verifying`] (a client made without one refuses: `NotVerifying`). A record's
+    /// state older than the newest checkpoint already verified is a rollback.
     pub async fn proven(&self, record: RecordRef) -> Result<(ProofBundle, Verified), ClientError> {
         let trust = self.trust.as_ref().ok_or(ClientError::NotVerifying)?;
         let bytes = self.proof_bundle(&record).await?;
@@ -72,6 +71,9 @@ impl Client {
                     node: self.base.clone(),
                     error,
                 })?;
+        if verified.record != record {
+            return Err(self.lied(format!("a bundle of another record for {}", record.kind())));
+        }
         if !matches!(record, RecordRef::Transaction(_) | RecordRef::Receipt(_)) {
             if let Some((latest, _)) = verifier.latest()
                 && verified.height < latest
@@ -83,9 +85,6 @@ impl Client {
                 });
             }
             verifier.trust(&verified);
-        }
-        if verified.record != record {
-            return Err(self.lied(format!("a bundle of another record for {}", record.kind())));
         }
         Ok((bundle, verified))
     }
@@ -194,16 +193,10 @@ impl Client {
             return Ok(());
         };
         let (bundle, _) = self.proven(RecordRef::Receipt(*id)).await?;
-        let proof = bundle
-            .transaction
-            .as_ref()
-            .ok_or_else(|| self.lied(format!("a receipt of {id}")))?;
-        let height = proof
-            .headers
-            .first()
-            .unwrap_or(&bundle.checkpoint.header)
-            .height;
-        if proof.receipt.outcome != *outcome || status.height != Some(height) {
+        let (Some(proof), Some(block)) = (&bundle.transaction, bundle.transaction_block()) else {
+            return Err(self.lied(format!("a receipt of {id}")));
+        };
+        if proof.receipt.outcome != *outcome || status.height != Some(block.height) {
             return Err(self.lied(format!("the receipt of transaction {id}")));
         }
         Ok(())

@@ -782,9 +782,12 @@ pub enum ChainBreak {
 }
 
 /// Checks that versions, oldest first, form an unbroken hash chain ending at `head`.
-pub fn verify_version_chain(versions: &[CaseVersion], head: &Hash) -> Result<(), ChainBreak> {
+pub fn verify_version_chain<'a>(
+    versions: impl IntoIterator<Item = &'a CaseVersion>,
+    head: &Hash,
+) -> Result<(), ChainBreak> {
     let mut previous = Hash::ZERO;
-    for (index, version) in versions.iter().enumerate() {
+    for (index, version) in versions.into_iter().enumerate() {
         if version.version as usize != index {
             return Err(ChainBreak::Numbering {
                 position: index as u32,

@@ -1,9 +1,8 @@
-//! Finality certificates: key conversion and offline verification with the genesis alone.
+//! Our keys as the consensus engine's (certificates are checked by `epichain_verify`).
 
 use crate::{PrivateKey, PublicKey};
 use commonware_codec::DecodeExt as _;
-use epichain_core::{Genesis, Hash, KeyPair};
-pub use epichain_verify::certificate::CertificateError;
+use epichain_core::{Genesis, KeyPair};
 
 /// Why a key cannot serve the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,15 +29,4 @@ pub fn validator_keys(genesis: &Genesis) -> Result<Vec<PublicKey>, FinalityError
         .iter()
         .map(|validator| consensus_public_key(&validator.key))
         .collect()
-}
-
-/// Verifies that `certificate` finalizes the block with hash `block`, using only the genesis
-/// (the offline verifier's reading of the engine's certificates: one implementation for the
-/// node, the CLI and the client).
-pub fn verify_certificate(
-    genesis: &Genesis,
-    block: &Hash,
-    certificate: &[u8],
-) -> Result<(), CertificateError> {
-    epichain_verify::certificate::verify(genesis, block, certificate)
 }

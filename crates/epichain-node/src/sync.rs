@@ -10,7 +10,6 @@
 //! requests of CDCs and nodes (review H3): the follower signs each fetch with its node identity.
 
 use crate::chain::Chain;
-use crate::finality::verify_certificate;
 use crate::wall_clock_ms;
 use epichain_core::{Block, Genesis, KeyPair};
 use std::sync::Arc;
@@ -82,7 +81,8 @@ pub enum SyncError {
 /// Fetches blocks from HTTP upstreams.
 pub struct Follower {
     chain: Arc<Chain>,
-    genesis: Genesis,
+    /// Checks certificates against the genesis validators (chain id and keys computed once).
+    certificates: epichain_verify::Verifier,
     upstreams: Vec<String>,
     key: KeyPair,
     client: reqwest::Client,
@@ -93,7 +93,7 @@ impl Follower {
     pub fn new(chain: Arc<Chain>, genesis: Genesis, upstreams: Vec<String>, key: KeyPair) -> Self {
         Follower {
             chain,
-            genesis,
+            certificates: epichain_verify::Verifier::new(&genesis),
             upstreams,
             key,
             client: reqwest::Client::builder()
@@ -251,13 +251,13 @@ impl Follower {
                 height += 1;
                 continue;
             };
-            verify_certificate(&self.genesis, &hash, &certificate).map_err(|error| {
-                SyncError::Invalid {
+            self.certificates
+                .verify_certificate(&hash, &certificate)
+                .map_err(|error| SyncError::Invalid {
                     upstream: upstream.clone(),
                     height,
                     reason: error.to_string(),
-                }
-            })?;
+                })?;
             // The certificate finalizes this block and, through the parent links, every pending one.
             let count = pending.len();
             for (index, block) in pending.into_iter().enumerate() {

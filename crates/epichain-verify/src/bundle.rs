@@ -130,6 +130,16 @@ pub struct StateProof {
     pub proof: Vec<u8>,
 }
 
+impl StateProof {
+    /// The proved value as its key's record (none for an absence).
+    pub fn decoded(&self) -> Result<Option<StateValue>, encoding::DecodeError> {
+        self.value
+            .as_ref()
+            .map(|bytes| StateValue::from_bytes(&self.key, bytes))
+            .transpose()
+    }
+}
+
 /// One version of a case with the signed transaction that made it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct VersionProof {
@@ -220,6 +230,13 @@ impl ProofBundle {
         encoding::decode(body).map_err(|_| BundleDecodeError::Malformed)
     }
 
+    /// The header of the block holding the proved transaction (the checkpoint's, or the first
+    /// of the headers linking it); none for other records.
+    pub fn transaction_block(&self) -> Option<&BlockHeader> {
+        let proof = self.transaction.as_ref()?;
+        Some(proof.headers.first().unwrap_or(&self.checkpoint.header))
+    }
+
     /// The JSON view: every field, records decoded where they decode, bytes in hex.
     pub fn to_json(&self) -> Value {
         json!({
@@ -249,9 +266,9 @@ impl ProofBundle {
 
 fn state_json(proof: &StateProof) -> Value {
     let record = proof
-        .value
-        .as_ref()
-        .and_then(|bytes| StateValue::from_bytes(&proof.key, bytes).ok())
+        .decoded()
+        .ok()
+        .flatten()
         .map(|value| record_json(&value));
     json!({
         "key": hex::encode(encoding::encode(&proof.key)),

@@ -163,14 +163,10 @@ fn version_line(proof: &VersionProof) -> String {
 }
 
 fn transaction_lines(bundle: &ProofBundle) -> Vec<String> {
-    let Some(proof) = &bundle.transaction else {
+    let (Some(proof), Some(block)) = (&bundle.transaction, bundle.transaction_block()) else {
         return Vec::new();
     };
-    let block = proof
-        .headers
-        .first()
-        .unwrap_or(&bundle.checkpoint.header)
-        .height;
+    let block = block.height;
     let Some(signed) = &proof.transaction else {
         return vec![format!(
             "  receipt of transaction {} in block {block} at index {}: {:?}",

@@ -15,7 +15,7 @@ pub mod bundle;
 pub mod certificate;
 mod history;
 
-use bundle::{BundleDecodeError, ProofBundle, RecordRef, StateProof};
+use bundle::{BundleDecodeError, ProofBundle, RecordRef};
 use certificate::CertificateError;
 use epichain_core::Genesis;
 use epichain_core::encoding::Hash;
@@ -227,14 +227,7 @@ impl Verifier {
     ) -> Result<(), CertificateError> {
         let certified = certificate::certify(&self.chain_id, &self.validators, block, certificate)?;
         let mut signatures = Signatures::default();
-        for (key, signature) in &certified.signatures {
-            signatures.push(
-                Signer::Validator(*key),
-                *key,
-                || certified.message.clone(),
-                *signature,
-            );
-        }
+        signatures.push_quorum(&certified);
         signatures
             .verify(self.keys.clone())
             .map_err(|error| match error {
@@ -277,14 +270,7 @@ impl Verifier {
             ..Signatures::default()
         };
         if self.trusted.get(&header.height) != Some(&block) {
-            for (key, signature) in &certified.signatures {
-                signatures.push(
-                    Signer::Validator(*key),
-                    *key,
-                    || certified.message.clone(),
-                    *signature,
-                );
-            }
+            signatures.push_quorum(&certified);
         }
         let mut values = verify_state(bundle)?.into_iter();
         let head = match bundle.record {
@@ -342,21 +328,23 @@ fn verify_state(bundle: &ProofBundle) -> Result<Vec<(StateKey, Option<StateValue
         .state
         .iter()
         .enumerate()
-        .map(|(index, StateProof { key, value, proof })| {
+        .map(|(index, state)| {
             let failed = VerifyError::StateProof {
                 index,
                 height: header.height,
             };
-            let proof: SparseProof = borsh::from_slice(proof).map_err(|_| failed.clone())?;
+            let proof: SparseProof = borsh::from_slice(&state.proof).map_err(|_| failed.clone())?;
             proof
-                .verify(root, jmt::KeyHash(key.tree_key()), value.as_deref())
+                .verify(
+                    root,
+                    jmt::KeyHash(state.key.tree_key()),
+                    state.value.as_deref(),
+                )
                 .map_err(|_| failed)?;
-            let decoded = value
-                .as_ref()
-                .map(|bytes| StateValue::from_bytes(key, bytes))
-                .transpose()
+            let decoded = state
+                .decoded()
                 .map_err(|_| VerifyError::StateValue { index })?;
-            Ok((key.clone(), decoded))
+            Ok((state.key.clone(), decoded))
         })
         .collect()
 }
@@ -376,8 +364,7 @@ fn verify_versions(
             found: bundle.versions.len(),
         });
     }
-    let versions: Vec<_> = bundle.versions.iter().map(|v| v.version.clone()).collect();
-    verify_version_chain(&versions, head)?;
+    verify_version_chain(bundle.versions.iter().map(|proof| &proof.version), head)?;
     for proof in &bundle.versions {
         let number = proof.version.version;
         if proof.version.case_id != *id {
@@ -418,7 +405,9 @@ fn verify_transaction(
         }
         next = header;
     }
-    let block = proof.headers.first().unwrap_or(checkpoint);
+    let block = bundle
+        .transaction_block()
+        .ok_or(VerifyError::TransactionMissing)?;
     let with_body = matches!(bundle.record, RecordRef::Transaction(_));
     if proof.transaction.is_some() != with_body {
         return Err(VerifyError::TransactionMissing);
@@ -485,6 +474,18 @@ impl Signatures {
         }
         self.signers.push(signer);
         self.items.push((key, message(), signature));
+    }
+
+    /// Adds a certificate's validator signatures.
+    fn push_quorum(&mut self, certified: &certificate::Certified) {
+        for (key, signature) in &certified.signatures {
+            self.push(
+                Signer::Validator(*key),
+                *key,
+                || certified.message.clone(),
+                *signature,
+            );
+        }
     }
 
     fn verify(self, mut cache: keys::KeyCache) -> Result<(), VerifyError> {

@@ -156,11 +156,10 @@ pub fn run(config: ProofBenchConfig) -> Result<ProofBenchReport> {
         config.versions
     );
     let verified_per_second = verify_rate(&verifier, &bytes, config.iterations)?;
-    let quorum = verifier.clone().with_authorship(Authorship::Quorum);
+    let mut quorum = verifier.clone().with_authorship(Authorship::Quorum);
     let verified_quorum_per_second = verify_rate(&quorum, &bytes, config.iterations)?;
     verifier.trust(&verified);
     let verified_trusted_per_second = verify_rate(&verifier, &bytes, config.iterations)?;
-    let mut quorum = quorum;
     quorum.trust(&verified);
     let verified_quorum_trusted_per_second = verify_rate(&quorum, &bytes, config.iterations)?;
     Ok(ProofBenchReport {
