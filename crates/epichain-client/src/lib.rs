@@ -253,11 +253,10 @@ impl Client {
     /// Sends a GET, signed if this client signs its reads.
     async fn send_get(&self, path: &str) -> (String, Result<reqwest::Response, reqwest::Error>) {
         let url = format!("{}{path}", self.base);
-        let request = match self.http.get(&url).build() {
+        let mut request = match self.http.get(&url).build() {
             Ok(request) => request,
             Err(error) => return (url, Err(error)),
         };
-        let mut request = request;
         if let Some(reader) = &self.reader {
             reader.sign(&mut request);
         }

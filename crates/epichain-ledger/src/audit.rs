@@ -215,34 +215,26 @@ fn check_state(
         None if tip == 0 => return Ok(()),
         None => return Err(StoreFault::HeaderMissing(tip).into()),
     };
-    let mut keys = Vec::new();
     reader
         .store()
-        .for_each_state_entry(|key, _| -> Result<(), AuditError> {
+        .for_each_state_entry(|key, value| -> Result<(), AuditError> {
             let key: StateKey =
                 encoding::decode(key).map_err(|_| StoreFault::StateValue(format!("{key:?}")))?;
-            keys.push(key);
+            let fault = || StoreFault::StateValue(format!("{key:?}"));
+            let proof = reader
+                .state_proof_of(&key, Some(value.to_vec()), &header)
+                .map_err(|_| fault())?;
+            summary.state_entries += 1;
+            if let Some(StateValue::Case(case)) = proof.decoded().ok().flatten() {
+                reader
+                    .case_versions(&case.case_id)
+                    .map_err(|error| StoreFault::CaseVersions {
+                        id: case.case_id,
+                        reason: error.to_string(),
+                    })?;
+                summary.cases += 1;
+            }
             Ok(())
         })?;
-    for key in keys {
-        let proof = reader
-            .state_proof(&key, &header)
-            .map_err(|_| StoreFault::StateValue(format!("{key:?}")))?;
-        summary.state_entries += 1;
-        let Some(StateValue::Case(case)) = proof
-            .value
-            .as_ref()
-            .and_then(|bytes| StateValue::from_bytes(&key, bytes).ok())
-        else {
-            continue;
-        };
-        reader
-            .case_versions(&case.case_id)
-            .map_err(|error| StoreFault::CaseVersions {
-                id: case.case_id,
-                reason: error.to_string(),
-            })?;
-        summary.cases += 1;
-    }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! with their transactions, an identity's certificate, a transaction's paths in its block.
 
 use crate::reader::LedgerReader;
-use crate::state::{IdentityRecord, StateKey, StateRead as _};
+use crate::state::{StateKey, StateValue};
 use crate::store::StoreReader;
 use crate::{LedgerError, StorageError};
 use epichain_core::block::BlockHeader;
@@ -84,7 +84,17 @@ impl LedgerReader {
         key: &StateKey,
         header: &BlockHeader,
     ) -> Result<StateProof, ProofError> {
-        let value = self.store().read(key)?.map(|value| value.to_bytes());
+        let value = self.store().state_bytes(key)?;
+        self.state_proof_of(key, value, header)
+    }
+
+    /// [`LedgerReader::state_proof`] for a value already read by its state key.
+    pub(crate) fn state_proof_of(
+        &self,
+        key: &StateKey,
+        value: Option<Vec<u8>>,
+        header: &BlockHeader,
+    ) -> Result<StateProof, ProofError> {
         let key_hash = jmt::KeyHash(key.tree_key());
         let reader = ValueByKey {
             store: self.store(),
@@ -128,7 +138,8 @@ impl LedgerReader {
             match record {
                 RecordRef::Case(id) => versions = self.version_proofs(&id)?,
                 RecordRef::Identity(key) => {
-                    if let Some(identity) = self.get::<IdentityRecord>(&key)? {
+                    let decoded = head.decoded().map_err(StorageError::from)?;
+                    if let Some(StateValue::Identity(identity)) = decoded {
                         let certificate = StateKey::Certificate(identity.certificate);
                         state.push(self.state_proof(&certificate, &checkpoint.header)?);
                     }
@@ -236,7 +247,13 @@ impl LedgerReader {
         let corrupt = || StorageError::Corrupt(format!("no transaction at {location:?}"));
         Ok(TransactionProof {
             headers,
-            transaction: Some(block.transactions.get(index).ok_or_else(corrupt)?.clone()),
+            transaction: Some(
+                block
+                    .transactions
+                    .into_iter()
+                    .nth(index)
+                    .ok_or_else(corrupt)?,
+            ),
             receipt: receipts.get(index).ok_or_else(corrupt)?.clone(),
             transaction_path: merkle::prove(&leaves, index).ok_or_else(corrupt)?,
             receipt_path: merkle::prove(&receipt_leaves, index).ok_or_else(corrupt)?,

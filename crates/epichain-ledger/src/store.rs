@@ -1016,9 +1016,16 @@ impl StoreReader {
     }
 }
 
+impl StoreReader {
+    /// The canonical bytes stored under a state key, undecoded (what the tree commits to).
+    pub fn state_bytes(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StorageError> {
+        Self::get_bytes(&self.state, &key.table_key())
+    }
+}
+
 impl StateRead for StoreReader {
     fn read(&self, key: &StateKey) -> Result<Option<StateValue>, StorageError> {
-        Self::get_bytes(&self.state, &key.table_key())?
+        self.state_bytes(key)?
             .map(|bytes| StateValue::from_bytes(key, &bytes).map_err(StorageError::from))
             .transpose()
     }

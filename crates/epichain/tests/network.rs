@@ -237,17 +237,25 @@ fn proofs_from_every_node(directory: &Path, urls: &[&str], transaction: &Hash) {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&bundle, bytes).expect("write");
+    let stderr = run_cli_failing(&[
+        "verify",
+        "--genesis",
+        &genesis.to_string_lossy(),
+        &bundle.to_string_lossy(),
+    ]);
+    assert!(stderr.contains("INVALID"), "{stderr}");
+}
+
+/// Runs the `epichain` binary, asserts it failed with exit code 1 (not bad input: a failed
+/// check) and returns its standard error.
+fn run_cli_failing(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
-        .args([
-            "verify",
-            "--genesis",
-            &genesis.to_string_lossy(),
-            &bundle.to_string_lossy(),
-        ])
+        .args(args)
         .output()
         .expect("run epichain");
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("INVALID"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+    stderr
 }
 
 /// Runs the `epichain` binary, asserts it succeeded and returns its standard output.
@@ -624,34 +632,26 @@ async fn a_lying_node_is_refused_by_the_command_line(client: &Client, directory:
     std::fs::write(&details, r#"{"name": "Li Lei", "symptoms": "fever"}"#).expect("write");
     let genesis = directory.join("genesis.json");
     let key = directory.join("keys").join("futian-hospital.key.pem");
-    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
-        .args([
-            "report",
-            "--node",
-            &proxy,
-            "--genesis",
-            &genesis.to_string_lossy(),
-        ])
-        .args([
-            "--key",
-            &key.to_string_lossy(),
-            "--details",
-            &details.to_string_lossy(),
-        ])
-        .args([
-            "--disease",
-            "DENGUE",
-            "--region",
-            "440304",
-            "--onset",
-            "2026-11-20",
-            "--pseudonym",
-            &"5a".repeat(32),
-        ])
-        .output()
-        .expect("run epichain");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let pseudonym = "5a".repeat(32);
+    let stderr = run_cli_failing(&[
+        "report",
+        "--node",
+        &proxy,
+        "--genesis",
+        &genesis.to_string_lossy(),
+        "--key",
+        &key.to_string_lossy(),
+        "--details",
+        &details.to_string_lossy(),
+        "--disease",
+        "DENGUE",
+        "--region",
+        "440304",
+        "--onset",
+        "2026-11-20",
+        "--pseudonym",
+        &pseudonym,
+    ]);
     assert!(stderr.contains(&format!("node {proxy} lied")), "{stderr}");
 }
 

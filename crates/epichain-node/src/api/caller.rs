@@ -116,10 +116,19 @@ impl Caller {
         }
     }
 
-    /// 401 for anonymous callers, 403 unless the identity's jurisdiction covers a patient's.
+    /// 401 for anonymous callers, 403 unless the identity is the patient or its jurisdiction
+    /// covers the patient's.
     pub fn require_patient(&self, patient: &IdentityRecord) -> Result<(), Failure> {
-        let identity = self.identity()?;
-        if identity.key == patient.key || jurisdiction_covers(identity, patient.region) {
+        if self.identity()?.key == patient.key {
+            Ok(())
+        } else {
+            self.require_covers(patient.region)
+        }
+    }
+
+    /// 401 for anonymous callers, 403 unless the identity's jurisdiction covers `region`.
+    pub fn require_covers(&self, region: RegionCode) -> Result<(), Failure> {
+        if jurisdiction_covers(self.identity()?, region) {
             Ok(())
         } else {
             Err(not_permitted())

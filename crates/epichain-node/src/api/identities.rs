@@ -1,6 +1,6 @@
 //! `/v1/identities`: enrolled identities and whom a reporter seals details to.
 
-use super::caller::{Caller, not_permitted};
+use super::caller::Caller;
 use super::page::with_link;
 use super::{ApiState, Failure, bad_request, not_found, parse_key, parse_optional, views};
 use axum::Json;
@@ -69,10 +69,7 @@ pub async fn identities(
         return Err(bad_request("expected a role and a region code"));
     };
     if role == Role::Patient {
-        caller.identity()?;
-        if !caller.covers(region) {
-            return Err(not_permitted());
-        }
+        caller.require_covers(region)?;
     }
     let after = parse_optional(query.after.as_deref(), |text| parse_key("after", text))?;
     let reader = state.reader()?;

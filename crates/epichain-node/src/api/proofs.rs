@@ -2,7 +2,7 @@
 //! the genesis alone (`epichain verify`). A bundle shows what the record's own endpoint shows,
 //! so it is served to the same callers; an absence proof to anyone.
 
-use super::caller::{Caller, not_permitted};
+use super::caller::Caller;
 use super::{ApiState, Failure, failure, not_found};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -80,20 +80,13 @@ fn permit(caller: &Caller, reader: &LedgerReader, bundle: &ProofBundle) -> Resul
         }
         return caller.require_follower();
     }
-    let head = bundle.state.first().and_then(|proof| {
-        let bytes = proof.value.as_ref()?;
-        StateValue::from_bytes(&proof.key, bytes).ok()
-    });
+    let head = bundle
+        .state
+        .first()
+        .and_then(|proof| proof.decoded().ok().flatten());
     match head {
         Some(StateValue::Case(case)) => caller.require_case(reader, &case),
-        Some(StateValue::Signal(signal)) => {
-            caller.identity()?;
-            if caller.covers(signal.region) {
-                Ok(())
-            } else {
-                Err(not_permitted())
-            }
-        }
+        Some(StateValue::Signal(signal)) => caller.require_covers(signal.region),
         Some(StateValue::Identity(identity)) if identity.role == Role::Patient => {
             caller.require_patient(&identity)
         }
