@@ -34,6 +34,7 @@ pub mod seal;
 mod trust;
 
 pub use epichain_api as api;
+pub use epichain_tls::NodeTrust;
 
 /// How a transaction ended, after waiting for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +60,7 @@ pub const HISTORY_PAGES_MAX: usize = 1_024;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Transport failure, or an answer that does not decode as the contract says.
-    #[error("{url}: {source}")]
+    #[error("{url}: {}", epichain_tls::describe(source))]
     Http {
         /// Requested URL.
         url: String,
@@ -77,6 +78,23 @@ pub enum ClientError {
         message: String,
         /// Seconds to wait, when the node asked the client to retry later.
         retry_after_seconds: Option<u64>,
+    },
+    /// The node's TLS certificate is not one this client trusts (another chain's, another
+    /// address's, not a node's, not the pinned key, or no roots were given).
+    #[error("{url}: the node's TLS certificate is refused: {refusal}")]
+    Untrusted {
+        /// Requested URL.
+        url: String,
+        /// Why.
+        refusal: epichain_tls::Refusal,
+    },
+    /// Plain HTTP to a node beyond this machine, not asked for ([`Client::allow_plain_http`]).
+    #[error(
+        "{url}: plain HTTP beyond this machine is refused; use https (or allow plain HTTP explicitly)"
+    )]
+    PlainHttp {
+        /// Requested URL.
+        url: String,
     },
     /// A query that cannot be encoded (a client bug, not the node's).
     #[error("query: {0}")]
@@ -142,6 +160,28 @@ pub struct Client {
     reader: Option<Arc<ReadSigner>>,
     /// Checks answers against proofs, if set ([`Client::verifying`]).
     trust: Option<Arc<trust::Trust>>,
+    /// What it trusts nodes' TLS certificates with, if set ([`Client::trusting`]).
+    tls: Option<NodeTrust>,
+    /// Plain HTTP beyond this machine, not asked for: every request is refused.
+    plain_http_refused: bool,
+}
+
+/// True for an `https` URL, or an `http` one to this machine (a loopback address or
+/// `localhost`).
+fn is_loopback_or_https(base: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base) else {
+        // Not a URL: reqwest reports it on the first request.
+        return true;
+    };
+    if url.scheme() != "http" {
+        return true;
+    }
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// The identity a client signs its read requests with.
@@ -190,17 +230,37 @@ impl ReadSigner {
 }
 
 impl Client {
-    /// A client for `base` (e.g. `http://127.0.0.1:8000`).
+    /// A client for `base` (e.g. `https://node1.cdc.example:8443`, or `http://127.0.0.1:8000`
+    /// on this machine). Over HTTPS it trusts nothing until given the chain's roots
+    /// ([`Client::trusting`], or [`Client::verifying`]); plain HTTP is refused beyond this machine
+    /// unless asked for ([`Client::allow_plain_http`]).
     pub fn new(base: &str) -> Self {
+        let base = base.trim_end_matches('/').to_string();
         Client {
             reader: None,
             trust: None,
-            base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
-                .timeout(REQUEST_TIMEOUT)
-                .pool_max_idle_per_host(64)
-                .build()
-                .unwrap_or_default(),
+            plain_http_refused: !is_loopback_or_https(&base),
+            tls: None,
+            http: epichain_tls::http_client(None, REQUEST_TIMEOUT),
+            base,
+        }
+    }
+
+    /// This client, accepting over HTTPS only nodes whose TLS certificates `trust` admits.
+    pub fn trusting(&self, trust: NodeTrust) -> Client {
+        Client {
+            http: epichain_tls::http_client(Some(&trust), REQUEST_TIMEOUT),
+            tls: Some(trust),
+            ..self.clone()
+        }
+    }
+
+    /// This client, sending plain HTTP to a node beyond this machine: requests, signatures and
+    /// answers travel readable and alterable by anyone on the path.
+    pub fn allow_plain_http(&self) -> Client {
+        Client {
+            plain_http_refused: false,
+            ..self.clone()
         }
     }
 
@@ -209,15 +269,36 @@ impl Client {
         &self.base
     }
 
+    /// Sends a request built by `build` for `path`, after the transport rules.
+    async fn send(
+        &self,
+        path: &str,
+        build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<(String, reqwest::Response), ClientError> {
+        let url = format!("{}{path}", self.base);
+        if self.plain_http_refused {
+            return Err(ClientError::PlainHttp { url });
+        }
+        let failed = |source: reqwest::Error| match epichain_tls::refusal_of(&source) {
+            Some(refusal) => ClientError::Untrusted {
+                url: url.clone(),
+                refusal: refusal.clone(),
+            },
+            None => ClientError::Http {
+                url: url.clone(),
+                source,
+            },
+        };
+        let mut request = build(&self.http, &url).build().map_err(failed)?;
+        if let Some(reader) = &self.reader {
+            reader.sign(&mut request);
+        }
+        let response = self.http.execute(request).await.map_err(failed)?;
+        Ok((url, Self::checked(response).await?))
+    }
+
     /// The response if it succeeded, else the node's refusal.
-    async fn checked(
-        url: &str,
-        response: Result<reqwest::Response, reqwest::Error>,
-    ) -> Result<reqwest::Response, ClientError> {
-        let response = response.map_err(|source| ClientError::Http {
-            url: url.to_string(),
-            source,
-        })?;
+    async fn checked(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
         let status = response.status();
         let retry_after_seconds = response
             .headers()
@@ -240,34 +321,17 @@ impl Client {
     }
 
     async fn decode<T: DeserializeOwned>(
-        url: String,
-        response: Result<reqwest::Response, reqwest::Error>,
+        (url, response): (String, reqwest::Response),
     ) -> Result<T, ClientError> {
-        Self::checked(&url, response)
-            .await?
+        response
             .json()
             .await
             .map_err(|source| ClientError::Http { url, source })
     }
 
-    /// Sends a GET, signed if this client signs its reads.
-    async fn send_get(&self, path: &str) -> (String, Result<reqwest::Response, reqwest::Error>) {
-        let url = format!("{}{path}", self.base);
-        let mut request = match self.http.get(&url).build() {
-            Ok(request) => request,
-            Err(error) => return (url, Err(error)),
-        };
-        if let Some(reader) = &self.reader {
-            reader.sign(&mut request);
-        }
-        let response = self.http.execute(request).await;
-        (url, response)
-    }
-
     /// The body of a GET as bytes.
     async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        let (url, response) = self.send_get(path).await;
-        let response = Self::checked(&url, response).await?;
+        let (url, response) = self.send(path, |http, url| http.get(url)).await?;
         response
             .bytes()
             .await
@@ -275,9 +339,9 @@ impl Client {
             .map_err(|source| ClientError::Http { url, source })
     }
 
+    /// A GET, signed if this client signs its reads.
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let (url, response) = self.send_get(path).await;
-        Self::decode(url, response).await
+        Self::decode(self.send(path, |http, url| http.get(url)).await?).await
     }
 
     /// The proof bundle of a record, as the node encoded it (`epichain_verify::bundle`): check
@@ -320,15 +384,14 @@ impl Client {
         path: &str,
         body: Vec<u8>,
     ) -> Result<T, ClientError> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body)
-            .send()
-            .await;
-        Self::decode(url, response).await
+        let sent = self
+            .send(path, |http, url| {
+                http.post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(body)
+            })
+            .await?;
+        Self::decode(sent).await
     }
 
     /// Node status (`/v1/status`).

@@ -30,13 +30,18 @@ impl Trust {
 }
 
 impl Client {
-    /// This client, checking what it acts on against proofs verified with `genesis`.
+    /// This client, checking what it acts on against proofs verified with `genesis`, and
+    /// (unless already given roots) trusting nodes' TLS certificates under its roots.
     pub fn verifying(&self, genesis: &Genesis) -> Client {
+        let client = match &self.tls {
+            Some(_) => self.clone(),
+            None => self.trusting(epichain_tls::NodeTrust::from_genesis(genesis)),
+        };
         Client {
             trust: Some(Arc::new(Trust {
                 verifier: Mutex::new(Verifier::new(genesis)),
             })),
-            ..self.clone()
+            ..client
         }
     }
 

@@ -65,6 +65,68 @@ pub enum CertError {
     /// The requested issuance is not allowed.
     #[error("cannot issue: {0}")]
     Issue(String),
+    /// A TLS server's certificate does not name the address the client asked for, or is not a
+    /// node's.
+    #[error("TLS server certificate rejected: {0}")]
+    Server(String),
+}
+
+/// Most addresses one TLS server certificate names.
+pub const SERVER_NAMES_MAX: usize = 16;
+
+/// An address a node serves HTTPS on, as its TLS certificate names it: a DNS name or an IP
+/// address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerName {
+    /// A DNS name (`node1.cdc.example`).
+    Dns(String),
+    /// An IP address.
+    Ip(std::net::IpAddr),
+}
+
+impl std::str::FromStr for ServerName {
+    type Err = CertError;
+
+    fn from_str(text: &str) -> Result<Self, CertError> {
+        if let Ok(address) = text.parse::<std::net::IpAddr>() {
+            return Ok(ServerName::Ip(address));
+        }
+        rustls_pki_types::DnsName::try_from(text)
+            .map(|name| ServerName::Dns(name.as_ref().to_ascii_lowercase()))
+            .map_err(|_| CertError::Issue(format!("{text:?} is neither a DNS name nor an IP")))
+    }
+}
+
+impl std::fmt::Display for ServerName {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerName::Dns(name) => formatter.write_str(name),
+            ServerName::Ip(address) => write!(formatter, "{address}"),
+        }
+    }
+}
+
+impl ServerName {
+    fn to_san(&self) -> Result<rcgen::SanType, CertError> {
+        Ok(match self {
+            ServerName::Dns(name) => rcgen::SanType::DnsName(
+                name.clone()
+                    .try_into()
+                    .map_err(|_| CertError::Issue(format!("{name:?} is not a DNS name")))?,
+            ),
+            ServerName::Ip(address) => rcgen::SanType::IpAddress(*address),
+        })
+    }
+
+    fn to_pki(&self) -> Result<rustls_pki_types::ServerName<'static>, CertError> {
+        match self {
+            ServerName::Dns(name) => rustls_pki_types::ServerName::try_from(name.clone())
+                .map_err(|_| CertError::Server(format!("{name:?} is not a DNS name"))),
+            ServerName::Ip(address) => {
+                Ok(rustls_pki_types::ServerName::IpAddress((*address).into()))
+            }
+        }
+    }
 }
 
 /// What an epichain certificate states about its holder.
@@ -250,6 +312,7 @@ fn params_for(
     common_name: &str,
     claims: &Claims,
     validity: Validity,
+    server_names: &[ServerName],
 ) -> Result<rcgen::CertificateParams, CertError> {
     let time = |seconds: i64| {
         time::OffsetDateTime::from_unix_timestamp(seconds)
@@ -260,15 +323,19 @@ fn params_for(
     params.not_after = time(validity.not_after_seconds)?;
     // Unique per issuer for each key, claim and validity window; deterministic, so the same
     // request gives the same certificate (RFC 5280: at most 20 octets, positive).
-    let digest = crate::encoding::hash_tagged_parts(
-        crate::encoding::tag::CERTIFICATE,
-        &[
-            &subject_key.0,
-            &claims.to_der(),
-            &validity.not_before_seconds.to_le_bytes(),
-            &validity.not_after_seconds.to_le_bytes(),
-        ],
-    );
+    let names = server_names
+        .iter()
+        .map(ServerName::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let claims_der = claims.to_der();
+    let not_before = validity.not_before_seconds.to_le_bytes();
+    let not_after = validity.not_after_seconds.to_le_bytes();
+    let mut parts: Vec<&[u8]> = vec![&subject_key.0, &claims_der, &not_before, &not_after];
+    if !server_names.is_empty() {
+        parts.push(names.as_bytes());
+    }
+    let digest = crate::encoding::hash_tagged_parts(crate::encoding::tag::CERTIFICATE, &parts);
     let mut serial = digest.0[..20].to_vec();
     serial[0] &= 0x7F;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
@@ -286,11 +353,21 @@ fn params_for(
         &claims_oid(),
         claims.to_der(),
     )];
-    // webpki applies the key-purpose check to every certificate of the path, so CAs carry the
-    // epichain purpose too ("may certify epichain identities").
+    // Verifiers apply the key-purpose check to every certificate of the path, so CAs carry the
+    // epichain purpose ("may certify epichain identities") and TLS server authentication ("may
+    // certify nodes' HTTPS endpoints"); a node's TLS certificate carries both too.
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::Other(
         extended_key_usage_oid(),
     )];
+    if claims.role == Role::CertificateAuthority || !server_names.is_empty() {
+        params
+            .extended_key_usages
+            .push(rcgen::ExtendedKeyUsagePurpose::ServerAuth);
+    }
+    params.subject_alt_names = server_names
+        .iter()
+        .map(ServerName::to_san)
+        .collect::<Result<_, _>>()?;
     if claims.role == Role::CertificateAuthority {
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params.key_usages = vec![
@@ -317,7 +394,7 @@ pub fn create_root(
         region: RegionCode::NATIONAL,
         institution,
     };
-    let params = params_for(&key.public_key(), common_name, &claims, validity)?;
+    let params = params_for(&key.public_key(), common_name, &claims, validity, &[])?;
     let certificate = params
         .self_signed(&rcgen_key(key)?)
         .map_err(|error| CertError::Generate(error.to_string()))?;
@@ -344,6 +421,37 @@ pub fn issue(
     ca_key: &KeyPair,
     request: &IssueRequest<'_>,
 ) -> Result<Vec<u8>, CertError> {
+    issue_with_names(ca_certificate_der, ca_key, request, &[])
+}
+
+/// Issues a node's TLS server certificate: a node identity (role `validator`) that also names
+/// the addresses it serves HTTPS on and may authenticate a TLS server.
+pub fn issue_server(
+    ca_certificate_der: &[u8],
+    ca_key: &KeyPair,
+    request: &IssueRequest<'_>,
+    server_names: &[ServerName],
+) -> Result<Vec<u8>, CertError> {
+    if request.claims.role != Role::Validator {
+        return Err(CertError::Issue(format!(
+            "a TLS server certificate is for a node (role validator), not a {}",
+            request.claims.role
+        )));
+    }
+    if server_names.is_empty() || server_names.len() > SERVER_NAMES_MAX {
+        return Err(CertError::Issue(format!(
+            "a TLS server certificate names 1 to {SERVER_NAMES_MAX} addresses"
+        )));
+    }
+    issue_with_names(ca_certificate_der, ca_key, request, server_names)
+}
+
+fn issue_with_names(
+    ca_certificate_der: &[u8],
+    ca_key: &KeyPair,
+    request: &IssueRequest<'_>,
+    server_names: &[ServerName],
+) -> Result<Vec<u8>, CertError> {
     let ca = parse_certificate(ca_certificate_der)?;
     if ca.claims.role != Role::CertificateAuthority || !ca.is_ca {
         return Err(CertError::Issue(
@@ -361,6 +469,7 @@ pub fn issue(
         request.common_name,
         &request.claims,
         request.validity,
+        server_names,
     )?;
     let issuer = rcgen::Issuer::from_ca_cert_der(
         &CertificateDer::from(ca_certificate_der.to_vec()),
@@ -524,6 +633,56 @@ pub fn verify_identity_chain(
     })
 }
 
+/// Verifies a node's TLS server certificate at `time_seconds`: a path to a root for TLS server
+/// authentication that names `server_name`, and a node identity (role `validator`) under the
+/// epichain hierarchy. Returns the node's identity.
+pub fn verify_node_certificate(
+    leaf_der: &[u8],
+    intermediates_der: &[Vec<u8>],
+    roots_der: &[Vec<u8>],
+    server_name: &ServerName,
+    time_seconds: u64,
+) -> Result<VerifiedIdentity, CertError> {
+    let identity = verify_identity_chain(leaf_der, intermediates_der, roots_der, time_seconds)?;
+    if identity.leaf.claims.role != Role::Validator {
+        return Err(CertError::Server(format!(
+            "the certificate is a {}'s, not a node's",
+            identity.leaf.claims.role
+        )));
+    }
+    let roots: Vec<CertificateDer<'_>> = roots_der
+        .iter()
+        .map(|der| CertificateDer::from(der.as_slice()))
+        .collect();
+    let anchors = roots
+        .iter()
+        .map(|root| webpki::anchor_from_trusted_cert(root))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| CertError::Server(format!("root: {error}")))?;
+    let intermediates: Vec<CertificateDer<'_>> = intermediates_der
+        .iter()
+        .map(|der| CertificateDer::from(der.as_slice()))
+        .collect();
+    let leaf_certificate = CertificateDer::from(leaf_der);
+    let end_entity = webpki::EndEntityCert::try_from(&leaf_certificate)
+        .map_err(|error| CertError::Malformed(error.to_string()))?;
+    end_entity
+        .verify_for_usage(
+            &[webpki::ring::ED25519],
+            &anchors,
+            &intermediates,
+            UnixTime::since_unix_epoch(Duration::from_secs(time_seconds)),
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map_err(|error| CertError::Server(format!("not for TLS servers: {error}")))?;
+    end_entity
+        .verify_is_valid_for_subject_name(&server_name.to_pki()?)
+        .map_err(|_| CertError::Server(format!("the certificate does not name {server_name}")))?;
+    Ok(identity)
+}
+
 /// The stable classification of a path-verification failure.
 fn path_problem(error: &webpki::Error) -> CertificateProblem {
     match error {
@@ -540,6 +699,7 @@ impl CertError {
             CertError::Chain(problem, _) => *problem,
             CertError::Hierarchy(_) | CertError::Issue(_) => CertificateProblem::Hierarchy,
             CertError::Malformed(_) | CertError::Generate(_) => CertificateProblem::Malformed,
+            CertError::Server(_) => CertificateProblem::PathInvalid,
         }
     }
 }
@@ -785,6 +945,7 @@ mod tests {
                 institution: org("rogue-hospital"),
             },
             validity(),
+            &[],
         )
         .expect("params");
         let issuer = rcgen::Issuer::from_ca_cert_der(
@@ -860,5 +1021,119 @@ mod tests {
             vec![h.root.clone()]
         );
         assert!(certificates_from_pem_or_der(b"junk").is_err());
+    }
+
+    fn server_certificate(h: &Hierarchy, role: Role, names: &[&str]) -> Result<Vec<u8>, CertError> {
+        let names: Vec<ServerName> = names
+            .iter()
+            .map(|name| name.parse().expect("name"))
+            .collect();
+        issue_server(
+            &h.city,
+            &h.city_key,
+            &IssueRequest {
+                subject_key: KeyPair::from_seed([7; 32]).public_key(),
+                claims: Claims {
+                    role,
+                    region: code("440300"),
+                    institution: org("shenzhen-cdc"),
+                },
+                common_name: "Shenzhen replica",
+                validity: validity(),
+            },
+            &names,
+        )
+    }
+
+    fn verify_server(
+        h: &Hierarchy,
+        leaf: &[u8],
+        name: &str,
+    ) -> Result<VerifiedIdentity, CertError> {
+        verify_node_certificate(
+            leaf,
+            &[h.city.clone(), h.province.clone()],
+            std::slice::from_ref(&h.root),
+            &name.parse().expect("name"),
+            NOW as u64,
+        )
+    }
+
+    #[test]
+    fn a_node_tls_certificate_verifies_for_the_names_it_carries_only() {
+        let h = hierarchy();
+        let leaf = server_certificate(&h, Role::Validator, &["127.0.0.1", "Node1.CDC.example"])
+            .expect("issued");
+        for name in ["127.0.0.1", "node1.cdc.example"] {
+            let node = verify_server(&h, &leaf, name).expect("verifies");
+            assert_eq!(node.leaf.key, KeyPair::from_seed([7; 32]).public_key());
+        }
+        for name in ["127.0.0.2", "node2.cdc.example", "::1"] {
+            assert!(matches!(
+                verify_server(&h, &leaf, name),
+                Err(CertError::Server(_))
+            ));
+        }
+        // It is also an identity under the hierarchy, and only within its validity.
+        assert!(
+            verify_identity_chain(
+                &leaf,
+                &[h.city.clone(), h.province.clone()],
+                std::slice::from_ref(&h.root),
+                NOW as u64
+            )
+            .is_ok()
+        );
+        let late = verify_node_certificate(
+            &leaf,
+            &[h.city.clone(), h.province.clone()],
+            std::slice::from_ref(&h.root),
+            &"127.0.0.1".parse().expect("name"),
+            (NOW + 400 * 86_400) as u64,
+        );
+        assert_eq!(
+            late.map_err(|error| error.problem()).err(),
+            Some(CertificateProblem::Expired)
+        );
+    }
+
+    #[test]
+    fn only_nodes_get_and_pass_as_tls_servers() {
+        let h = hierarchy();
+        assert!(matches!(
+            server_certificate(&h, Role::Hospital, &["127.0.0.1"]),
+            Err(CertError::Issue(_))
+        ));
+        assert!(matches!(
+            server_certificate(&h, Role::Validator, &[]),
+            Err(CertError::Issue(_))
+        ));
+        assert!("not a name!".parse::<ServerName>().is_err());
+        // An identity certificate (no names, no server purpose) is not a TLS server's.
+        let identity = leaf(&h, Role::Validator, "440304", 8);
+        assert!(matches!(
+            verify_server(&h, &identity, "127.0.0.1"),
+            Err(CertError::Server(_))
+        ));
+        let hospital = leaf(&h, Role::Hospital, "440304", 9);
+        assert!(matches!(
+            verify_server(&h, &hospital, "127.0.0.1"),
+            Err(CertError::Server(_))
+        ));
+        // A chain to another root is not trusted.
+        let other_key = KeyPair::from_seed([42; 32]);
+        let other =
+            create_root(&other_key, "Other Root", org("root-ca"), validity()).expect("root");
+        let leaf = server_certificate(&h, Role::Validator, &["127.0.0.1"]).expect("issued");
+        assert!(
+            verify_node_certificate(
+                &leaf,
+                &[h.city.clone(), h.province.clone()],
+                &[other],
+                &"127.0.0.1".parse().expect("name"),
+                NOW as u64,
+            )
+            .is_err()
+        );
     }
 }

@@ -89,9 +89,45 @@ pub struct NodeConfig {
     /// Replicas: validator API URLs to follow and to forward submissions to.
     #[serde(default)]
     pub upstream: Vec<String>,
+    /// Allow plain HTTP beyond this machine: an API without `tls` on a non-loopback address,
+    /// and `http://` upstreams on other machines. Requests and answers then travel readable.
+    #[serde(default)]
+    pub plain_http: bool,
+    /// HTTPS for the API: the node's TLS certificate and key. Without it the API speaks plain
+    /// HTTP, allowed only on a loopback address unless `plain_http`.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
+}
+
+/// The files of a node's HTTPS identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain (PEM, leaf first, then its CAs up to but not including the root): a
+    /// node TLS certificate (`epichain ca issue --role validator --server-name ADDRESS`).
+    pub certificate: PathBuf,
+    /// The certificate's key (PKCS#8 PEM): the node's identity key.
+    pub key: PathBuf,
+}
+
+/// True for an `http://` URL to another machine (not loopback, not `localhost`).
+pub fn is_remote_plain_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !(host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback()))
 }
 
 /// A configuration that cannot be used.
@@ -134,6 +170,10 @@ impl NodeConfig {
         config.data_dir = base.join(&config.data_dir);
         config.key = config.key.map(|key| base.join(key));
         config.holder_key = config.holder_key.map(|key| base.join(key));
+        config.tls = config.tls.map(|tls| TlsFiles {
+            certificate: base.join(tls.certificate),
+            key: base.join(tls.key),
+        });
         config.check()?;
         Ok(config)
     }
@@ -165,6 +205,20 @@ impl NodeConfig {
                 }
             }
         }
+        if !self.plain_http {
+            if self.tls.is_none() && !self.http_listen.ip().is_loopback() {
+                return invalid(
+                    "the API listens beyond loopback without `tls`: configure `[tls]` (or set \
+                     `plain_http = true` to serve readable traffic)",
+                );
+            }
+            if let Some(url) = self.upstream.iter().find(|url| is_remote_plain_http(url)) {
+                return Err(ConfigError::Invalid(format!(
+                    "upstream {url} is plain HTTP to another machine: use https (or set \
+                     `plain_http = true`)"
+                )));
+            }
+        }
         if self.limits.block_transactions_max == 0 || self.limits.sync_interval_blocks == 0 {
             return invalid("limits must be positive");
         }
@@ -192,6 +246,8 @@ mod tests {
                 address: "127.0.0.1:9000".parse().expect("address"),
             }],
             upstream: vec![],
+            plain_http: false,
+            tls: None,
             limits: Limits::default(),
         };
         let directory = tempfile::tempdir().expect("temp dir");
@@ -210,5 +266,61 @@ mod tests {
             NodeConfig::read(&path),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_asked() {
+        for (url, remote) in [
+            ("http://127.0.0.1:8000", false),
+            ("http://localhost:8000/v1", false),
+            ("http://[::1]:8000", false),
+            ("https://10.0.0.2:8443", false),
+            ("http://10.0.0.2:8000", true),
+            ("http://node1.cdc.example", true),
+            ("http://[2001:db8::1]:80", true),
+        ] {
+            assert_eq!(is_remote_plain_http(url), remote, "{url}");
+        }
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("node.toml");
+        let replica = |listen: &str, upstream: &str, plain_http: bool| NodeConfig {
+            name: "replica".into(),
+            role: Role::Replica,
+            genesis: "genesis.json".into(),
+            data_dir: "replica".into(),
+            http_listen: listen.parse().expect("address"),
+            key: Some("replica.key.pem".into()),
+            holder_key: None,
+            p2p_listen: None,
+            validator_addresses: vec![],
+            upstream: vec![upstream.into()],
+            plain_http,
+            tls: None,
+            limits: Limits::default(),
+        };
+        let read = |config: NodeConfig| {
+            std::fs::write(&path, config.to_toml()).expect("write");
+            NodeConfig::read(&path)
+        };
+        assert!(read(replica("127.0.0.1:8000", "http://127.0.0.1:8001", false)).is_ok());
+        assert!(matches!(
+            read(replica("0.0.0.0:8000", "https://10.0.0.2:8443", false)),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            read(replica("127.0.0.1:8000", "http://10.0.0.2:8000", false)),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(read(replica("0.0.0.0:8000", "http://10.0.0.2:8000", true)).is_ok());
+        let mut with_tls = replica("0.0.0.0:8000", "https://10.0.0.2:8443", false);
+        with_tls.tls = Some(TlsFiles {
+            certificate: "tls.pem".into(),
+            key: "replica.key.pem".into(),
+        });
+        let read_back = read(with_tls).expect("https everywhere");
+        assert_eq!(
+            read_back.tls.map(|tls| tls.certificate),
+            Some(directory.path().join("tls.pem"))
+        );
     }
 }

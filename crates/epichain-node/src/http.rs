@@ -10,6 +10,8 @@
 //! - Each request finishes within `request_timeout_ms` (`408 timeout`), streams aside.
 //! - Each client address gets `client_requests_per_second` (with a burst); more get
 //!   `429 rate_limited`.
+//! - With a TLS configuration, every connection is TLS 1.3 (rustls); a handshake not done within
+//!   `header_read_timeout_ms` is dropped.
 //! - Shutdown stops accepting, lets requests in flight finish, and closes what is still open
 //!   (event streams) at `shutdown_deadline_ms`.
 
@@ -68,12 +70,16 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Binds `address` (errors show now, not later) and serves `state` on a runtime of its own.
+    /// Binds `address` (errors show now, not later) and serves `state` on a runtime of its own,
+    /// over TLS when given its configuration.
     pub fn start(
         state: ApiState,
         address: SocketAddr,
         limits: HttpLimits,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<HttpServer, std::io::Error> {
+        let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+        let tls_enabled = tls.is_some();
         let listener = std::net::TcpListener::bind(address)?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
@@ -88,14 +94,14 @@ impl HttpServer {
             .spawn(move || {
                 runtime.block_on(async move {
                     match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => serve(listener, state, limits, stopped).await,
+                        Ok(listener) => serve(listener, state, limits, tls, stopped).await,
                         Err(failure) => tracing::error!(%failure, "HTTP listener"),
                     }
                 });
                 // Whatever is still running (streams past the deadline) is dropped.
                 runtime.shutdown_background();
             })?;
-        tracing::info!(%address, "HTTP API listening");
+        tracing::info!(%address, https = tls_enabled, "HTTP API listening");
         Ok(HttpServer {
             address,
             stop,
@@ -171,6 +177,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     limits: HttpLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let plain = api::router(state);
@@ -204,10 +211,24 @@ async fn serve(
             continue;
         };
         let service = connection_service(plain.clone(), guarded.clone(), clients.clone(), peer);
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let watched = graceful.watch(connection);
+        let Some(acceptor) = tls.clone() else {
+            let watched = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                let _ = watched.await;
+                drop(permit);
+            });
+            continue;
+        };
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let handshake_timeout = Duration::from_millis(limits.header_read_timeout_ms);
         tokio::spawn(async move {
-            let _ = watched.await;
+            // A failed or slow handshake just closes the connection.
+            if let Ok(Ok(stream)) =
+                tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
+            {
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                let _ = watcher.watch(connection).await;
+            }
             drop(permit);
         });
     }

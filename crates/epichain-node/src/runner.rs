@@ -1,7 +1,7 @@
 //! Running a node process: a validator on commonware's tokio runtime with authenticated p2p,
 //! or a replica that follows validators over HTTP; both serve the API until interrupted.
 
-use crate::api::{ApiState, NodeRole};
+use crate::api::{ApiState, FORWARD_TIMEOUT, NodeRole};
 use crate::chain::{BlockLimits, Chain, Submitted};
 use crate::config::{NodeConfig, Role};
 use crate::consensus::{self, Channels, Timeouts, ValidatorSettings, channel};
@@ -165,10 +165,46 @@ async fn shutdown_signal() {
     }
 }
 
+/// The API's TLS configuration from the files the configuration names, checked against the
+/// genesis roots now (a certificate the node's clients would refuse stops it at start-up).
+fn tls_config(
+    config: &NodeConfig,
+    genesis: &Genesis,
+) -> Result<Option<Arc<rustls::ServerConfig>>, NodeError> {
+    let Some(files) = &config.tls else {
+        return Ok(None);
+    };
+    let text = std::fs::read(&files.certificate)
+        .map_err(|error| setup(format!("{}: {error}", files.certificate.display())))?;
+    let chain = epichain_core::cert::certificates_from_pem_or_der(&text)
+        .map_err(|error| setup(format!("{}: {error}", files.certificate.display())))?;
+    let key = KeyPair::read_pem_file(&files.key).map_err(setup)?;
+    let server = epichain_tls::server_config(
+        chain,
+        &key,
+        &genesis.root_certificates,
+        wall_clock_seconds(),
+    )
+    .map_err(|error| setup(format!("{}: {error}", files.certificate.display())))?;
+    Ok(Some(Arc::new(server)))
+}
+
+/// The wall clock, for checking the TLS certificate's validity at start-up (an edge).
+#[allow(clippy::disallowed_methods)]
+fn wall_clock_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 /// Serves the API on its own runtime until Ctrl-C or SIGTERM, then stops it (within its
 /// shutdown deadline, open streams or not).
-async fn serve(state: ApiState, address: std::net::SocketAddr) -> Result<(), NodeError> {
-    let server = HttpServer::start(state, address, HttpLimits::default())
+async fn serve(
+    state: ApiState,
+    address: std::net::SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<(), NodeError> {
+    let server = HttpServer::start(state, address, HttpLimits::default(), tls)
         .map_err(|error| setup(format!("HTTP listen {address}: {error}")))?;
     shutdown_signal().await;
     tokio::task::spawn_blocking(move || server.stop())
@@ -215,6 +251,7 @@ fn run_validator(
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 ) -> Result<(), NodeError> {
     let (genesis, chain) = open_chain(&config)?;
+    let tls = tls_config(&config, &genesis)?;
     let key = node_key(&config)?;
     let private = consensus_private_key(&key).map_err(setup)?;
     let validators = validator_keys(&genesis).map_err(setup)?;
@@ -356,7 +393,7 @@ fn run_validator(
             journal: Some(journal),
             ..ApiState::new(chain.clone(), NodeRole::Validator, name)
         };
-        let served = serve(state, http_listen).await;
+        let served = serve(state, http_listen, tls).await;
         chain.sync().map_err(setup)?;
         tracing::info!("stopped; ledger synced");
         served
@@ -370,6 +407,8 @@ fn run_replica(
 ) -> Result<(), NodeError> {
     let key = node_key(&config)?;
     let (genesis, chain) = open_chain(&config)?;
+    let tls = tls_config(&config, &genesis)?;
+    let upstream_trust = epichain_tls::NodeTrust::from_genesis(&genesis);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -383,11 +422,12 @@ fn run_replica(
         });
         let state = ApiState {
             upstream: config.upstream.clone(),
+            client: epichain_tls::http_client(Some(&upstream_trust), FORWARD_TIMEOUT),
             prometheus,
             peers: peer_count,
             ..ApiState::new(chain.clone(), NodeRole::Replica, config.name.clone())
         };
-        let served = serve(state, config.http_listen).await;
+        let served = serve(state, config.http_listen, tls).await;
         follow.abort();
         chain.sync().map_err(setup)?;
         tracing::info!("stopped; ledger synced");

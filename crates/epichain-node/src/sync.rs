@@ -78,7 +78,10 @@ pub enum SyncError {
     Chain(#[from] crate::chain::ChainError),
 }
 
-/// Fetches blocks from HTTP upstreams.
+/// How long one request to an upstream may take.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fetches blocks from HTTP upstreams (over HTTPS: nodes certified under the genesis roots).
 pub struct Follower {
     chain: Arc<Chain>,
     /// Checks certificates against the genesis validators (chain id and keys computed once).
@@ -96,10 +99,10 @@ impl Follower {
             certificates: epichain_verify::Verifier::new(&genesis),
             upstreams,
             key,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            client: epichain_tls::http_client(
+                Some(&epichain_tls::NodeTrust::from_genesis(&genesis)),
+                UPSTREAM_TIMEOUT,
+            ),
         }
     }
 

@@ -24,7 +24,7 @@ fn start_with(
     let single = Single::new();
     let state = state(single.chain.clone(), NodeRole::Validator, "test".into());
     let address = "127.0.0.1:0".parse().expect("address");
-    let server = HttpServer::start(state, address, limits).expect("start");
+    let server = HttpServer::start(state, address, limits, None).expect("start");
     (server, single)
 }
 
@@ -184,4 +184,148 @@ fn a_batch_costs_its_size_against_the_clients_budget() {
         "8 + 8 is over the budget of 10"
     );
     assert_eq!(request(&server, &batch(2)), 200);
+}
+
+/// The wall clock: TLS certificates are checked at the real time (a test edge).
+#[allow(clippy::disallowed_methods)]
+fn wall_clock_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// A TLS server over a fresh chain, with a node certificate for 127.0.0.1 and
+/// `node.shenzhen-cdc.example` under the chain's roots; returns it and the node's key.
+fn start_tls(single: &mut Single) -> (HttpServer, epichain_core::KeyPair) {
+    use epichain_core::cert::ServerName;
+    let region = "440300".parse().expect("region");
+    let role = epichain_core::Role::Validator;
+    let world = &mut single.world;
+    world
+        .add_identity(
+            "tls-node",
+            "Shenzhen CDC node",
+            role,
+            region,
+            2,
+            "shenzhen-cdc",
+        )
+        .expect("node identity");
+    let names: Vec<ServerName> = ["127.0.0.1", "node.shenzhen-cdc.example"]
+        .iter()
+        .map(|name| name.parse().expect("name"))
+        .collect();
+    let pem = world
+        .server_certificate("tls-node", &names)
+        .expect("issued");
+    let chain = epichain_core::cert::certificates_from_pem_or_der(pem.as_bytes()).expect("pem");
+    let key = world
+        .identity("tls-node")
+        .expect("node")
+        .signer
+        .key()
+        .clone();
+    let roots = &world.genesis.root_certificates;
+    // The wrong key for the certificate is refused when the server is configured.
+    let other_key = epichain_core::KeyPair::from_seed([9; 32]);
+    assert!(matches!(
+        epichain_tls::server_config(chain.clone(), &other_key, roots, wall_clock_seconds()),
+        Err(epichain_tls::TlsError::KeyMismatch { .. })
+    ));
+    let tls = epichain_tls::server_config(chain, &key, roots, wall_clock_seconds()).expect("tls");
+    let state = ApiState::new(single.chain.clone(), NodeRole::Validator, "tls".into());
+    let address = "127.0.0.1:0".parse().expect("address");
+    let server = HttpServer::start(state, address, HttpLimits::default(), Some(Arc::new(tls)))
+        .expect("start");
+    (server, key)
+}
+
+/// Issue 14 §4: a node serving HTTPS with a node TLS certificate issued under the genesis roots.
+/// A client trusting those roots gets answers; pinned to the node's key too. A client without
+/// roots, with another chain's roots, pinned to another key, or dialling a name the certificate
+/// does not carry is refused with the reason; plain HTTP gets no answer.
+#[test]
+fn the_api_speaks_tls_to_clients_that_trust_the_genesis_roots_only() {
+    use epichain_client::{Client, ClientError, NodeTrust};
+    use epichain_core::cert::CertError;
+    use epichain_tls::Refusal;
+    let mut single = Single::new();
+    let (server, key) = start_tls(&mut single);
+    let genesis = single.world.genesis.clone();
+    let other_key = epichain_core::KeyPair::from_seed([9; 32]);
+    let port = server.address().port();
+    let url = format!("https://127.0.0.1:{port}");
+    let trust = NodeTrust::from_genesis(&genesis);
+    // Another chain's root: the same name and validity, another key.
+    let other_root = epichain_core::cert::create_root(
+        &other_key,
+        "epichain National Root CA",
+        "national-root-ca".parse().expect("institution"),
+        epichain_core::cert::Validity::days_from(wall_clock_seconds() as i64 - 86_400, 30),
+    )
+    .expect("root");
+    let refusal = |result: Result<_, ClientError>| match result {
+        Err(ClientError::Untrusted { refusal, .. }) => refusal,
+        other => panic!("not refused for its certificate: {other:?}"),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let status = Client::new(&url).trusting(trust.clone()).status().await;
+        assert_eq!(
+            status.expect("status over TLS").chain_id,
+            genesis.chain_id()
+        );
+        let pinned = Client::new(&url).trusting(trust.clone().pinned(key.public_key()));
+        assert!(pinned.status().await.is_ok());
+        // A verifying client takes the roots from the genesis it verifies with.
+        assert!(Client::new(&url).verifying(&genesis).status().await.is_ok());
+
+        let wrong_pin = trust.clone().pinned(other_key.public_key());
+        let held = refusal(Client::new(&url).trusting(wrong_pin).status().await);
+        assert_eq!(
+            held,
+            Refusal::Pin {
+                held: key.public_key(),
+                pinned: other_key.public_key()
+            }
+        );
+        assert_eq!(refusal(Client::new(&url).status().await), Refusal::NoRoots);
+        let foreign = Client::new(&url).trusting(NodeTrust::new(vec![other_root]));
+        assert!(matches!(
+            refusal(foreign.status().await),
+            Refusal::Certificate(CertError::Chain(..))
+        ));
+        // `localhost` reaches the same socket, but the certificate does not name it.
+        let unnamed = Client::new(&format!("https://localhost:{port}")).trusting(trust.clone());
+        assert!(matches!(
+            refusal(unnamed.status().await),
+            Refusal::Certificate(CertError::Server(_))
+        ));
+        let plain = Client::new(&format!("http://127.0.0.1:{port}"))
+            .status()
+            .await;
+        assert!(matches!(plain, Err(ClientError::Http { .. })), "{plain:?}");
+    });
+    drop(server);
+}
+
+/// Plain HTTP beyond this machine is refused by the client unless asked for, before anything
+/// is sent.
+#[test]
+fn plain_http_beyond_this_machine_is_refused_unless_asked_for() {
+    use epichain_client::{Client, ClientError};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        // TEST-NET-1 (RFC 5737): nothing answers there; the refusal comes first.
+        let remote = Client::new("http://192.0.2.1:8000");
+        assert!(matches!(
+            remote.status().await,
+            Err(ClientError::PlainHttp { .. })
+        ));
+        let allowed = remote.allow_plain_http();
+        assert!(matches!(
+            allowed.status().await,
+            Err(ClientError::Http { .. })
+        ));
+    });
 }

@@ -437,6 +437,42 @@ impl DemoWorld {
         Ok(())
     }
 
+    /// A TLS server certificate for the node identity `handle` (role validator), from the CA
+    /// that issued its identity, naming `names`: PEM, leaf first, then the issuing chain without
+    /// the root (what a node's `[tls] certificate` file holds).
+    pub fn server_certificate(&self, handle: &str, names: &[cert::ServerName]) -> Result<String> {
+        let identity = self
+            .identities
+            .iter()
+            .find(|identity| identity.handle == handle)
+            .ok_or_else(|| WorldError::UnknownIdentity(handle.to_string()))?;
+        // The issuer heads the identity's chain; the root issued those whose chain is empty.
+        let authority = self
+            .authorities
+            .iter()
+            .find(|authority| match identity.chain.first() {
+                Some(issuer) => *issuer == authority.certificate,
+                None => authority.region == RegionCode::NATIONAL,
+            })
+            .ok_or_else(|| WorldError::UnknownIdentity(handle.to_string()))?;
+        let claims = cert::parse_certificate(&identity.certificate)?.claims;
+        let leaf = cert::issue_server(
+            &authority.certificate,
+            &authority.key,
+            &IssueRequest {
+                subject_key: identity.signer.key().public_key(),
+                claims,
+                common_name: &identity.name,
+                validity: self.validity,
+            },
+            names,
+        )?;
+        Ok(std::iter::once(&leaf)
+            .chain(identity.chain.iter())
+            .map(|der| cert::to_pem(der))
+            .collect())
+    }
+
     /// A participant by handle.
     pub fn identity(&mut self, handle: &str) -> Result<&mut DemoIdentity> {
         self.identities

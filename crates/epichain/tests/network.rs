@@ -91,7 +91,7 @@ fn a_killed_validator_catches_up_and_no_acknowledged_transaction_is_lost() {
         .devnet
         .nodes
         .iter()
-        .map(|node| Client::new(&node.url))
+        .map(|node| nodes.devnet.client(&node.url))
         .collect();
     runtime.block_on(async {
         for client in &clients {
@@ -209,17 +209,20 @@ fn proofs_from_every_node(directory: &Path, urls: &[&str], transaction: &Hash) {
             ("identity", hospital.to_string()),
         ] {
             let out = directory.join(format!("{kind}-{index}.epiproof"));
-            run_cli(&[
-                "proof",
-                "--node",
-                url,
-                "--key",
-                &cdc.to_string_lossy(),
-                kind,
-                &id,
-                "--out",
-                &out.to_string_lossy(),
-            ]);
+            run_cli_on(
+                directory,
+                &[
+                    "proof",
+                    "--node",
+                    url,
+                    "--key",
+                    &cdc.to_string_lossy(),
+                    kind,
+                    &id,
+                    "--out",
+                    &out.to_string_lossy(),
+                ],
+            );
             let verified = run_cli(&[
                 "verify",
                 "--genesis",
@@ -232,6 +235,19 @@ fn proofs_from_every_node(directory: &Path, urls: &[&str], transaction: &Hash) {
             );
         }
     }
+    // Issue 14 §4: the nodes speak HTTPS under the genesis roots; without the genesis the CLI
+    // says what it needs (bad input: exit 2), with it the certificate is checked and accepted.
+    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+        .env_remove("EPICHAIN_GENESIS")
+        .args(["status", "--node", urls[0]])
+        .output()
+        .expect("run epichain");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(urls[0].starts_with("https://"));
+    let root = directory.join("keys").join(devnet::ROOT_CERTIFICATE_FILE);
+    assert!(root.exists(), "the CA bundle the devnet names for curl");
+    let status = run_cli_on(directory, &["status", "--node", urls[0]]);
+    assert!(status.contains(&directory_chain_id(directory)), "{status}");
     let bundle = directory.join("transaction-0.epiproof");
     let mut bytes = std::fs::read(&bundle).expect("bundle");
     let last = bytes.len() - 1;
@@ -244,6 +260,13 @@ fn proofs_from_every_node(directory: &Path, urls: &[&str], transaction: &Hash) {
         &bundle.to_string_lossy(),
     ]);
     assert!(stderr.contains("INVALID"), "{stderr}");
+}
+
+/// The chain id of the devnet in `directory`, in hex.
+fn directory_chain_id(directory: &Path) -> String {
+    let text = std::fs::read_to_string(directory.join("genesis.json")).expect("genesis");
+    let genesis = epichain_core::Genesis::from_json(&text).expect("genesis");
+    genesis.chain_id().to_hex()
 }
 
 /// Runs the `epichain` binary, asserts it failed with exit code 1 (not bad input: a failed
@@ -260,10 +283,24 @@ fn run_cli_failing(args: &[&str]) -> String {
 
 /// Runs the `epichain` binary, asserts it succeeded and returns its standard output.
 fn run_cli<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
-        .args(args)
-        .output()
-        .expect("run epichain");
+    run_cli_with(None, args)
+}
+
+/// [`run_cli`] for a command talking to a devnet node: with the chain's genesis in
+/// `EPICHAIN_GENESIS`, as a user of the devnet sets it (the nodes speak HTTPS under its roots).
+fn run_cli_on<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(directory: &Path, args: &[S]) -> String {
+    run_cli_with(Some(&directory.join("genesis.json")), args)
+}
+
+fn run_cli_with<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    genesis: Option<&Path>,
+    args: &[S],
+) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_epichain"));
+    if let Some(genesis) = genesis {
+        command.env("EPICHAIN_GENESIS", genesis);
+    }
+    let output = command.args(args).output().expect("run epichain");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -312,7 +349,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
     let validators = devnet::VALIDATOR_NAMES.len();
     let mut nodes = Nodes::start(directory.path(), now_ms, Some(validators));
     let runtime = runtime();
-    let client = Client::new(&nodes.devnet.nodes[0].url);
+    let client = nodes.devnet.client(&nodes.devnet.nodes[0].url);
     let devnet = &mut nodes.devnet;
     runtime.block_on(async {
         assert!(devnet::wait_ready(&client, Duration::from_secs(60)).await);
@@ -364,7 +401,10 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
             patient_refused.as_ref().and_then(|error| error.code()),
             Some("authentication_required")
         );
-        let raw = reqwest::get(format!("{}/v1/blocks/1/raw", client.base()))
+        let trust = epichain_client::NodeTrust::from_genesis(&devnet.world.genesis);
+        let raw = epichain_tls::http_client(Some(&trust), Duration::from_secs(10))
+            .get(format!("{}/v1/blocks/1/raw", client.base()))
+            .send()
             .await
             .expect("raw block");
         assert_eq!(raw.status(), 401);
@@ -443,6 +483,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         .expect("details file");
         let keys = devnet.directory.join("keys");
         let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+            .env("EPICHAIN_GENESIS", devnet.directory.join("genesis.json"))
             .args(["case", "update", "--node", client.base(), &case.to_hex()])
             .arg("--key")
             .arg(keys.join("futian-doctor.key.pem"))
@@ -507,7 +548,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let cert_file = directory.path().join("futian-clinic.pem");
         std::fs::write(&cert_file, bundle).expect("bundle");
         let run = |args: Vec<std::ffi::OsString>| {
-            let stdout = run_cli(&args);
+            let stdout = run_cli_on(&devnet.directory, &args);
             assert!(stdout.contains("(applied)"), "{stdout}");
         };
         run(vec![
@@ -546,7 +587,8 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let reader = (cdc.signer.key().clone(), cdc.encryption.clone());
         a_lying_node_is_named_by_a_verifying_client(&client, &devnet.world.genesis, &case, &reader)
             .await;
-        a_lying_node_is_refused_by_the_command_line(&client, &devnet.directory).await;
+        a_lying_node_is_refused_by_the_command_line(&client, &devnet.world.genesis, &devnet.directory)
+            .await;
     });
 }
 
@@ -564,7 +606,7 @@ async fn a_lying_node_is_named_by_a_verifying_client(
 ) {
     use epichain_client::ClientError;
     use epichain_client::seal::{SealingError, seal_case_details};
-    let proxy = lying_proxy(client.base().to_string()).await;
+    let proxy = lying_proxy(client.base().to_string(), genesis).await;
     let honest = Client::new(client.base()).verifying(genesis);
     let liar = Client::new(&proxy).verifying(genesis);
     let chain_id = genesis.chain_id();
@@ -626,8 +668,12 @@ async fn a_lying_node_is_named_by_a_verifying_client(
 
 /// `epichain report --genesis` through the lying node: refused before sending, exit 1, and the
 /// message names the node.
-async fn a_lying_node_is_refused_by_the_command_line(client: &Client, directory: &Path) {
-    let proxy = lying_proxy(client.base().to_string()).await;
+async fn a_lying_node_is_refused_by_the_command_line(
+    client: &Client,
+    chain: &epichain_core::Genesis,
+    directory: &Path,
+) {
+    let proxy = lying_proxy(client.base().to_string(), chain).await;
     let details = directory.join("details.json");
     std::fs::write(&details, r#"{"name": "Li Lei", "symptoms": "fever"}"#).expect("write");
     let genesis = directory.join("genesis.json");
@@ -671,7 +717,7 @@ const LIAR_ENCRYPTION_KEY: [u8; 32] = [0x5a; 32];
 
 /// Forwards everything to `upstream`, rewriting `encryption_key` in identity answers, `height`
 /// in transaction statuses and `sealed` in case records. Returns its URL.
-async fn lying_proxy(upstream: String) -> String {
+async fn lying_proxy(upstream: String, genesis: &epichain_core::Genesis) -> String {
     use axum::body::Body;
     use axum::extract::Request;
     use axum::response::Response;
@@ -679,7 +725,8 @@ async fn lying_proxy(upstream: String) -> String {
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
-    let http = reqwest::Client::new();
+    let trust = epichain_client::NodeTrust::from_genesis(genesis);
+    let http = epichain_tls::http_client(Some(&trust), Duration::from_secs(10));
     let app = axum::Router::new().fallback(move |request: Request| {
         let (http, upstream) = (http.clone(), upstream.clone());
         async move {
@@ -758,7 +805,8 @@ fn lie(json: &mut serde_json::Value) {
 async fn pseudonyms_from_the_command_line(client: &Client, keys: &Path) {
     use epichain_core::pseudonym::{PseudonymPurpose, PseudonymScope, PseudonymSecret};
     let number = "11010519491231002X";
-    let epichain = |args: Vec<std::ffi::OsString>| run_cli(&args);
+    let devnet_directory = keys.parent().expect("devnet directory");
+    let epichain = |args: Vec<std::ffi::OsString>| run_cli_on(devnet_directory, &args);
     let direct = |handle: &str, region: &str| {
         let seed = std::fs::read_to_string(keys.join(format!("{handle}.seed"))).expect("seed");
         let secret = PseudonymSecret::from_bytes(
@@ -827,24 +875,27 @@ async fn sealed_step_note_from_the_command_line(client: &Client, keys: &Path) {
     let query = SignalQuery::newest("CHOLERA", "440104", 0);
     let signal = client.signals(&query).await.expect("signals")[0].id;
     let note = "cluster at a wedding banquet; 12 guests traced";
-    let stdout = run_cli(&[
-        std::ffi::OsString::from("signals"),
-        "act".into(),
-        "--node".into(),
-        client.base().into(),
-        "--key".into(),
-        keys.join("yuexiu-cdc.key.pem").into(),
-        "--signal".into(),
-        signal.to_hex().into(),
-        "--step".into(),
-        "verify".into(),
-        "--finding".into(),
-        "under-investigation".into(),
-        "--note".into(),
-        note.into(),
-        "--encryption-key".into(),
-        keys.join("yuexiu-cdc.enc").into(),
-    ]);
+    let stdout = run_cli_on(
+        keys.parent().expect("devnet directory"),
+        &[
+            std::ffi::OsString::from("signals"),
+            "act".into(),
+            "--node".into(),
+            client.base().into(),
+            "--key".into(),
+            keys.join("yuexiu-cdc.key.pem").into(),
+            "--signal".into(),
+            signal.to_hex().into(),
+            "--step".into(),
+            "verify".into(),
+            "--finding".into(),
+            "under-investigation".into(),
+            "--note".into(),
+            note.into(),
+            "--encryption-key".into(),
+            keys.join("yuexiu-cdc.enc").into(),
+        ],
+    );
     assert!(stdout.contains("recorded at height"), "{stdout}");
     let view = client.signal(&signal).await.expect("signal").signal;
     let step = view.steps.first().expect("the step");
@@ -876,7 +927,7 @@ async fn sealed_step_note_from_the_command_line(client: &Client, keys: &Path) {
 /// (propose, approve on each side, submit: review H6, nobody else could), then approve a
 /// threshold change that waits out its timelock, visible in `governance list`.
 async fn governance_from_the_command_line(client: &Client, directory: &Path, keys: &Path) {
-    let epichain = |args: &[&std::ffi::OsStr]| run_cli(args);
+    let epichain = |args: &[&std::ffi::OsStr]| run_cli_on(directory, args);
     let national = |index: usize| keys.join(format!("national-cdc-{index}.key.pem"));
     let leaked = epichain_core::KeyPair::read_pem_file(&national(3))
         .expect("key")
@@ -953,7 +1004,7 @@ fn an_acknowledged_transaction_survives_the_crash_of_the_node_that_acknowledged_
     let directory = tempfile::tempdir().expect("temp dir");
     let mut nodes = Nodes::start(directory.path(), now_ms(), Some(1));
     let runtime = runtime();
-    let client = Client::new(&nodes.devnet.nodes[0].url);
+    let client = nodes.devnet.client(&nodes.devnet.nodes[0].url);
     let enrolments = nodes.devnet.world.enrolments();
     let acknowledged = runtime.block_on(async {
         assert!(devnet::wait_ready(&client, Duration::from_secs(60)).await);
@@ -966,7 +1017,7 @@ fn an_acknowledged_transaction_survives_the_crash_of_the_node_that_acknowledged_
     for index in 0..nodes.devnet.nodes.len() {
         nodes.spawn(index);
     }
-    let other = Client::new(&nodes.devnet.nodes[1].url);
+    let other = nodes.devnet.client(&nodes.devnet.nodes[1].url);
     runtime.block_on(async {
         assert!(devnet::wait_ready(&other, Duration::from_secs(60)).await);
         for id in &acknowledged {

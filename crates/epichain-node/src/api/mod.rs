@@ -75,10 +75,8 @@ impl ApiState {
             name,
             gossip: None,
             upstream: Vec::new(),
-            client: reqwest::Client::builder()
-                .timeout(FORWARD_TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            // Set by replicas to trust their upstreams' certificates.
+            client: epichain_tls::http_client(None, FORWARD_TIMEOUT),
             prometheus: None,
             peers: Arc::default(),
             streams: Arc::default(),

@@ -224,7 +224,7 @@ fn reports(
 /// One client: submits its reports in batches, each to the next node, retrying a batch on the
 /// next node when one does not answer (the same transactions: resubmission is idempotent).
 async fn submit_until(
-    urls: Vec<String>,
+    nodes: Vec<Client>,
     reports: Vec<SignedTransaction>,
     stop: Arc<AtomicBool>,
     acknowledged: Arc<Mutex<Vec<Hash>>>,
@@ -236,9 +236,9 @@ async fn submit_until(
             break;
         }
         loop {
-            let client = Client::new(&urls[next % urls.len()]);
+            let client = &nodes[next % nodes.len()];
             next += 1;
-            match devnet::submit_all(&client, batch).await {
+            match devnet::submit_all(client, batch).await {
                 Ok(ids) => {
                     if let Ok(mut acknowledged) = acknowledged.lock() {
                         acknowledged.extend(ids);
@@ -295,12 +295,12 @@ impl NodeBlocks {
 }
 
 /// Reads every node's blocks until each holds every id or the timeout passes.
-async fn converge(urls: &[String], ids: &[Hash]) -> Vec<NodeBlocks> {
+async fn converge(clients: &[Client], ids: &[Hash]) -> Vec<NodeBlocks> {
     let deadline = Instant::now() + CONVERGENCE_TIMEOUT;
-    let mut nodes: Vec<NodeBlocks> = urls.iter().map(|_| NodeBlocks::default()).collect();
+    let mut nodes: Vec<NodeBlocks> = clients.iter().map(|_| NodeBlocks::default()).collect();
     loop {
-        for (url, node) in urls.iter().zip(&mut nodes) {
-            let _ = node.read_new(&Client::new(url)).await;
+        for (client, node) in clients.iter().zip(&mut nodes) {
+            let _ = node.read_new(client).await;
         }
         let done = nodes.iter().all(|node| node.missing(ids) == 0);
         if done || Instant::now() >= deadline {
@@ -324,12 +324,17 @@ pub async fn run(config: CrashBenchConfig) -> Result<CrashBenchReport, String> {
     for index in 0..devnet.nodes.len() {
         processes.spawn(&devnet, index)?;
     }
-    let urls: Vec<String> = devnet.nodes.iter().map(|node| node.url.clone()).collect();
-    let first = Client::new(&urls[0]);
-    for url in &urls {
-        if !devnet::wait_ready(&Client::new(url), Duration::from_secs(60)).await {
+    let clients: Vec<Client> = devnet
+        .nodes
+        .iter()
+        .map(|node| devnet.client(&node.url))
+        .collect();
+    let first = clients[0].clone();
+    for client in &clients {
+        if !devnet::wait_ready(client, Duration::from_secs(60)).await {
             return Err(format!(
-                "{url} did not start (see {}/logs)",
+                "{} did not start (see {}/logs)",
+                client.base(),
                 devnet.directory.display()
             ));
         }
@@ -344,7 +349,7 @@ pub async fn run(config: CrashBenchConfig) -> Result<CrashBenchReport, String> {
     for client in 0..config.clients {
         let reports = reports(&mut devnet, client, day, per_client)?;
         tasks.push(tokio::spawn(submit_until(
-            urls.clone(),
+            clients.clone(),
             reports,
             stop.clone(),
             acknowledged.clone(),
@@ -371,7 +376,7 @@ pub async fn run(config: CrashBenchConfig) -> Result<CrashBenchReport, String> {
         .map(|ids| ids.clone())
         .unwrap_or_default();
     let load_ended = Instant::now();
-    let nodes = converge(&urls, &ids).await;
+    let nodes = converge(&clients, &ids).await;
     let convergence_seconds = load_ended.elapsed().as_secs_f64();
     let lost = nodes
         .iter()

@@ -67,10 +67,12 @@ impl Tally {
     }
 }
 
-/// An attacker's HTTP client, from its own loopback address.
+/// An attacker's HTTP client, from its own loopback address (it does not care whose TLS
+/// certificate the node holds).
 fn client_from(last_octet: u8) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
+        .tls_danger_accept_invalid_certs(true)
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|error| error.to_string())
@@ -256,11 +258,12 @@ async fn oversized(urls: Vec<String>, tally: Arc<Tally>, stop: Arc<AtomicBool>) 
 }
 
 /// `/v1/status` on every node every half second: (answered, failed, slowest ms).
-async fn watch_status(urls: Vec<String>, stop: Arc<AtomicBool>) -> (u64, u64, f64) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default();
+async fn watch_status(
+    urls: Vec<String>,
+    trust: epichain_client::NodeTrust,
+    stop: Arc<AtomicBool>,
+) -> (u64, u64, f64) {
+    let http = epichain_tls::http_client(Some(&trust), Duration::from_secs(5));
     let (mut answered, mut failed, mut slowest) = (0, 0, 0.0f64);
     while !stop.load(Ordering::Relaxed) {
         for url in &urls {
@@ -530,7 +533,8 @@ pub async fn run(config: HostileBenchConfig) -> Result<HostileBenchReport, Strin
         tally.clone(),
         stop.clone(),
     )));
-    let status_watch = tokio::spawn(watch_status(urls.clone(), stop.clone()));
+    let trust = epichain_client::NodeTrust::from_genesis(&devnet.world.genesis);
+    let status_watch = tokio::spawn(watch_status(urls.clone(), trust, stop.clone()));
     let block_watch = tokio::spawn(watch(client.clone(), timings.clone(), stop.clone()));
     // Let the attacks ramp up, then report honestly for the configured time.
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -132,7 +132,7 @@ async fn settle(devnet: &Devnet) -> Result<(), String> {
     let clients: Vec<Client> = devnet
         .nodes
         .iter()
-        .map(|node| Client::new(&node.url))
+        .map(|node| devnet.client(&node.url))
         .collect();
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     loop {
@@ -239,10 +239,10 @@ pub(crate) async fn wait_all(timings: &Mutex<Timings>, ids: &[Hash], timeout: Du
 /// Runs the benchmark against a running devnet.
 #[allow(clippy::too_many_lines)] // The benchmark's phases in order; bench/ restructure with issue 12.
 pub async fn run(config: NetworkBenchConfig) -> Result<NetworkBenchReport, String> {
-    let client = Client::new(&config.node);
-    let status = client.status().await.map_err(|error| error.to_string())?;
     let mut devnet = Devnet::prepare(&config.devnet, devnet::DEFAULT_BASE_PORT, 0)
         .map_err(|error| error.to_string())?;
+    let client = devnet.client(&config.node);
+    let status = client.status().await.map_err(|error| error.to_string())?;
     if status.chain_id.to_hex() != devnet.manifest.chain_id {
         return Err(format!(
             "{} runs chain {}, but {} holds chain {}",

@@ -62,6 +62,10 @@ pub enum CaCommand {
         /// Check the region against this genesis (default: the shipped Guangdong region set).
         #[arg(long)]
         genesis: Option<PathBuf>,
+        /// A node's TLS server certificate: an address (DNS name or IP) the node serves HTTPS
+        /// on (repeatable; role validator only). Clients check it against the address they dial.
+        #[arg(long = "server-name", value_name = "ADDRESS")]
+        server_names: Vec<cert::ServerName>,
     },
 }
 
@@ -85,6 +89,7 @@ pub fn run(command: CaCommand) -> Result<()> {
             name,
             days,
             genesis,
+            server_names,
         } => {
             let regions = match genesis {
                 Some(path) => read_genesis(&path)?.regions,
@@ -99,12 +104,18 @@ pub fn run(command: CaCommand) -> Result<()> {
                 (None, Role::Patient) => String::new(),
                 (name, _) => name.unwrap_or_else(|| format!("{role} {region}")),
             };
-            let claims = Claims {
-                role,
-                region,
-                institution,
+            refuse_existing(&out)?;
+            let request = IssueRequest {
+                subject_key: read_public_key_file(&subject_key)?,
+                claims: Claims {
+                    role,
+                    region,
+                    institution,
+                },
+                common_name: &name,
+                validity: validity(days)?,
             };
-            issue(&ca_cert, &ca_key, claims, &subject_key, &out, &name, days)
+            issue(&ca_cert, &ca_key, &request, &server_names, &out)
         }
     }
 }
@@ -145,26 +156,18 @@ fn init(
 fn issue(
     ca_cert: &Path,
     ca_key: &Path,
-    claims: Claims,
-    subject_key: &Path,
+    request: &IssueRequest<'_>,
+    server_names: &[cert::ServerName],
     out: &Path,
-    name: &str,
-    days: i64,
 ) -> Result<()> {
-    refuse_existing(out)?;
     let chain = read_certificates(ca_cert)?;
     let ca_key = KeyPair::read_pem_file(ca_key)?;
-    let subject = read_public_key_file(subject_key)?;
-    let certificate = cert::issue(
-        &chain[0],
-        &ca_key,
-        &IssueRequest {
-            subject_key: subject,
-            claims: claims.clone(),
-            common_name: name,
-            validity: validity(days)?,
-        },
-    )?;
+    let certificate = if server_names.is_empty() {
+        cert::issue(&chain[0], &ca_key, request)?
+    } else {
+        cert::issue_server(&chain[0], &ca_key, request, server_names)?
+    };
+    let (claims, subject) = (&request.claims, &request.subject_key);
     // The bundle a holder enrols with: the new certificate, then the intermediates (never roots).
     let mut pem = cert::to_pem(&certificate);
     for der in &chain {

@@ -9,7 +9,6 @@
 use super::network::{runtime, submit_and_confirm};
 use anyhow::{Context, Result, bail};
 use epichain::demo::format_time;
-use epichain_client::Client;
 use epichain_core::{Approval, GovernanceAction, GovernanceProposal, Hash, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -83,7 +82,7 @@ pub fn run(command: GovernanceCommand) -> Result<()> {
 }
 
 fn list(node: &str) -> Result<()> {
-    let view = runtime()?.block_on(Client::new(node).governance())?;
+    let view = runtime()?.block_on(super::client_for(node, None)?.governance())?;
     println!(
         "next proposal: {}; approvals needed: {} of {} institutions",
         view.sequence + 1,
@@ -122,7 +121,7 @@ fn propose(node: &str, actions: &Path, out: &Path) -> Result<()> {
     if actions.is_empty() {
         bail!("a proposal needs at least one action");
     }
-    let client = Client::new(node);
+    let client = super::client_for(node, None)?;
     let runtime = runtime()?;
     let chain_id = runtime.block_on(client.status())?.chain_id;
     let sequence = runtime.block_on(client.governance())?.sequence + 1;
@@ -160,7 +159,7 @@ fn approve(key: &Path, path: &Path) -> Result<()> {
 fn submit(node: &str, key: &Path, path: &Path) -> Result<()> {
     let key = KeyPair::read_pem_file(key)?;
     let file = read_proposal(path)?;
-    let client = Client::new(node);
+    let client = super::client_for(node, None)?;
     let runtime = runtime()?;
     let mut signer = runtime.block_on(client.signer(key))?;
     if signer.chain_id() != file.chain_id {

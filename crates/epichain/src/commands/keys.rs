@@ -69,7 +69,7 @@ pub fn run(command: KeysCommand) -> Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let client = epichain_client::Client::new(&node);
+                let client = super::client_for(&node, None)?;
                 let mut signer = client.signer(signing).await?;
                 let transaction = signer.sign(epichain_core::Payload::PublishEncryptionKey(public));
                 let height = super::network::submit_and_confirm(&client, &transaction).await?;

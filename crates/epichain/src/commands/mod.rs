@@ -357,17 +357,35 @@ enum BenchCommand {
     },
 }
 
-/// A client of `node`; with a genesis file, one that checks answers against proofs.
+/// The environment variable naming the genesis file when a command is given no `--genesis`.
+pub const GENESIS_VARIABLE: &str = "EPICHAIN_GENESIS";
+
+/// The environment variable that, set to `1`, allows plain HTTP to nodes on other machines.
+pub const PLAIN_HTTP_VARIABLE: &str = "EPICHAIN_PLAIN_HTTP";
+
+/// A client of `node`. With a genesis file (`genesis`, else `EPICHAIN_GENESIS`) it trusts only
+/// TLS certificates under the chain's roots and checks answers against proofs; without one it
+/// can reach only plain-HTTP nodes on this machine (or others with `EPICHAIN_PLAIN_HTTP=1`).
 fn client_for(node: &str, genesis: Option<&std::path::Path>) -> Result<epichain_client::Client> {
-    let client = epichain_client::Client::new(node);
-    Ok(match genesis {
-        Some(path) => client.verifying(&ca::read_genesis(path)?),
-        None => client,
-    })
+    let mut client = epichain_client::Client::new(node);
+    if std::env::var_os(PLAIN_HTTP_VARIABLE).is_some_and(|value| value == "1") {
+        client = client.allow_plain_http();
+    }
+    let genesis = genesis
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| std::env::var_os(GENESIS_VARIABLE).map(PathBuf::from));
+    match genesis {
+        Some(path) => Ok(client.verifying(&ca::read_genesis(&path)?)),
+        None if node.starts_with("https://") => anyhow::bail!(
+            "{node} speaks HTTPS: give the chain's genesis file (--genesis FILE or \
+             {GENESIS_VARIABLE}=FILE) so that its certificate can be checked"
+        ),
+        None => Ok(client),
+    }
 }
 
 /// Exit code of a failure: 1 for the machine's (storage), a proof bundle or store that failed
-/// verification and a node caught lying; 2 for bad input.
+/// verification, a node caught lying or holding a TLS certificate we refuse; 2 for bad input.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     if is_failure_not_input(error) { 1 } else { 2 }
 }
@@ -380,6 +398,7 @@ fn is_failure_not_input(error: &anyhow::Error) -> bool {
             ClientError::Lied { .. }
                 | ClientError::Unproven { .. }
                 | ClientError::RolledBack { .. }
+                | ClientError::Untrusted { .. }
         )
     };
     error.chain().any(|cause| {

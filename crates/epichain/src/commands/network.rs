@@ -67,7 +67,7 @@ pub fn node(config: &Path) -> Result<()> {
 
 /// `epichain status --node URL`.
 pub fn status(url: &str) -> Result<()> {
-    let status = runtime()?.block_on(Client::new(url).status())?;
+    let status = runtime()?.block_on(super::client_for(url, None)?.status())?;
     println!("{}", serde_json::to_string_pretty(&status)?);
     Ok(())
 }
@@ -79,7 +79,7 @@ pub fn submit(url: &str, file: &Path) -> Result<()> {
     let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", file.display()))?;
     let transaction = SignedTransaction::from_bytes(&bytes)
         .with_context(|| format!("{}: not a signed transaction", file.display()))?;
-    submit_and_wait(&Client::new(url), &transaction)
+    submit_and_wait(&super::client_for(url, None)?, &transaction)
 }
 
 /// `epichain report --node URL --key FILE …`: builds, signs and submits a case report, sealing
@@ -159,7 +159,7 @@ fn sign_on_network(
     key: KeyPair,
     build: impl FnOnce(&mut epichain_core::Signer) -> SignedTransaction,
 ) -> Result<()> {
-    let client = Client::new(url);
+    let client = super::client_for(url, None)?;
     let runtime = runtime()?;
     let height = runtime.block_on(async {
         let mut signer = client.signer(key).await?;
@@ -280,6 +280,14 @@ async fn await_nodes(devnet: &Devnet, clients: &[Client]) -> Result<()> {
             node.name, node.description, node.url, node.url, node.url
         );
     }
+    let directory = devnet.directory.display();
+    println!(
+        "HTTPS with node certificates under the chain's root: for the CLI \
+         `export {}={directory}/genesis.json`; for curl \
+         `--cacert {directory}/keys/{}`",
+        super::GENESIS_VARIABLE,
+        devnet::ROOT_CERTIFICATE_FILE
+    );
     Ok(())
 }
 
@@ -287,13 +295,13 @@ async fn drive(devnet: &mut Devnet, outbreak: bool) -> Result<()> {
     let clients: Vec<Client> = devnet
         .nodes
         .iter()
-        .map(|node| Client::new(&node.url))
+        .map(|node| devnet.client(&node.url))
         .collect();
     await_nodes(devnet, &clients).await?;
     let validators: Vec<Client> = devnet
         .validator_urls()
         .iter()
-        .map(|url| Client::new(url))
+        .map(|url| devnet.client(url))
         .collect();
     let first = validators.first().context("no validator")?.clone();
     devnet.resume_nonces(&first).await?;

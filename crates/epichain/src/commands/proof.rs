@@ -3,7 +3,6 @@
 
 use super::ca::read_genesis;
 use anyhow::{Context as _, Result};
-use epichain_client::Client;
 use epichain_core::KeyPair;
 use epichain_verify::bundle::{ProofBundle, RecordRef};
 use std::path::Path;
@@ -26,8 +25,8 @@ pub fn fetch(node: &str, key: Option<&Path>, kind: &str, id: &str, out: &Path) -
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let client = super::client_for(node, None)?;
     let bytes = runtime.block_on(async {
-        let client = Client::new(node);
         let client = match signing {
             Some(key) => client.signed_by(key).await?,
             None => client,

@@ -85,7 +85,7 @@ pub fn run(command: PseudonymCommand) -> Result<()> {
             national_ids,
         } => {
             let runtime = runtime()?;
-            let client = Client::new(&node);
+            let client = super::client_for(&node, None)?;
             let mut signer = runtime.block_on(client.signer(KeyPair::read_pem_file(&key)?))?;
             let region = region_or_own(&runtime, &client, &signer, region)?;
             let numbers: Vec<&str> = national_ids.iter().map(String::as_str).collect();
@@ -124,7 +124,7 @@ fn serve(
 ) -> Result<()> {
     let secret = PseudonymSecret::from_bytes(epichain_core::keys::read_secret_file(seed)?);
     let runtime = runtime()?;
-    let client = Client::new(node);
+    let client = super::client_for(node, None)?;
     let signer = runtime.block_on(client.signer(KeyPair::read_pem_file(key)?))?;
     let region = region_or_own(&runtime, &client, &signer, region)?;
     let scope = PseudonymScope { region, purpose };

@@ -2,7 +2,6 @@
 
 use anyhow::{Context, Result, bail};
 use epichain::table::Table;
-use epichain_client::Client;
 use epichain_client::api::signals::SignalQuery;
 use epichain_core::warning::{SignalAction, SignalOutcome, Step, StepFinding};
 use epichain_core::{Hash, KeyPair, Payload, RegionCode};
@@ -91,7 +90,7 @@ pub fn run(command: SignalsCommand) -> Result<()> {
             status,
             limit,
         } => runtime.block_on(async {
-            let client = Client::new(&node);
+            let client = super::client_for(&node, None)?;
             let region = match as_key {
                 Some(path) => {
                     let key = KeyPair::read_pem_file(&path)?;
@@ -151,7 +150,7 @@ pub fn run(command: SignalsCommand) -> Result<()> {
             Ok(())
         }),
         SignalsCommand::Show { node, id } => runtime.block_on(async {
-            let signal = Client::new(&node).signal(&id).await?;
+            let signal = super::client_for(&node, None)?.signal(&id).await?;
             println!("{}", serde_json::to_string_pretty(&signal)?);
             Ok(())
         }),
@@ -168,7 +167,7 @@ pub fn run(command: SignalsCommand) -> Result<()> {
             if (step == Step::FinalConfirmation) != outcome.is_some() {
                 bail!("--outcome goes with final-confirmation, and only with it");
             }
-            let client = Client::new(&node);
+            let client = super::client_for(&node, None)?;
             let mut signer = client.signer(KeyPair::read_pem_file(&key)?).await?;
             let sealed_note = match note {
                 Some(text) => {

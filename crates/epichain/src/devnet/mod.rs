@@ -9,8 +9,8 @@ use epichain_client::api::disclosure::{GrantQuery, GrantSource, GrantStatus, Gra
 use epichain_client::api::signals::SignalQuery;
 use epichain_client::api::transactions::BatchStatus;
 use epichain_client::{Client, ClientError};
-use epichain_core::{Day, Genesis, Hash, SignedTransaction};
-use epichain_node::config::{Limits, NodeConfig, PeerAddress, Role};
+use epichain_core::{Day, Hash, SignedTransaction};
+use epichain_node::config::{Limits, NodeConfig, PeerAddress, Role, TlsFiles};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -209,7 +209,7 @@ impl Devnet {
             serde_json::to_string_pretty(&manifest).unwrap_or_default(),
         )
         .map_err(|error| files(&manifest_path, error))?;
-        let nodes = write_configs(directory, &world.genesis, manifest.base_port)?;
+        let nodes = write_configs(directory, &world, manifest.base_port)?;
         Ok(Devnet {
             directory: directory.to_path_buf(),
             manifest,
@@ -217,6 +217,13 @@ impl Devnet {
             nodes,
             escrow: None,
         })
+    }
+
+    /// A client of the node at `url` that trusts this devnet's TLS certificates.
+    pub fn client(&self, url: &str) -> Client {
+        Client::new(url).trusting(epichain_client::NodeTrust::from_genesis(
+            &self.world.genesis,
+        ))
     }
 
     /// API URLs of the validators.
@@ -281,9 +288,10 @@ impl Devnet {
 #[allow(clippy::too_many_lines)] // Devnet start-up in order; the devnet moves to its own folder with the binary restructure (issue 12).
 fn write_configs(
     directory: &Path,
-    genesis: &Genesis,
+    world: &DemoWorld,
     base_port: u16,
 ) -> Result<Vec<DevnetNode>, DevnetError> {
+    let genesis = &world.genesis;
     let localhost = [127, 0, 0, 1];
     let http = |offset: u16| std::net::SocketAddr::from((localhost, base_port + offset));
     let p2p =
@@ -313,13 +321,15 @@ fn write_configs(
                 p2p_listen: Some(p2p(index as u16)),
                 validator_addresses: validator_addresses.clone(),
                 upstream: Vec::new(),
+                plain_http: false,
+                tls: Some(tls_files(directory, world, &node_name)?),
                 limits: Limits::default(),
             },
             name.to_string(),
         ));
     }
     let upstream: Vec<String> = (0..VALIDATOR_NAMES.len())
-        .map(|index| format!("http://{}", http(index as u16)))
+        .map(|index| format!("https://{}", http(index as u16)))
         .collect();
     for (offset, replica) in REPLICAS.iter().enumerate() {
         let name = replica.name;
@@ -335,6 +345,8 @@ fn write_configs(
                 p2p_listen: None,
                 validator_addresses: Vec::new(),
                 upstream: upstream.clone(),
+                plain_http: false,
+                tls: Some(tls_files(directory, world, name)?),
                 limits: Limits::default(),
             },
             replica.description.to_string(),
@@ -354,16 +366,44 @@ fn write_configs(
             .holder_key
             .as_ref()
             .map(|key| Path::new("..").join(key));
+        relative.tls = config.tls.as_ref().map(|tls| TlsFiles {
+            certificate: Path::new("..").join(&tls.certificate),
+            key: Path::new("..").join(&tls.key),
+        });
         std::fs::write(&path, relative.to_toml()).map_err(|error| files(&path, error))?;
         nodes.push(DevnetNode {
             name: config.name.clone(),
             description,
-            url: format!("http://{}", config.http_listen),
+            url: format!("https://{}", config.http_listen),
             config: path,
             role: config.role,
         });
     }
     Ok(nodes)
+}
+
+/// The national root certificate's file under `keys/` (a CA bundle for curl or Python).
+pub const ROOT_CERTIFICATE_FILE: &str = "epichain-national-root-ca.cert.pem";
+
+/// Addresses every devnet node's TLS certificate names.
+const DEVNET_SERVER_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
+
+/// Writes the TLS certificate of the node identity `handle` (`keys/HANDLE.tls.pem`, from the
+/// CA that issued its identity) and names the files, relative to the devnet directory.
+fn tls_files(directory: &Path, world: &DemoWorld, handle: &str) -> Result<TlsFiles, DevnetError> {
+    let names: Vec<epichain_core::cert::ServerName> = DEVNET_SERVER_NAMES
+        .iter()
+        .map(|name| name.parse())
+        .collect::<Result<_, _>>()
+        .map_err(crate::world::WorldError::from)?;
+    let certificate = Path::new("keys").join(format!("{handle}.tls.pem"));
+    let path = directory.join(&certificate);
+    let pem = world.server_certificate(handle, &names)?;
+    std::fs::write(&path, pem).map_err(|error| files(&path, error))?;
+    Ok(TlsFiles {
+        certificate,
+        key: Path::new("keys").join(format!("{handle}.key.pem")),
+    })
 }
 
 /// Starts `executable node --config CONFIG` with its output in `log`.
@@ -706,9 +746,9 @@ pub async fn read_when_disclosed(
 /// devnet, adds a provincial hospital and a provincial laboratory (they may report and analyse
 /// anywhere in Guangdong), enrols them and continues every demo signer.
 pub async fn attach_bench(node: &str, directory: &Path) -> Result<(Client, Devnet), DevnetError> {
-    let client = Client::new(node);
-    let status = client.status().await?;
     let mut devnet = Devnet::prepare(directory, DEFAULT_BASE_PORT, 0)?;
+    let client = devnet.client(node);
+    let status = client.status().await?;
     if status.chain_id.to_hex() != devnet.manifest.chain_id {
         return Err(DevnetError::Mismatch(format!(
             "{node} does not run the devnet in {}",
