@@ -248,6 +248,14 @@ fn proofs_from_every_node(directory: &Path, urls: &[&str], transaction: &Hash) {
     assert!(root.exists(), "the CA bundle the devnet names for curl");
     let status = run_cli_on(directory, &["status", "--node", urls[0]]);
     assert!(status.contains(&directory_chain_id(directory)), "{status}");
+    // Pinned to another key than the node's: refused (exit 1, a node we do not trust).
+    let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+        .env("EPICHAIN_GENESIS", &genesis)
+        .env("EPICHAIN_TLS_PIN", hospital)
+        .args(["status", "--node", urls[0]])
+        .output()
+        .expect("run epichain");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
     let bundle = directory.join("transaction-0.epiproof");
     let mut bytes = std::fs::read(&bundle).expect("bundle");
     let last = bytes.len() - 1;

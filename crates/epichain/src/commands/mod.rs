@@ -11,7 +11,7 @@ mod proof;
 mod pseudonym;
 mod signals;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -363,9 +363,13 @@ pub const GENESIS_VARIABLE: &str = "EPICHAIN_GENESIS";
 /// The environment variable that, set to `1`, allows plain HTTP to nodes on other machines.
 pub const PLAIN_HTTP_VARIABLE: &str = "EPICHAIN_PLAIN_HTTP";
 
+/// The environment variable pinning the key (hex) a node's TLS certificate must hold.
+pub const TLS_PIN_VARIABLE: &str = "EPICHAIN_TLS_PIN";
+
 /// A client of `node`. With a genesis file (`genesis`, else `EPICHAIN_GENESIS`) it trusts only
-/// TLS certificates under the chain's roots and checks answers against proofs; without one it
-/// can reach only plain-HTTP nodes on this machine (or others with `EPICHAIN_PLAIN_HTTP=1`).
+/// TLS certificates under the chain's roots (and, with `EPICHAIN_TLS_PIN`, only the node holding
+/// that key) and checks answers against proofs; without one it can reach only plain-HTTP nodes
+/// on this machine (or others with `EPICHAIN_PLAIN_HTTP=1`).
 fn client_for(node: &str, genesis: Option<&std::path::Path>) -> Result<epichain_client::Client> {
     let mut client = epichain_client::Client::new(node);
     if std::env::var_os(PLAIN_HTTP_VARIABLE).is_some_and(|value| value == "1") {
@@ -374,8 +378,19 @@ fn client_for(node: &str, genesis: Option<&std::path::Path>) -> Result<epichain_
     let genesis = genesis
         .map(std::path::Path::to_path_buf)
         .or_else(|| std::env::var_os(GENESIS_VARIABLE).map(PathBuf::from));
+    let pin = match std::env::var(TLS_PIN_VARIABLE) {
+        Ok(hex) => Some(epichain_core::PublicKey::from_hex(hex.trim()).context(TLS_PIN_VARIABLE)?),
+        Err(_) => None,
+    };
     match genesis {
-        Some(path) => Ok(client.verifying(&ca::read_genesis(&path)?)),
+        Some(path) => {
+            let genesis = ca::read_genesis(&path)?;
+            let mut trust = epichain_client::NodeTrust::from_genesis(&genesis);
+            if let Some(pin) = pin {
+                trust = trust.pinned(pin);
+            }
+            Ok(client.trusting(trust).verifying(&genesis))
+        }
         None if node.starts_with("https://") => anyhow::bail!(
             "{node} speaks HTTPS: give the chain's genesis file (--genesis FILE or \
              {GENESIS_VARIABLE}=FILE) so that its certificate can be checked"
