@@ -125,6 +125,15 @@ pub enum ClientError {
         /// Newest height this client verified.
         latest: u64,
     },
+    /// The file keeping the newest verified checkpoint ([`Client::remembering`]) cannot be
+    /// read or written.
+    #[error("checkpoint memory {path}: {reason}")]
+    Memory {
+        /// The file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
     /// Proofs were asked of a client made without a genesis ([`Client::verifying`]).
     #[error("this client has no genesis to verify proofs with")]
     NotVerifying,

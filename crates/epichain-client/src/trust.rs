@@ -2,7 +2,8 @@
 //! client seals to an identity's encryption key, wraps a data key to the escrow key or believes
 //! a receipt, it checks the node's answer against a proof bundle verified with the genesis
 //! alone; it names the node that lied, and refuses a node answering from a state older than
-//! one it already verified (no rollback).
+//! one it already verified (no rollback). With [`Client::remembering`] the newest verified
+//! checkpoint is kept in a file, so the refusal holds across runs.
 
 use crate::seal::Reader;
 use crate::{Client, ClientError};
@@ -12,12 +13,22 @@ use epichain_core::state::{StateKey, StateValue};
 use epichain_core::{Genesis, Hash, RegionCode, Role};
 use epichain_verify::bundle::{ProofBundle, RecordRef};
 use epichain_verify::{Verified, Verifier};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The verifier a client checks answers with, and the checkpoints it verified.
 #[derive(Debug)]
 pub(crate) struct Trust {
     verifier: Mutex<Verifier>,
+    /// Where the newest verified checkpoint is kept across runs, and the one read from there
+    /// (a floor for rollbacks, not a checkpoint to skip signatures for).
+    memory: Option<Memory>,
+}
+
+#[derive(Debug)]
+struct Memory {
+    path: PathBuf,
+    floor: Option<(u64, Hash)>,
 }
 
 impl Trust {
@@ -26,6 +37,65 @@ impl Trust {
         self.verifier
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The newest checkpoint verified, in this run or (remembered) before.
+    fn latest(&self, verifier: &Verifier) -> Option<(u64, Hash)> {
+        let remembered = self.memory.as_ref().and_then(|memory| memory.floor);
+        verifier.latest().max(remembered)
+    }
+
+    /// Keeps `checkpoint` in the memory file if it is newer than what the file holds.
+    fn remember(&self, checkpoint: (u64, Hash)) -> Result<(), ClientError> {
+        let Some(memory) = &self.memory else {
+            return Ok(());
+        };
+        let failed = |error: std::io::Error| ClientError::Memory {
+            path: memory.path.display().to_string(),
+            reason: error.to_string(),
+        };
+        if read_checkpoint(&memory.path)?.is_some_and(|kept| kept.0 >= checkpoint.0) {
+            return Ok(());
+        }
+        // Written beside and renamed: a crash leaves the old checkpoint or the new, never half.
+        let partial = memory.path.with_extension("partial");
+        std::fs::write(
+            &partial,
+            format!("{} {}\n", checkpoint.0, checkpoint.1.to_hex()),
+        )
+        .map_err(failed)?;
+        std::fs::rename(&partial, &memory.path).map_err(failed)
+    }
+}
+
+/// Most bytes of a checkpoint memory file.
+const MEMORY_BYTES_MAX: u64 = 256;
+
+/// The checkpoint kept in `path` (`HEIGHT HASH`), none if the file does not exist.
+fn read_checkpoint(path: &Path) -> Result<Option<(u64, Hash)>, ClientError> {
+    let failed = |reason: String| ClientError::Memory {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = match std::fs::File::open(path) {
+        Ok(file) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(file, MEMORY_BYTES_MAX),
+                &mut text,
+            )
+            .map_err(|error| failed(error.to_string()))?;
+            text
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(failed(error.to_string())),
+    };
+    let mut words = text.split_whitespace();
+    let height = words.next().and_then(|word| word.parse().ok());
+    let hash = words.next().and_then(|word| Hash::from_hex(word).ok());
+    match (height, hash, words.next()) {
+        (Some(height), Some(hash), None) => Ok(Some((height, hash))),
+        _ => Err(failed("not `HEIGHT HASH`".to_string())),
     }
 }
 
@@ -40,9 +110,27 @@ impl Client {
         Client {
             trust: Some(Arc::new(Trust {
                 verifier: Mutex::new(Verifier::new(genesis)),
+                memory: None,
             })),
             ..client
         }
+    }
+
+    /// This verifying client, keeping the newest checkpoint it verified in the file `path`
+    /// (one per chain) and refusing, from now on, answers older than the one already there.
+    pub fn remembering(&self, path: &Path) -> Result<Client, ClientError> {
+        let trust = self.trust.as_ref().ok_or(ClientError::NotVerifying)?;
+        let verifier = trust.lock().clone();
+        Ok(Client {
+            trust: Some(Arc::new(Trust {
+                verifier: Mutex::new(verifier),
+                memory: Some(Memory {
+                    path: path.to_path_buf(),
+                    floor: read_checkpoint(path)?,
+                }),
+            })),
+            ..self.clone()
+        })
     }
 
     /// True if this client checks answers against proofs.
@@ -52,7 +140,9 @@ impl Client {
 
     /// The newest checkpoint this client verified: height and block hash.
     pub fn latest_verified(&self) -> Option<(u64, Hash)> {
-        self.trust.as_ref().and_then(|trust| trust.lock().latest())
+        let trust = self.trust.as_ref()?;
+        let verifier = trust.lock();
+        trust.latest(&verifier)
     }
 
     fn lied(&self, what: String) -> ClientError {
@@ -80,7 +170,7 @@ impl Client {
             return Err(self.lied(format!("a bundle of another record for {}", record.kind())));
         }
         if !matches!(record, RecordRef::Transaction(_) | RecordRef::Receipt(_)) {
-            if let Some((latest, _)) = verifier.latest()
+            if let Some((latest, _)) = trust.latest(&verifier)
                 && verified.height < latest
             {
                 return Err(ClientError::RolledBack {
@@ -90,6 +180,8 @@ impl Client {
                 });
             }
             verifier.trust(&verified);
+            drop(verifier);
+            trust.remember((verified.height, verified.block))?;
         }
         Ok((bundle, verified))
     }

@@ -4,8 +4,10 @@
 //! constraints, key purpose) uses `rustls-webpki`; our own claims are read with `x509-parser`.
 //!
 //! Every epichain certificate carries a non-critical extension with the holder's [`Role`], home
-//! [`RegionCode`] and [`Institution`]. Leaves also carry the epichain extended key usage (webpki
-//! requires one). On top of the X.509 path checks, a chain is accepted only if it follows the
+//! [`RegionCode`] and [`Institution`]. Every certificate carries the epichain extended key usage
+//! (webpki requires one, on every certificate of a path); CAs and nodes' TLS server certificates
+//! ([`issue_server`]: a node identity naming the addresses it serves) also carry TLS server
+//! authentication, so that TLS clients accept the hierarchy's paths for nodes. On top of the X.509 path checks, a chain is accepted only if it follows the
 //! hierarchy: every issuer is a certificate authority, every CA's region lies strictly below its
 //! issuer's region, and every leaf's region lies within its issuing CA's region.
 

@@ -281,6 +281,10 @@ fn directory_chain_id(directory: &Path) -> String {
 /// check) and returns its standard error.
 fn run_cli_failing(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
+        .env(
+            "EPICHAIN_STATE_DIR",
+            std::env::temp_dir().join("epichain-tests-state"),
+        )
         .args(args)
         .output()
         .expect("run epichain");
@@ -307,6 +311,8 @@ fn run_cli_with<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
     let mut command = Command::new(env!("CARGO_BIN_EXE_epichain"));
     if let Some(genesis) = genesis {
         command.env("EPICHAIN_GENESIS", genesis);
+        let directory = genesis.parent().expect("devnet directory");
+        command.env("EPICHAIN_STATE_DIR", directory.join("state"));
     }
     let output = command.args(args).output().expect("run epichain");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -492,6 +498,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         let keys = devnet.directory.join("keys");
         let output = Command::new(env!("CARGO_BIN_EXE_epichain"))
             .env("EPICHAIN_GENESIS", devnet.directory.join("genesis.json"))
+            .env("EPICHAIN_STATE_DIR", devnet.directory.join("state"))
             .args(["case", "update", "--node", client.base(), &case.to_hex()])
             .arg("--key")
             .arg(keys.join("futian-doctor.key.pem"))
@@ -590,6 +597,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
             .expect("pseudonym services");
         pseudonyms_from_the_command_line(&client, &keys).await;
         sealed_step_note_from_the_command_line(&client, &keys).await;
+        counts_from_the_command_line(client.base(), &keys, day);
         governance_from_the_command_line(&client, directory.path(), &keys).await;
         let cdc = devnet.world.identity("futian-cdc").expect("cdc");
         let reader = (cdc.signer.key().clone(), cdc.encryption.clone());
@@ -633,6 +641,7 @@ async fn a_lying_node_is_named_by_a_verifying_client(
     }
     // Without verification the same call seals to the liar's key: what the check prevents.
     let unverified = Client::new(&proxy);
+    a_client_remembers_its_newest_checkpoint(client, genesis, case).await;
     let sealed = seal_case_details(&unverified, chain_id, case, 1, region, &details, &[])
         .await
         .expect("an unverifying client believes the liar");
@@ -672,6 +681,104 @@ async fn a_lying_node_is_named_by_a_verifying_client(
         }
         other => panic!("believed a moved receipt: {other:?}"),
     }
+}
+
+/// Issue 16 §4: the epidemic curve as CSV a data frame reads: the outbreak's 40 dengue reports
+/// in Futian around `day`, by status, for the district CDC (no suppression).
+fn counts_from_the_command_line(node: &str, keys: &Path, day: Day) {
+    let devnet_directory = keys.parent().expect("devnet directory");
+    let cdc = keys.join("futian-cdc.key.pem");
+    // The day before and after too: the blocks' day may have turned since `day` was taken.
+    let day_ms = |offset: i64| (day.start_unix_ms() + offset * 86_400_000) as u64;
+    let from = Day::from_unix_ms(day_ms(-1)).to_string();
+    let to = Day::from_unix_ms(day_ms(1)).to_string();
+    let csv = run_cli_on(
+        devnet_directory,
+        &[
+            "counts",
+            "--node",
+            node,
+            "--key",
+            &cdc.to_string_lossy(),
+            "--disease",
+            "DENGUE",
+            "--region",
+            "440304",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--format",
+            "csv",
+        ],
+    );
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let columns = [
+        "day",
+        "suspected",
+        "clinical",
+        "confirmed",
+        "total",
+        "suppressed_regions",
+    ];
+    assert_eq!(header.iter().collect::<Vec<_>>(), columns);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.expect("row")).collect();
+    assert_eq!(rows.len(), 3, "one row a day: {csv}");
+    assert_eq!(&rows[0][0], from.as_str());
+    let sum = |column: usize| -> u32 {
+        rows.iter()
+            .map(|row| row[column].parse::<u32>().expect("a figure, not withheld"))
+            .sum()
+    };
+    // 40 dengue reports (one since diagnosed clinically), by status adding up to the total.
+    assert!(sum(4) >= 40, "{csv}");
+    assert_eq!(sum(1) + sum(2) + sum(3), sum(4), "{csv}");
+    assert_eq!(sum(5), 0, "nothing suppressed for the district's own CDC");
+}
+
+/// Issue 14 §3: a client remembering its newest verified checkpoint in a file writes it as it
+/// verifies, and refuses, in a later run, a node answering from an older state (here: a memory
+/// far ahead of the chain, as if the node had been rolled back since).
+async fn a_client_remembers_its_newest_checkpoint(
+    client: &Client,
+    genesis: &epichain_core::Genesis,
+    case: &Hash,
+) {
+    use epichain_client::ClientError;
+    use epichain_client::seal::{SealingError, seal_case_details};
+    let directory = tempfile::tempdir().expect("temp dir");
+    let memory = directory.path().join("chain.checkpoint");
+    let region = "440304".parse().expect("region");
+    let details = epichain_core::sealed::CaseDetails::default();
+    let chain_id = genesis.chain_id();
+    let first = Client::new(client.base())
+        .verifying(genesis)
+        .remembering(&memory)
+        .expect("no memory yet");
+    seal_case_details(&first, chain_id, case, 1, region, &details, &[])
+        .await
+        .expect("sealed");
+    let (height, block) = first.latest_verified().expect("verified");
+    let kept = std::fs::read_to_string(&memory).expect("memory written");
+    assert_eq!(kept, format!("{height} {}\n", block.to_hex()));
+    let ahead = height + 1_000_000;
+    std::fs::write(&memory, format!("{ahead} {}\n", block.to_hex())).expect("write");
+    let later = Client::new(client.base())
+        .verifying(genesis)
+        .remembering(&memory)
+        .expect("memory");
+    match seal_case_details(&later, chain_id, case, 1, region, &details, &[]).await {
+        Err(SealingError::Client(ClientError::RolledBack { latest, .. })) => {
+            assert_eq!(latest, ahead);
+        }
+        other => panic!("believed a node behind the remembered checkpoint: {other:?}"),
+    }
+    std::fs::write(&memory, "not a checkpoint").expect("write");
+    let broken = Client::new(client.base())
+        .verifying(genesis)
+        .remembering(&memory);
+    assert!(matches!(broken, Err(ClientError::Memory { .. })));
 }
 
 /// `epichain report --genesis` through the lying node: refused before sending, exit 1, and the

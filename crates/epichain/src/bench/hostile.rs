@@ -492,6 +492,7 @@ pub async fn run(config: HostileBenchConfig) -> Result<HostileBenchReport, Strin
     let sizes_before = ledger_sizes(&devnet);
     let address: SocketAddr = client
         .base()
+        .trim_start_matches("https://")
         .trim_start_matches("http://")
         .parse()
         .map_err(|error: std::net::AddrParseError| error.to_string())?;

@@ -19,7 +19,7 @@ pub enum CaseCommand {
     /// Show a case; with your keys, decrypt its sealed details locally.
     Show {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// Case id.
         id: Hash,
@@ -44,7 +44,7 @@ pub enum CaseCommand {
     /// Update a case on the network; with --details, seal new details for the new version.
     Update {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// Case id.
         id: Hash,

@@ -19,7 +19,7 @@ pub enum GovernanceCommand {
     /// proposals waiting out their timelock.
     List {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
     },
     /// Write a proposal file for ACTIONS (a JSON array of actions, e.g.
@@ -27,7 +27,7 @@ pub enum GovernanceCommand {
     /// next sequence number.
     Propose {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// The actions (JSON array).
         #[arg(long)]
@@ -48,7 +48,7 @@ pub enum GovernanceCommand {
     /// Submit an approved proposal (signed with a national authority's key) and wait for it.
     Submit {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// The submitting national authority's key (PKCS#8 PEM).
         #[arg(long)]

@@ -29,7 +29,7 @@ pub enum KeysCommand {
     /// Publish your encryption key on chain (signed with your enrolled key).
     Publish {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// Your signing key (PKCS#8 PEM).
         #[arg(long)]

@@ -152,6 +152,8 @@ enum Command {
     /// Early-warning signals: list, show, act on them.
     #[command(subcommand)]
     Signals(signals::SignalsCommand),
+    /// A day-by-day count series (epidemic curve) of a disease in a region, as a table or CSV.
+    Counts(signals::CountsArgs),
     /// Governance: approvers, proposals, approvals and the timelock.
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
@@ -220,7 +222,7 @@ enum BenchCommand {
     /// grantee decryption.
     Privacy {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// The devnet's directory.
         #[arg(long, default_value = "devnet")]
@@ -236,7 +238,7 @@ enum BenchCommand {
     /// evaluate a national-scale day on one core.
     Warning {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// The devnet's directory.
         #[arg(long, default_value = "devnet")]
@@ -249,7 +251,7 @@ enum BenchCommand {
     /// batch-verification bound measured in the same run.
     Network {
         /// Node API URL to submit to.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// The devnet's directory (its CAs certify the benchmark hospitals).
         #[arg(long, default_value = "devnet")]
@@ -279,7 +281,7 @@ enum BenchCommand {
     /// any junk was stored.
     Hostile {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// The devnet's directory.
         #[arg(long, default_value = "devnet")]
@@ -366,10 +368,24 @@ pub const PLAIN_HTTP_VARIABLE: &str = "EPICHAIN_PLAIN_HTTP";
 /// The environment variable pinning the key (hex) a node's TLS certificate must hold.
 pub const TLS_PIN_VARIABLE: &str = "EPICHAIN_TLS_PIN";
 
+/// The environment variable naming the directory where the newest verified checkpoint of each
+/// chain is kept (default: `$XDG_STATE_HOME/epichain`, else `~/.local/state/epichain`).
+pub const STATE_DIRECTORY_VARIABLE: &str = "EPICHAIN_STATE_DIR";
+
+/// Where verifying commands keep each chain's newest verified checkpoint, if anywhere.
+fn state_directory() -> Option<PathBuf> {
+    let variable = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    variable(STATE_DIRECTORY_VARIABLE)
+        .map(PathBuf::from)
+        .or_else(|| variable("XDG_STATE_HOME").map(|state| PathBuf::from(state).join("epichain")))
+        .or_else(|| variable("HOME").map(|home| PathBuf::from(home).join(".local/state/epichain")))
+}
+
 /// A client of `node`. With a genesis file (`genesis`, else `EPICHAIN_GENESIS`) it trusts only
 /// TLS certificates under the chain's roots (and, with `EPICHAIN_TLS_PIN`, only the node holding
-/// that key) and checks answers against proofs; without one it can reach only plain-HTTP nodes
-/// on this machine (or others with `EPICHAIN_PLAIN_HTTP=1`).
+/// that key), checks answers against proofs and keeps the newest checkpoint it verified
+/// ([`state_directory`]); without one it can reach only plain-HTTP nodes on this machine (or
+/// others with `EPICHAIN_PLAIN_HTTP=1`).
 fn client_for(node: &str, genesis: Option<&std::path::Path>) -> Result<epichain_client::Client> {
     let mut client = epichain_client::Client::new(node);
     if std::env::var_os(PLAIN_HTTP_VARIABLE).is_some_and(|value| value == "1") {
@@ -389,7 +405,17 @@ fn client_for(node: &str, genesis: Option<&std::path::Path>) -> Result<epichain_
             if let Some(pin) = pin {
                 trust = trust.pinned(pin);
             }
-            Ok(client.trusting(trust).verifying(&genesis))
+            let client = client.trusting(trust).verifying(&genesis);
+            // The newest checkpoint verified is kept across runs: a node cannot roll us back.
+            match state_directory() {
+                Some(directory) => {
+                    std::fs::create_dir_all(&directory)
+                        .with_context(|| directory.display().to_string())?;
+                    let file = format!("{}.checkpoint", genesis.chain_id().to_hex());
+                    Ok(client.remembering(&directory.join(file))?)
+                }
+                None => Ok(client),
+            }
         }
         None if node.starts_with("https://") => anyhow::bail!(
             "{node} speaks HTTPS: give the chain's genesis file (--genesis FILE or \
@@ -491,6 +517,7 @@ pub fn run(cli: Cli) -> Result<()> {
             reason,
         } => network::revoke(&node, &key, &target, reason),
         Command::Signals(command) => signals::run(command),
+        Command::Counts(args) => signals::counts(args),
         Command::Governance(command) => governance::run(command),
         Command::Pseudonym(command) => pseudonym::run(command),
         Command::Case(command) => case::run(command),

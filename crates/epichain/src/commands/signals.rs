@@ -1,7 +1,7 @@
 //! `epichain signals list|show|act`: early-warning signals on a running network.
 
 use anyhow::{Context, Result, bail};
-use epichain::table::Table;
+use epichain::table::{Format, Table};
 use epichain_client::api::signals::SignalQuery;
 use epichain_core::warning::{SignalAction, SignalOutcome, Step, StepFinding};
 use epichain_core::{Hash, KeyPair, Payload, RegionCode};
@@ -12,7 +12,7 @@ pub enum SignalsCommand {
     /// List signals, newest first.
     List {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// Only this region and below (an authority's jurisdiction).
         #[arg(long)]
@@ -29,11 +29,14 @@ pub enum SignalsCommand {
         /// Most rows.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// table, or csv (RFC 4180, for spreadsheets and data frames).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Show one signal with its cases and workflow steps (JSON).
     Show {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// Signal id.
         id: Hash,
@@ -41,7 +44,7 @@ pub enum SignalsCommand {
     /// Take a workflow step on a signal (signed with your key) and wait for it to be final.
     Act {
         /// Node API URL.
-        #[arg(long, default_value = "http://127.0.0.1:18000")]
+        #[arg(long, default_value = "https://127.0.0.1:18000")]
         node: String,
         /// Your key (PKCS#8 PEM): a CDC for verify, consultations and final confirmation; a
         /// laboratory for pathogen analysis.
@@ -89,6 +92,7 @@ pub fn run(command: SignalsCommand) -> Result<()> {
             disease,
             status,
             limit,
+            format,
         } => runtime.block_on(async {
             let client = super::client_for(&node, None)?;
             let region = match as_key {
@@ -138,7 +142,7 @@ pub fn run(command: SignalsCommand) -> Result<()> {
                     signal.method.clone(),
                     signal
                         .statistic
-                        .map_or_else(|| "—".to_string(), |value| value.to_string()),
+                        .map_or_else(|| withheld(format).to_string(), |value| value.to_string()),
                     format!("{:.2}", signal.threshold),
                     signal.cases.len().to_string(),
                     steps.join(","),
@@ -146,7 +150,7 @@ pub fn run(command: SignalsCommand) -> Result<()> {
                     signal.id.to_hex(),
                 ]);
             }
-            print!("{}", table.render());
+            print!("{}", table.render_as(format));
             Ok(())
         }),
         SignalsCommand::Show { node, id } => runtime.block_on(async {
@@ -203,4 +207,90 @@ pub fn run(command: SignalsCommand) -> Result<()> {
             Ok(())
         }),
     }
+}
+
+/// A missing or withheld figure: blank in CSV (a missing value to a data frame), a dash on a
+/// terminal.
+fn withheld(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "",
+        Format::Table => "—",
+    }
+}
+
+/// What `epichain counts` asks for.
+#[derive(Debug, clap::Args)]
+pub struct CountsArgs {
+    /// Node API URL.
+    #[arg(long, default_value = "https://127.0.0.1:18000")]
+    node: String,
+    /// Read as this enrolled key (PKCS#8 PEM): within its jurisdiction, counts by status and
+    /// no small-cell suppression.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Disease code (e.g. DENGUE).
+    #[arg(long)]
+    disease: String,
+    /// Region at any level (000000 is national).
+    #[arg(long)]
+    region: RegionCode,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    from: epichain_core::Day,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    to: epichain_core::Day,
+    /// Count by onset day instead of report day.
+    #[arg(long)]
+    onset: bool,
+    /// table, or csv (RFC 4180, for spreadsheets and data frames).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// `epichain counts`: a day-by-day count series (epidemic curve) of one disease in one region.
+pub fn counts(args: CountsArgs) -> Result<()> {
+    use epichain_client::api::signals::{CountBasis, CountQuery};
+    let client = super::client_for(&args.node, None)?;
+    let query = CountQuery {
+        disease: args.disease.clone(),
+        region: args.region.to_string(),
+        basis: Some(if args.onset {
+            CountBasis::Onset
+        } else {
+            CountBasis::Report
+        }),
+        from: args.from.to_string(),
+        to: args.to.to_string(),
+    };
+    let points = runtime()?.block_on(async {
+        let client = match &args.key {
+            Some(path) => client.signed_by(KeyPair::read_pem_file(path)?).await?,
+            None => client,
+        };
+        anyhow::Ok(client.counts(&query).await?)
+    })?;
+    let cell = |value: Option<u32>| {
+        value.map_or_else(|| withheld(args.format).to_string(), |n| n.to_string())
+    };
+    let mut table = Table::new(&[
+        "day",
+        "suspected",
+        "clinical",
+        "confirmed",
+        "total",
+        "suppressed_regions",
+    ]);
+    for point in points {
+        table.row(vec![
+            point.day.to_string(),
+            cell(point.suspected),
+            cell(point.clinical),
+            cell(point.confirmed),
+            cell(point.total),
+            point.suppressed_regions.to_string(),
+        ]);
+    }
+    print!("{}", table.render_as(args.format));
+    Ok(())
 }
