@@ -555,42 +555,31 @@ pub fn verify_identity_chain(
             "a CA certificate cannot be enrolled as an identity".to_string(),
         ));
     }
-    let roots: Vec<CertificateDer<'_>> = roots_der
-        .iter()
-        .map(|der| CertificateDer::from(der.as_slice()))
-        .collect();
-    let anchors = roots
-        .iter()
-        .map(|root| webpki::anchor_from_trusted_cert(root))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| {
-            CertError::Chain(CertificateProblem::PathInvalid, format!("root: {error}"))
-        })?;
-    let intermediates: Vec<CertificateDer<'_>> = intermediates_der
-        .iter()
-        .map(|der| CertificateDer::from(der.as_slice()))
-        .collect();
-    let leaf_certificate = CertificateDer::from(leaf_der);
-    let end_entity = webpki::EndEntityCert::try_from(&leaf_certificate)
-        .map_err(|error| CertError::Malformed(error.to_string()))?;
-    let path = end_entity
-        .verify_for_usage(
-            &[webpki::ring::ED25519],
-            &anchors,
-            &intermediates,
-            UnixTime::since_unix_epoch(Duration::from_secs(time_seconds)),
-            webpki::KeyUsage::required(EXTENDED_KEY_USAGE_OID_DER),
-            None,
-            None,
-        )
-        .map_err(|error| CertError::Chain(path_problem(&error), error.to_string()))?;
+    let (intermediate_ders, anchor_spki) = with_verified_path(
+        leaf_der,
+        intermediates_der,
+        roots_der,
+        time_seconds,
+        webpki::KeyUsage::required(EXTENDED_KEY_USAGE_OID_DER),
+        |error| CertError::Chain(path_problem(error), error.to_string()),
+        |path| {
+            let intermediates: Vec<Vec<u8>> = path
+                .intermediate_certificates()
+                .map(|intermediate| intermediate.der().to_vec())
+                .collect();
+            (
+                intermediates,
+                path.anchor().subject_public_key_info.to_vec(),
+            )
+        },
+    )?;
 
     // The verified path from the leaf's issuer upwards, then the root that anchored it.
     let mut issuers = Vec::new();
-    for intermediate in path.intermediate_certificates() {
-        issuers.push(parse_certificate(intermediate.der().as_ref())?);
+    for intermediate in &intermediate_ders {
+        issuers.push(parse_certificate(intermediate)?);
     }
-    let anchor_spki = path.anchor().subject_public_key_info.as_ref();
+    let anchor_spki = anchor_spki.as_slice();
     let root = roots_der
         .iter()
         .map(|der| parse_certificate(der))
@@ -652,6 +641,36 @@ pub fn verify_node_certificate(
             identity.leaf.claims.role
         )));
     }
+    let server_name_pki = server_name.to_pki()?;
+    with_verified_path(
+        leaf_der,
+        intermediates_der,
+        roots_der,
+        time_seconds,
+        webpki::KeyUsage::server_auth(),
+        |error| CertError::Server(format!("not for TLS servers: {error}")),
+        |_| (),
+    )?;
+    let leaf_certificate = CertificateDer::from(leaf_der);
+    webpki::EndEntityCert::try_from(&leaf_certificate)
+        .map_err(|error| CertError::Malformed(error.to_string()))?
+        .verify_is_valid_for_subject_name(&server_name_pki)
+        .map_err(|_| CertError::Server(format!("the certificate does not name {server_name}")))?;
+    Ok(identity)
+}
+
+/// webpki's verification of the path from `leaf_der` to one of `roots_der` for `usage` at
+/// `time_seconds` (signatures, validity, CA constraints, key purpose on every certificate);
+/// `refused` classifies a failure, `then` reads what it needs from the verified path.
+fn with_verified_path<T>(
+    leaf_der: &[u8],
+    intermediates_der: &[Vec<u8>],
+    roots_der: &[Vec<u8>],
+    time_seconds: u64,
+    usage: webpki::KeyUsage,
+    refused: impl Fn(&webpki::Error) -> CertError,
+    then: impl FnOnce(&webpki::VerifiedPath<'_>) -> T,
+) -> Result<T, CertError> {
     let roots: Vec<CertificateDer<'_>> = roots_der
         .iter()
         .map(|der| CertificateDer::from(der.as_slice()))
@@ -660,7 +679,7 @@ pub fn verify_node_certificate(
         .iter()
         .map(|root| webpki::anchor_from_trusted_cert(root))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| CertError::Server(format!("root: {error}")))?;
+        .map_err(|error| refused(&error))?;
     let intermediates: Vec<CertificateDer<'_>> = intermediates_der
         .iter()
         .map(|der| CertificateDer::from(der.as_slice()))
@@ -668,21 +687,18 @@ pub fn verify_node_certificate(
     let leaf_certificate = CertificateDer::from(leaf_der);
     let end_entity = webpki::EndEntityCert::try_from(&leaf_certificate)
         .map_err(|error| CertError::Malformed(error.to_string()))?;
-    end_entity
+    let path = end_entity
         .verify_for_usage(
             &[webpki::ring::ED25519],
             &anchors,
             &intermediates,
             UnixTime::since_unix_epoch(Duration::from_secs(time_seconds)),
-            webpki::KeyUsage::server_auth(),
+            usage,
             None,
             None,
         )
-        .map_err(|error| CertError::Server(format!("not for TLS servers: {error}")))?;
-    end_entity
-        .verify_is_valid_for_subject_name(&server_name.to_pki()?)
-        .map_err(|_| CertError::Server(format!("the certificate does not name {server_name}")))?;
-    Ok(identity)
+        .map_err(|error| refused(&error))?;
+    Ok(then(&path))
 }
 
 /// The stable classification of a path-verification failure.
