@@ -598,6 +598,7 @@ fn a_neighbouring_hospital_reads_an_outbreak_and_its_updates_through_the_sdk_and
         pseudonyms_from_the_command_line(&client, &keys).await;
         sealed_step_note_from_the_command_line(&client, &keys).await;
         counts_from_the_command_line(client.base(), &keys, day);
+        grants_from_the_command_line(client.base(), &keys);
         governance_from_the_command_line(&client, directory.path(), &keys).await;
         let cdc = devnet.world.identity("futian-cdc").expect("cdc");
         let reader = (cdc.signer.key().clone(), cdc.encryption.clone());
@@ -735,6 +736,33 @@ fn counts_from_the_command_line(node: &str, keys: &Path, day: Day) {
     assert!(sum(4) >= 40, "{csv}");
     assert_eq!(sum(1) + sum(2) + sum(3), sum(4), "{csv}");
     assert_eq!(sum(5), 0, "nothing suppressed for the district's own CDC");
+}
+
+/// Issue 16 §4: the grant the confirmed dengue outbreak opened, listed as CSV.
+fn grants_from_the_command_line(node: &str, keys: &Path) {
+    let devnet_directory = keys.parent().expect("devnet directory");
+    let csv = run_cli_on(
+        devnet_directory,
+        &[
+            "grants", "list", "--node", node, "--status", "open", "--format", "csv",
+        ],
+    );
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|title| title == name)
+            .expect("column")
+    };
+    let (disease, purpose, status) = (column("disease"), column("purpose"), column("status"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.expect("row")).collect();
+    assert!(
+        rows.iter().any(|row| &row[disease] == "DENGUE"
+            && &row[purpose] == "outbreak-response"
+            && &row[status] == "open"),
+        "{csv}"
+    );
 }
 
 /// Issue 14 §3: a client remembering its newest verified checkpoint in a file writes it as it

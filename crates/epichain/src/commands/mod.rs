@@ -4,6 +4,7 @@ mod ca;
 mod case;
 mod genesis;
 mod governance;
+mod grants;
 mod keys;
 mod local;
 mod network;
@@ -152,6 +153,9 @@ enum Command {
     /// Early-warning signals: list, show, act on them.
     #[command(subcommand)]
     Signals(signals::SignalsCommand),
+    /// Disclosure grants: which records a confirmed outbreak or governance opened, to whom.
+    #[command(subcommand)]
+    Grants(grants::GrantsCommand),
     /// A day-by-day count series (epidemic curve) of a disease in a region, as a table or CSV.
     Counts(signals::CountsArgs),
     /// Governance: approvers, proposals, approvals and the timelock.
@@ -518,6 +522,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => network::revoke(&node, &key, &target, reason),
         Command::Signals(command) => signals::run(command),
         Command::Counts(args) => signals::counts(args),
+        Command::Grants(command) => grants::run(command),
         Command::Governance(command) => governance::run(command),
         Command::Pseudonym(command) => pseudonym::run(command),
         Command::Case(command) => case::run(command),
