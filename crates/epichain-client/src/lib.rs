@@ -175,24 +175,6 @@ pub struct Client {
     plain_http_refused: bool,
 }
 
-/// True for an `https` URL, or an `http` one to this machine (a loopback address or
-/// `localhost`).
-fn is_loopback_or_https(base: &str) -> bool {
-    let Ok(url) = reqwest::Url::parse(base) else {
-        // Not a URL: reqwest reports it on the first request.
-        return true;
-    };
-    if url.scheme() != "http" {
-        return true;
-    }
-    let host = url.host_str().unwrap_or_default();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback())
-}
-
 /// The identity a client signs its read requests with.
 struct ReadSigner {
     key: KeyPair,
@@ -248,7 +230,7 @@ impl Client {
         Client {
             reader: None,
             trust: None,
-            plain_http_refused: !is_loopback_or_https(&base),
+            plain_http_refused: epichain_tls::is_remote_plain_http(&base),
             tls: None,
             http: epichain_tls::http_client(None, REQUEST_TIMEOUT),
             base,

@@ -113,23 +113,6 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// True for an `http://` URL to another machine (not loopback, not `localhost`).
-pub fn is_remote_plain_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    !(host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback()))
-}
-
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -212,7 +195,11 @@ impl NodeConfig {
                      `plain_http = true` to serve readable traffic)",
                 );
             }
-            if let Some(url) = self.upstream.iter().find(|url| is_remote_plain_http(url)) {
+            if let Some(url) = self
+                .upstream
+                .iter()
+                .find(|url| epichain_tls::is_remote_plain_http(url))
+            {
                 return Err(ConfigError::Invalid(format!(
                     "upstream {url} is plain HTTP to another machine: use https (or set \
                      `plain_http = true`)"
@@ -270,17 +257,6 @@ mod tests {
 
     #[test]
     fn plain_http_only_on_loopback_unless_asked() {
-        for (url, remote) in [
-            ("http://127.0.0.1:8000", false),
-            ("http://localhost:8000/v1", false),
-            ("http://[::1]:8000", false),
-            ("https://10.0.0.2:8443", false),
-            ("http://10.0.0.2:8000", true),
-            ("http://node1.cdc.example", true),
-            ("http://[2001:db8::1]:80", true),
-        ] {
-            assert_eq!(is_remote_plain_http(url), remote, "{url}");
-        }
         let directory = tempfile::tempdir().expect("temp dir");
         let path = directory.path().join("node.toml");
         let replica = |listen: &str, upstream: &str, plain_http: bool| NodeConfig {

@@ -183,18 +183,11 @@ fn tls_config(
         chain,
         &key,
         &genesis.root_certificates,
-        wall_clock_seconds(),
+        // The wall clock: the certificate's validity now, at start-up (an edge).
+        crate::wall_clock_ms() / 1_000,
     )
     .map_err(|error| setup(format!("{}: {error}", files.certificate.display())))?;
     Ok(Some(Arc::new(server)))
-}
-
-/// The wall clock, for checking the TLS certificate's validity at start-up (an edge).
-#[allow(clippy::disallowed_methods)]
-fn wall_clock_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// Serves the API on its own runtime until Ctrl-C or SIGTERM, then stops it (within its

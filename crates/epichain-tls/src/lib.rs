@@ -96,11 +96,6 @@ impl NodeTrust {
         }
     }
 
-    /// The pinned key, if any.
-    pub fn pin(&self) -> Option<&PublicKey> {
-        self.pin.as_ref()
-    }
-
     /// A rustls client configuration (TLS 1.3) that accepts only nodes this trust admits.
     pub fn client_config(&self) -> rustls::ClientConfig {
         client_config(Arc::new(NodeVerifier {
@@ -117,6 +112,24 @@ pub fn untrusting_client_config() -> rustls::ClientConfig {
         trust: None,
         provider: provider(),
     }))
+}
+
+/// True for an `http://` URL to another machine (not a loopback address, not `localhost`): the
+/// plain HTTP that clients and nodes refuse unless asked for. Anything else, a URL that does not
+/// parse among them, is left to the HTTP client.
+pub fn is_remote_plain_http(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    if url.scheme() != "http" {
+        return false;
+    }
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !(host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback()))
 }
 
 /// Most idle connections an HTTP client keeps per node.
@@ -303,4 +316,22 @@ pub fn refusal_of<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'
         }
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plain_http_is_remote_unless_to_this_machine() {
+        for (url, remote) in [
+            ("http://127.0.0.1:8000", false),
+            ("http://localhost:8000/v1", false),
+            ("http://[::1]:8000", false),
+            ("https://10.0.0.2:8443", false),
+            ("http://10.0.0.2:8000", true),
+            ("http://node1.cdc.example", true),
+            ("http://[2001:db8::1]:80", true),
+        ] {
+            assert_eq!(super::is_remote_plain_http(url), remote, "{url}");
+        }
+    }
 }
