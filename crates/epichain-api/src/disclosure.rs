@@ -95,6 +95,37 @@ pub enum GrantStatus {
     Revoked,
 }
 
+impl GrantStatus {
+    /// The name the API uses (`open`, `expired`, `revoked`: its serde names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStatus::Open => "open",
+            GrantStatus::Expired => "expired",
+            GrantStatus::Revoked => "revoked",
+        }
+    }
+}
+
+impl std::str::FromStr for GrantStatus {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            GrantStatus::Open,
+            GrantStatus::Expired,
+            GrantStatus::Revoked,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| format!("{text:?} is not open, expired or revoked"))
+    }
+}
+
+impl std::fmt::Display for GrantStatus {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
 /// A disclosure grant: which records, to whom, until when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GrantView {
@@ -215,4 +246,23 @@ pub struct SharesQuery {
     pub holder: Option<String>,
     /// From this posting number (default 0).
     pub from: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GrantStatus;
+
+    #[test]
+    fn grant_status_names_are_its_wire_names_and_parse_back() {
+        for status in [
+            GrantStatus::Open,
+            GrantStatus::Expired,
+            GrantStatus::Revoked,
+        ] {
+            let wire = serde_json::to_string(&status).expect("json");
+            assert_eq!(wire, format!("\"{status}\""));
+            assert_eq!(status.as_str().parse::<GrantStatus>(), Ok(status));
+        }
+        assert!("closed".parse::<GrantStatus>().is_err());
+    }
 }

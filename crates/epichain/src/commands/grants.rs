@@ -20,7 +20,7 @@ pub enum GrantsCommand {
         #[arg(long)]
         key: Option<PathBuf>,
         /// open, expired or revoked.
-        #[arg(long, value_parser = parse_status)]
+        #[arg(long)]
         status: Option<GrantStatus>,
         /// Only grants covering this case.
         #[arg(long)]
@@ -32,23 +32,6 @@ pub enum GrantsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-}
-
-fn parse_status(text: &str) -> Result<GrantStatus, String> {
-    match text {
-        "open" => Ok(GrantStatus::Open),
-        "expired" => Ok(GrantStatus::Expired),
-        "revoked" => Ok(GrantStatus::Revoked),
-        _ => Err(format!("{text:?}: expected open, expired or revoked")),
-    }
-}
-
-fn status_name(status: GrantStatus) -> &'static str {
-    match status {
-        GrantStatus::Open => "open",
-        GrantStatus::Expired => "expired",
-        GrantStatus::Revoked => "revoked",
-    }
 }
 
 pub fn run(command: GrantsCommand) -> Result<()> {
@@ -102,7 +85,7 @@ pub fn run(command: GrantsCommand) -> Result<()> {
             grant.scope.first_day.to_string(),
             grant.scope.last_day.to_string(),
             grant.purpose.to_string(),
-            status_name(grant.status).to_string(),
+            grant.status.to_string(),
             epichain::demo::format_time(grant.expires_time_ms),
             grant.id.to_hex(),
         ]);
